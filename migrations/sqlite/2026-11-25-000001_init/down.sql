@@ -1,0 +1,12 @@
+DROP TABLE api_keys;
+DROP TABLE retainer_claims;
+DROP TABLE charges;
+DROP TABLE time_entries;
+DROP TABLE tickets;
+DROP TABLE invoice_lines;
+DROP TABLE invoices;
+DROP TABLE subscriptions;
+DROP TABLE plans;
+DROP TABLE customers;
+DROP TABLE counters;
+DROP TABLE partner;

@@ -1,0 +1,212 @@
+//! Field-level validation shared by every input: errors collected per field, so a client sees
+//! all that is wrong with a request at once, each error naming its field (JSON path).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::money::Currency;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+    /// For CSV imports: the line of the file (the header is line 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl std::fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| match e.row {
+                Some(row) => format!("line {row}: {}: {}", e.field, e.message),
+                None => format!("{}: {}", e.field, e.message),
+            })
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+impl ValidationErrors {
+    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ValidationErrors(vec![FieldError { field: field.into(), message: message.into(), row: None }])
+    }
+}
+
+/// Collects errors while a request is parsed into domain types.
+#[derive(Debug, Default)]
+pub struct Check {
+    errors: Vec<FieldError>,
+    prefix: String,
+}
+
+impl Check {
+    pub fn new() -> Self {
+        Check::default()
+    }
+
+    /// Field names are prefixed, e.g. `[3].minutes` for the fourth element of an array.
+    pub fn with_prefix(prefix: impl Into<String>) -> Self {
+        Check { errors: Vec::new(), prefix: prefix.into() }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let field = if self.prefix.is_empty() {
+            field.to_string()
+        } else if field.starts_with('[') {
+            format!("{}{field}", self.prefix)
+        } else {
+            format!("{}.{field}", self.prefix)
+        };
+        self.errors.push(FieldError { field, message: message.into(), row: None });
+    }
+
+    /// Records `Err` under `field` and turns the result into an Option.
+    pub fn take<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.errors
+    }
+
+    /// `Ok(build())` when nothing was recorded. `build` may unwrap the Options taken above,
+    /// since each `None` recorded an error.
+    pub fn finish<T>(self, build: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
+        if self.errors.is_empty() {
+            Ok(build())
+        } else {
+            Err(ValidationErrors(self.errors))
+        }
+    }
+}
+
+pub fn required_text(value: &str, max_len: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    optional_text(trimmed, max_len)
+}
+
+pub fn optional_text(value: &str, max_len: usize) -> Result<String, String> {
+    if value.chars().count() > max_len {
+        return Err(format!("must be at most {max_len} characters"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_string())
+}
+
+pub fn currency(code: &str) -> Result<Currency, String> {
+    Currency::from_code(code)
+        .ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code (e.g. \"EUR\")"))
+}
+
+/// ISO 3166-1 alpha-2 shape; the list itself is not enforced (partners invoice worldwide).
+pub fn country(code: &str) -> Result<String, String> {
+    if code.len() == 2 && code.chars().all(|c| c.is_ascii_uppercase()) {
+        Ok(code.to_string())
+    } else {
+        Err(format!("{code:?} is not a two-letter ISO 3166 country code (e.g. \"DE\")"))
+    }
+}
+
+pub fn email(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    match value.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') && !value.contains(' ') => {
+            optional_text(value, 254)
+        }
+        _ => Err(format!("{value:?} is not an email address")),
+    }
+}
+
+pub fn decimal(text: &str) -> Result<Decimal, String> {
+    let text = text.trim();
+    // Exponents are refused: a finance system should see the digits it stores.
+    if text.is_empty() || text.contains(['e', 'E']) {
+        return Err(format!("{text:?} is not a decimal number"));
+    }
+    Decimal::from_str_exact(text)
+        .or_else(|_| Decimal::from_str(text))
+        .map_err(|_| format!("{text:?} is not a decimal number (or is out of range)"))
+}
+
+pub fn percent(value: Decimal) -> Result<Decimal, String> {
+    if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
+        Err("must be between 0 and 100".into())
+    } else {
+        Ok(value)
+    }
+}
+
+/// An amount in a currency: at most its minor digits, returned at exactly that scale.
+pub fn money(value: Decimal, currency: Currency) -> Result<Decimal, String> {
+    if !currency.fits(value) {
+        return Err(format!(
+            "{value} has more decimal places than {} allows ({})",
+            currency.code(),
+            currency.minor_digits()
+        ));
+    }
+    Ok(currency.round(value))
+}
+
+pub fn non_negative_money(value: Decimal, currency: Currency) -> Result<Decimal, String> {
+    if value < Decimal::ZERO {
+        return Err("must not be negative".into());
+    }
+    money(value, currency)
+}
+
+/// RFC 3339 with an explicit offset (`Z` or `+02:00`), stored as UTC to the microsecond.
+pub fn timestamp(text: &str) -> Result<NaiveDateTime, String> {
+    let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
+        format!("{text:?} is not an RFC 3339 timestamp with an offset (e.g. \"2026-10-05T08:00:00Z\")")
+    })?;
+    let utc = parsed.with_timezone(&Utc).naive_utc();
+    Ok(truncate_micros(utc))
+}
+
+pub fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    let micros = t.nanosecond() / 1_000 * 1_000;
+    t.with_nanosecond(micros).unwrap_or(t)
+}
+
+pub fn date(text: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a date as YYYY-MM-DD"))
+}
+
+pub fn local_time(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M")
+        .map_err(|_| format!("{text:?} is not a local time as HH:MM"))
+}
+
+pub fn timezone(name: &str) -> Result<chrono_tz::Tz, String> {
+    name.parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("{name:?} is not an IANA time zone (e.g. \"Europe/Berlin\")"))
+}

@@ -1,0 +1,59 @@
+//! The partner's closed vocabularies (products, statuses, severities, escalation channels, ...)
+//! with their wire names. Category, billing model and line kind live in `pricing`.
+
+/// A closed set of names: `as_str` gives the wire name, `parse` reads it back, `NAMES` lists
+/// them for error messages and the OpenAPI document.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+            pub fn as_str(&self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+            /// Parses, or explains which names are allowed.
+            pub fn parse_field(text: &str) -> Result<Self, String> {
+                Self::parse(text).ok_or_else(|| {
+                    format!("{text:?} is not one of: {}", Self::NAMES.join(", "))
+                })
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// The Microsoft product family of a CSP subscription.
+    Product { Azure => "azure", Microsoft365 => "microsoft_365", Dynamics365 => "dynamics_365", Other => "other" }
+);
+vocabulary!(SubscriptionStatus { Active => "active", Suspended => "suspended", Cancelled => "cancelled" });
+vocabulary!(Severity { Critical => "critical", High => "high", Normal => "normal", Low => "low" });
+vocabulary!(
+    /// Where a ticket was escalated to Microsoft.
+    EscalationChannel {
+        MicrosoftCommercial => "microsoft_commercial",
+        Premier => "premier",
+        Advanced => "advanced",
+        SignatureCloud => "signature_cloud",
+    }
+);
+vocabulary!(ContactKind { Email => "email", Phone => "phone", Portal => "portal", Chat => "chat" });
+vocabulary!(
+    /// API key roles: admin (everything), finance (all data, invoices, reports), client
+    /// (read-only, one customer's own data).
+    Role { Admin => "admin", Finance => "finance", Client => "client" }
+);
+vocabulary!(InvoiceStatus { Draft => "draft", Issued => "issued", Void => "void" });
+vocabulary!(Weekday { Mon => "mon", Tue => "tue", Wed => "wed", Thu => "thu", Fri => "fri", Sat => "sat", Sun => "sun" });
+
+impl Weekday {
+    /// Index from Monday = 0, as `HoursOfService::days` uses.
+    pub fn index(&self) -> usize {
+        *self as usize
+    }
+}

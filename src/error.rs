@@ -1,0 +1,216 @@
+//! Errors, and the one place they become HTTP responses.
+//!
+//! Which error type each layer uses:
+//! - the pricing engine (`domain::pricing`): `PricingError`, pure and total;
+//! - domain parsing and validation (`domain::validation`): `ValidationErrors`, a list of
+//!   `{field, message}`, always the client's fault (422);
+//! - storage (`storage`): `StorageError`, always ours or the database's (5xx);
+//! - services and HTTP handlers: [`AppError`], which wraps the two above and adds not found,
+//!   conflict and authentication. `AppError` is mapped to `application/problem+json`
+//!   (RFC 9457) exactly once, in its `ResponseError` impl below. Internal causes are logged,
+//!   never sent to the client.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::domain::pricing::PricingError;
+use crate::domain::validation::{FieldError, ValidationErrors};
+use crate::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 422: fields of the request are invalid; each error names its field.
+    #[error("invalid input")]
+    Validation(ValidationErrors),
+    /// 422 with a specific stable code (e.g. `nothing_to_invoice`).
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    /// 400: the request could not be read at all (malformed JSON or CSV, bad query string).
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    /// 413
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    /// 415
+    #[error("{detail}")]
+    UnsupportedMediaType { detail: String },
+    /// 401: no key, or a key we do not know.
+    #[error("missing or invalid API key")]
+    Unauthorized,
+    /// 403: a known key whose role may not do this (clients never see 403: they get 404).
+    #[error("{detail}")]
+    Forbidden { detail: String },
+    /// 404
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// 409: the request conflicts with the current state (claimed entries, issued invoices).
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    /// 5xx: our side failed; the cause is logged, not returned.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Conflict { code, detail: detail.into() }
+    }
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Unprocessable { code, detail: detail.into() }
+    }
+    /// A 422 about a single field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Validation(ValidationErrors::single(field, message))
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        AppError::Forbidden { detail: detail.into() }
+    }
+
+    /// The stable, machine-readable code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) => "invalid_input",
+            AppError::Unprocessable { code, .. } => code,
+            AppError::BadRequest { code, .. } => code,
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::NotFound { .. } => "not_found",
+            AppError::Conflict { code, .. } => code,
+            AppError::Storage(StorageError::Query(e)) if is_busy(e) => "database_busy",
+            AppError::Storage(_) | AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            AppError::Validation(_) | AppError::Unprocessable { .. } => "Unprocessable request",
+            AppError::BadRequest { .. } => "Bad request",
+            AppError::PayloadTooLarge { .. } => "Request body too large",
+            AppError::UnsupportedMediaType { .. } => "Unsupported media type",
+            AppError::Unauthorized => "Unauthorized",
+            AppError::Forbidden { .. } => "Forbidden",
+            AppError::NotFound { .. } => "Not found",
+            AppError::Conflict { .. } => "Conflict",
+            AppError::Storage(StorageError::Query(e)) if is_busy(e) => "Service busy",
+            AppError::Storage(_) | AppError::Internal(_) => "Internal error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            AppError::Validation(errors) => match errors.0.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                many => format!("{} fields are invalid", many.len()),
+            },
+            AppError::PayloadTooLarge { limit } => {
+                format!("the request body is larger than the limit of {limit} bytes")
+            }
+            AppError::Unauthorized => {
+                "send a valid API key as 'Authorization: Bearer <token>'".to_string()
+            }
+            AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
+                "the database is busy; retry shortly".to_string()
+            }
+            // Never leak internals: the log has them, keyed by time.
+            AppError::Storage(_) | AppError::Internal(_) => {
+                "the service could not complete the request; it has been logged".to_string()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+fn is_busy(e: &diesel::result::Error) -> bool {
+    let text = e.to_string();
+    text.contains("database is locked") || text.contains("database is busy")
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        AppError::Validation(e)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        AppError::Storage(StorageError::Query(e))
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Storage(StorageError::Pool(e))
+    }
+}
+
+impl From<PricingError> for AppError {
+    fn from(e: PricingError) -> Self {
+        AppError::unprocessable(e.code(), e.to_string())
+    }
+}
+
+/// RFC 9457 problem details, with our stable `code` and per-field `errors`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Validation(_) | AppError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            log::error!("{status}: {self:?}");
+        }
+        let problem = Problem {
+            type_: format!("https://supportbill.dev/problems/{}", self.code()),
+            title: self.title().to_string(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: self.code().to_string(),
+            errors: match self {
+                AppError::Validation(errors) => errors.0.clone(),
+                _ => Vec::new(),
+            },
+        };
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}

@@ -1,0 +1,198 @@
+//! Storage: one diesel code path over SQLite (embedded default) and PostgreSQL.
+//!
+//! The backend is chosen from the database URL, never by trial (diesel's own
+//! `MultiConnection::establish` tries each backend and hides the real error). Queries run
+//! through the `DbConnection` enum; the few things the enum cannot forward (multi-row inserts)
+//! run on the matched inner connection. Writers go through [`write_tx`], which takes SQLite's
+//! write lock up front (`BEGIN IMMEDIATE`), because deferred transactions fail with "database is
+//! busy" under contention instead of waiting.
+
+pub mod decimal;
+pub mod models;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub use decimal::Dec;
+
+/// One connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
+
+/// Errors of the storage layer: all of them are the service's fault or the database's, never
+/// the client's, so they map to 5xx (see `crate::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database URL: {0}")]
+    Url(String),
+    #[error("database connection: {0}")]
+    Connection(String),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database query: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migration: {0}")]
+    Migration(String),
+}
+
+/// Where the data lives, parsed from `--database-url` / `DATABASE_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// `postgres://` and `postgresql://` are PostgreSQL; `sqlite://PATH`, `sqlite:PATH` and a
+    /// plain path are SQLite; any other `scheme://` is refused rather than guessed at.
+    pub fn parse(url: &str) -> Result<DatabaseUrl, StorageError> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err(StorageError::Url("the database URL is empty".into()));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if path.is_empty() {
+                return Err(StorageError::Url("sqlite URL without a file path".into()));
+            }
+            return Ok(DatabaseUrl::Sqlite(path.to_string()));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(StorageError::Url(format!(
+                "unsupported database scheme {scheme:?}: use postgres://, postgresql://, sqlite:// or a file path"
+            )));
+        }
+        Ok(DatabaseUrl::Sqlite(url.to_string()))
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, DatabaseUrl::Sqlite(_))
+    }
+
+    /// For logs: the URL without a password.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite:{path}"),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// r2d2 manager that opens the backend the URL names and keeps the real connection error.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StorageError;
+
+    fn connect(&self) -> Result<DbConnection, StorageError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| StorageError::Connection(e.to_string()))?;
+                // WAL lets readers run beside the one writer; the busy timeout makes a second
+                // writer wait for the lock instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(|e| StorageError::Connection(e.to_string())),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        conn.batch_execute("SELECT 1").map_err(StorageError::Query)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Opens the pool and runs the pending migrations of the URL's backend.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StorageError> {
+    let pool = r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(30))
+        .build(Manager { url: url.clone() })
+        .map_err(|e| StorageError::Connection(e.to_string()))?;
+    let mut conn = pool.get()?;
+    migrate(&mut conn)?;
+    Ok(pool)
+}
+
+pub fn migrate(conn: &mut DbConnection) -> Result<(), StorageError> {
+    let migrations = match conn {
+        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
+    };
+    conn.run_pending_migrations(migrations)
+        .map(|_| ())
+        .map_err(|e| StorageError::Migration(e.to_string()))
+}
+
+/// Runs `f` in one write transaction: all of it commits, or none of it.
+///
+/// On SQLite the write lock is taken at BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue
+/// on the busy timeout instead of failing half-way; on PostgreSQL it is a plain transaction and
+/// row locks do the queueing.
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Postgresql(_) => conn.transaction(f),
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConnection::Sqlite(inner) = conn else {
+                unreachable!("the connection cannot change backend inside a transaction")
+            };
+            match result {
+                Ok(value) => match AnsiTransactionManager::commit_transaction(inner) {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = AnsiTransactionManager::rollback_transaction(inner);
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(inner);
+                    Err(e)
+                }
+            }
+        }
+    }
+}

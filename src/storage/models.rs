@@ -1,0 +1,325 @@
+//! Rows as stored: one `Queryable` struct per table, and separate `New*` structs for inserts
+//! and `*Changes` structs for updates (as Lemmy does), so an update can never touch a column
+//! it does not name.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::*;
+use super::Dec;
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable, AsChangeset)]
+#[diesel(table_name = partner)]
+pub struct Partner {
+    pub id: i64,
+    pub name: String,
+    pub address: String,
+    pub country: String,
+    pub tax_id: String,
+    pub invoice_prefix: String,
+    pub payment_terms_days: i32,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = customers)]
+pub struct Customer {
+    pub id: i64,
+    pub name: String,
+    pub billing_address: String,
+    pub email: String,
+    pub country: String,
+    pub currency: String,
+    pub tax_rate_percent: Dec,
+    pub tax_id: String,
+    pub external_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct NewCustomer {
+    pub name: String,
+    pub billing_address: String,
+    pub email: String,
+    pub country: String,
+    pub currency: String,
+    pub tax_rate_percent: Dec,
+    pub tax_id: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = plans)]
+pub struct Plan {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub currency: String,
+    pub billing_model: String,
+    pub hourly_rate: Option<Dec>,
+    pub category_rates: String,
+    pub after_hours_multiplier: Dec,
+    pub rounding_increment_minutes: i32,
+    pub minimum_minutes: i32,
+    pub monthly_fee: Option<Dec>,
+    pub included_minutes: Option<i32>,
+    pub incident_fee: Option<Dec>,
+    pub chargeable_categories: String,
+    pub hours_of_service: String,
+    pub contact_methods: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl Plan {
+    pub fn terms(&self) -> Result<crate::domain::pricing::PlanTerms, String> {
+        crate::domain::terms::StoredPlanPricing {
+            billing_model: &self.billing_model,
+            hourly_rate: self.hourly_rate.map(|d| d.0),
+            category_rates: &self.category_rates,
+            after_hours_multiplier: self.after_hours_multiplier.0,
+            rounding_increment_minutes: self.rounding_increment_minutes,
+            minimum_minutes: self.minimum_minutes,
+            monthly_fee: self.monthly_fee.map(|d| d.0),
+            included_minutes: self.included_minutes,
+            incident_fee: self.incident_fee.map(|d| d.0),
+            chargeable_categories: &self.chargeable_categories,
+            hours_of_service: &self.hours_of_service,
+        }
+        .to_terms()
+    }
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = plans, treat_none_as_null = true)]
+pub struct NewPlan {
+    pub name: String,
+    pub scope: String,
+    pub currency: String,
+    pub billing_model: String,
+    pub hourly_rate: Option<Dec>,
+    pub category_rates: String,
+    pub after_hours_multiplier: Dec,
+    pub rounding_increment_minutes: i32,
+    pub minimum_minutes: i32,
+    pub monthly_fee: Option<Dec>,
+    pub included_minutes: Option<i32>,
+    pub incident_fee: Option<Dec>,
+    pub chargeable_categories: String,
+    pub hours_of_service: String,
+    pub contact_methods: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = subscriptions)]
+pub struct Subscription {
+    pub id: i64,
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub product: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+pub struct NewSubscription {
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub product: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = tickets)]
+pub struct Ticket {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub title: String,
+    pub category: String,
+    pub severity: String,
+    pub opened_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub escalation_channel: Option<String>,
+    pub escalation_case_id: Option<String>,
+    pub escalated_at: Option<NaiveDateTime>,
+    pub invoice_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = tickets, treat_none_as_null = true)]
+pub struct NewTicket {
+    pub subscription_id: i64,
+    pub title: String,
+    pub category: String,
+    pub severity: String,
+    pub opened_at: NaiveDateTime,
+    pub closed_at: Option<NaiveDateTime>,
+    pub escalation_channel: Option<String>,
+    pub escalation_case_id: Option<String>,
+    pub escalated_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = time_entries)]
+pub struct TimeEntry {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub ticket_id: Option<i64>,
+    pub agent: String,
+    pub started_at: NaiveDateTime,
+    pub minutes: i32,
+    pub category: String,
+    pub billable: bool,
+    pub description: String,
+    pub invoice_id: Option<i64>,
+}
+
+/// `treat_none_as_default_value = false` makes a batch of these one multi-row INSERT on SQLite
+/// (with `Option` fields diesel otherwise sends one statement per row).
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = time_entries, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct NewTimeEntry {
+    pub subscription_id: i64,
+    pub ticket_id: Option<i64>,
+    pub agent: String,
+    pub started_at: NaiveDateTime,
+    pub minutes: i32,
+    pub category: String,
+    pub billable: bool,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = charges)]
+pub struct Charge {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub date: NaiveDate,
+    pub description: String,
+    pub amount: Dec,
+    pub invoice_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = charges)]
+pub struct NewCharge {
+    pub subscription_id: i64,
+    pub date: NaiveDate,
+    pub description: String,
+    pub amount: Dec,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = invoices)]
+pub struct Invoice {
+    pub id: i64,
+    pub customer_id: i64,
+    pub currency: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: String,
+    pub number: Option<String>,
+    pub issued_at: Option<NaiveDateTime>,
+    pub due_date: Option<NaiveDate>,
+    pub subtotal: Dec,
+    pub tax_rate_percent: Dec,
+    pub tax: Dec,
+    pub total: Dec,
+    pub snapshot: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = invoices)]
+pub struct NewInvoice {
+    pub customer_id: i64,
+    pub currency: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub status: String,
+    pub subtotal: Dec,
+    pub tax_rate_percent: Dec,
+    pub tax: Dec,
+    pub total: Dec,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = invoice_lines)]
+pub struct InvoiceLine {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub position: i32,
+    pub subscription_id: i64,
+    pub kind: String,
+    pub category: Option<String>,
+    pub month: Option<NaiveDate>,
+    pub description: String,
+    pub quantity: Dec,
+    pub quantity_minutes: Option<Dec>,
+    pub unit_price: Dec,
+    pub amount: Dec,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = invoice_lines, treat_none_as_default_value = false)]
+pub struct NewInvoiceLine {
+    pub invoice_id: i64,
+    pub position: i32,
+    pub subscription_id: i64,
+    pub kind: String,
+    pub category: Option<String>,
+    pub month: Option<NaiveDate>,
+    pub description: String,
+    pub quantity: Dec,
+    pub quantity_minutes: Option<Dec>,
+    pub unit_price: Dec,
+    pub amount: Dec,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = retainer_claims)]
+pub struct RetainerClaim {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub subscription_id: i64,
+    pub month: NaiveDate,
+    pub fee_claimed: bool,
+    pub allowance_used: Dec,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = retainer_claims)]
+pub struct NewRetainerClaim {
+    pub invoice_id: i64,
+    pub subscription_id: i64,
+    pub month: NaiveDate,
+    pub fee_claimed: bool,
+    pub allowance_used: Dec,
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub customer_id: Option<i64>,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct NewApiKey {
+    pub name: String,
+    pub role: String,
+    pub customer_id: Option<i64>,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+}

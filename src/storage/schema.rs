@@ -1,0 +1,186 @@
+//! The database schema, shared by both backends. Column types are the portable subset:
+//! `BigInt` ids, `Text` for exact decimals (see `storage::decimal`), `Timestamp` in UTC, `Date`.
+
+diesel::table! {
+    partner (id) {
+        id -> BigInt,
+        name -> Text,
+        address -> Text,
+        country -> Text,
+        tax_id -> Text,
+        invoice_prefix -> Text,
+        payment_terms_days -> Integer,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        name -> Text,
+        billing_address -> Text,
+        email -> Text,
+        country -> Text,
+        currency -> Text,
+        tax_rate_percent -> Text,
+        tax_id -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    plans (id) {
+        id -> BigInt,
+        name -> Text,
+        scope -> Text,
+        currency -> Text,
+        billing_model -> Text,
+        hourly_rate -> Nullable<Text>,
+        category_rates -> Text,
+        after_hours_multiplier -> Text,
+        rounding_increment_minutes -> Integer,
+        minimum_minutes -> Integer,
+        monthly_fee -> Nullable<Text>,
+        included_minutes -> Nullable<Integer>,
+        incident_fee -> Nullable<Text>,
+        chargeable_categories -> Text,
+        hours_of_service -> Text,
+        contact_methods -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscriptions (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        plan_id -> BigInt,
+        product -> Text,
+        name -> Text,
+        external_id -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (id) {
+        id -> BigInt,
+        customer_id -> BigInt,
+        currency -> Text,
+        period_start -> Date,
+        period_end -> Date,
+        status -> Text,
+        number -> Nullable<Text>,
+        issued_at -> Nullable<Timestamp>,
+        due_date -> Nullable<Date>,
+        subtotal -> Text,
+        tax_rate_percent -> Text,
+        tax -> Text,
+        total -> Text,
+        snapshot -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoice_lines (id) {
+        id -> BigInt,
+        invoice_id -> BigInt,
+        position -> Integer,
+        subscription_id -> BigInt,
+        kind -> Text,
+        category -> Nullable<Text>,
+        month -> Nullable<Date>,
+        description -> Text,
+        quantity -> Text,
+        quantity_minutes -> Nullable<Text>,
+        unit_price -> Text,
+        amount -> Text,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        title -> Text,
+        category -> Text,
+        severity -> Text,
+        opened_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        escalation_channel -> Nullable<Text>,
+        escalation_case_id -> Nullable<Text>,
+        escalated_at -> Nullable<Timestamp>,
+        invoice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    time_entries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        agent -> Text,
+        started_at -> Timestamp,
+        minutes -> Integer,
+        category -> Text,
+        billable -> Bool,
+        description -> Text,
+        invoice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    charges (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        date -> Date,
+        description -> Text,
+        amount -> Text,
+        invoice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    retainer_claims (id) {
+        id -> BigInt,
+        invoice_id -> BigInt,
+        subscription_id -> BigInt,
+        month -> Date,
+        fee_claimed -> Bool,
+        allowance_used -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        customer_id -> Nullable<BigInt>,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(subscriptions -> customers (customer_id));
+diesel::joinable!(subscriptions -> plans (plan_id));
+diesel::joinable!(time_entries -> subscriptions (subscription_id));
+diesel::joinable!(tickets -> subscriptions (subscription_id));
+diesel::joinable!(charges -> subscriptions (subscription_id));
+diesel::joinable!(invoice_lines -> invoices (invoice_id));
+diesel::joinable!(invoices -> customers (customer_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
+    time_entries, charges, retainer_claims, api_keys,
+);

@@ -1,0 +1,5 @@
+//! Pricing engine tests: the SPEC worked examples, edge cases and property tests.
+//! The engine is pure, so these run without a database or HTTP.
+mod edge_cases;
+mod properties;
+mod worked_examples;
