@@ -8,3 +8,5 @@
 pub mod domain;
 pub mod error;
 pub mod storage;
+pub mod http;
+pub mod service;

@@ -1,0 +1,130 @@
+//! HTTP: the actix-web application. Route modules each expose `config`, composed here; the
+//! OpenAPI document is collected from the same registrations, so it cannot drift from the
+//! routes. `main` and the tests both start the server through [`start`].
+
+pub mod extract;
+pub mod pagination;
+pub mod routes;
+pub mod wire;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::error::AppError;
+use crate::service::clock::Clock;
+use crate::storage::{DbConnection, Pool};
+
+/// What every handler can reach: the connection pool and the clock.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// Runs blocking database work on actix's thread pool with a pooled connection.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "supportbill",
+        description = "Support time billing for Microsoft CSP partners. Amounts and rates are \
+                       decimal strings; ids are opaque; errors are application/problem+json.",
+        version = "1"
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The OpenAPI document of every route under `/api/v1`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
+        .split_for_parts();
+    api
+}
+
+/// Binds the app to `listener` and returns the running server (not yet awaited).
+pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let api = web::Data::new(openapi_document());
+    let server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(extract::BODY_LIMIT))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                AppError::field("path", format!("invalid path parameter: {err}")).into()
+            }))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                AppError::field("query", format!("invalid query string: {err}")).into()
+            }))
+            .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
+            .split_for_parts();
+        app.app_data(api.clone())
+            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+            .route("/api/v1/openapi.json", web::get().to(openapi_json))
+            .route("/healthz", web::get().to(healthz))
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    Ok(server)
+}
+
+async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}
+
+async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    use diesel::connection::SimpleConnection;
+    state.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let _ = req.headers().get(header::ACCEPT);
+    Err(AppError::NotFound { what: "route" })
+}

@@ -1,0 +1,32 @@
+//! Services: one function per use case. Each takes a connection and parsed domain input,
+//! runs in one transaction when it writes (`storage::write_tx`), and returns rows or an
+//! `AppError`. Authorization decisions that depend on data (a client's own customer) are made
+//! here too, so no handler can forget them.
+
+pub mod api_keys;
+pub mod auth;
+//pub mod charges;
+pub mod clock;
+pub mod customers;
+//pub mod invoices;
+pub mod partner;
+pub mod plans;
+//pub mod reports;
+//pub mod subscriptions;
+//pub mod tickets;
+//pub mod time_entries;
+
+use crate::error::AppError;
+
+/// Chunk size for `IN (...)` lists: well under SQLite's and PostgreSQL's bind limits.
+pub const IN_CHUNK: usize = 10_000;
+
+/// Maps a unique-constraint violation on `field` to a 409 that names it.
+pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -> AppError {
+    move |e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::conflict("duplicate", format!("{field}: another record already has this value"))
+        }
+        other => AppError::from(other),
+    }
+}
