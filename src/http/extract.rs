@@ -100,3 +100,17 @@ impl FromRequest for Caller {
         })
     }
 }
+
+/// The raw body (CSV imports, one-or-many JSON), with the same size limit and errors.
+pub struct RawBody(pub Bytes);
+
+impl FromRequest for RawBody {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move { read_body(&req, &mut payload).await.map(RawBody) })
+    }
+}

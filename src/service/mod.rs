@@ -5,16 +5,17 @@
 
 pub mod api_keys;
 pub mod auth;
-//pub mod charges;
+pub mod charges;
 pub mod clock;
 pub mod customers;
+pub mod import;
 //pub mod invoices;
 pub mod partner;
 pub mod plans;
 //pub mod reports;
-//pub mod subscriptions;
-//pub mod tickets;
-//pub mod time_entries;
+pub mod subscriptions;
+pub mod tickets;
+pub mod time_entries;
 
 use crate::error::AppError;
 

@@ -1,11 +1,19 @@
 //! Route modules, one per resource; each exposes `config`, composed here under `/api/v1`.
 
+pub mod charges;
 pub mod customers;
 pub mod plans;
+pub mod subscriptions;
+pub mod tickets;
+pub mod time_entries;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn config(cfg: &mut ServiceConfig) {
     customers::config(cfg);
     plans::config(cfg);
+    subscriptions::config(cfg);
+    tickets::config(cfg);
+    time_entries::config(cfg);
+    charges::config(cfg);
 }

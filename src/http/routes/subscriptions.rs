@@ -1,0 +1,171 @@
+//! `/subscriptions`: customers' CSP subscriptions. Clients may read their own.
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::domain::validation::{self as v, Check, ValidationErrors};
+use crate::domain::vocab::{Product, SubscriptionStatus};
+use crate::error::{AppError, Problem};
+use crate::http::extract::JsonBody;
+use crate::http::pagination::{paginate, PageQuery};
+use crate::http::wire::{timestamp, Page};
+use crate::http::AppState;
+use crate::service::auth::Caller;
+use crate::service::subscriptions;
+use crate::storage::models::{NewSubscription, Subscription};
+
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(create).service(list).service(read).service(update).service(remove);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    pub customer_id: i64,
+    pub plan_id: i64,
+    /// `azure`, `microsoft_365`, `dynamics_365` or `other`.
+    pub product: String,
+    /// The offer name, e.g. "Azure plan".
+    pub name: String,
+    /// Partner Center subscription id; unique.
+    pub external_id: Option<String>,
+    /// `active` (default), `suspended` or `cancelled`.
+    pub status: Option<String>,
+}
+
+impl SubscriptionInput {
+    fn validate(self) -> Result<NewSubscription, ValidationErrors> {
+        let mut c = Check::new();
+        let product = c.take("product", Product::parse_field(&self.product));
+        let name = c.take("name", v::required_text(&self.name, 300));
+        let status = c.take("status", SubscriptionStatus::parse_field(self.status.as_deref().unwrap_or("active")));
+        let external_id = match &self.external_id {
+            Some(x) => c.take("external_id", v::required_text(x, 128)).map(Some),
+            None => Some(None),
+        };
+        c.finish(|| NewSubscription {
+            customer_id: self.customer_id,
+            plan_id: self.plan_id,
+            product: product.unwrap().as_str().into(),
+            name: name.unwrap(),
+            external_id: external_id.unwrap(),
+            status: status.unwrap().as_str().into(),
+        })
+    }
+}
+
+/// Fields to change; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionPatch {
+    pub plan_id: Option<i64>,
+    pub product: Option<String>,
+    pub name: Option<String>,
+    pub external_id: Option<String>,
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SubscriptionOut {
+    pub id: i64,
+    pub customer_id: i64,
+    pub plan_id: i64,
+    pub product: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub status: String,
+    pub created_at: String,
+}
+
+impl From<Subscription> for SubscriptionOut {
+    fn from(s: Subscription) -> Self {
+        SubscriptionOut {
+            id: s.id,
+            customer_id: s.customer_id,
+            plan_id: s.plan_id,
+            product: s.product,
+            name: s.name,
+            external_id: s.external_id,
+            status: s.status,
+            created_at: timestamp(s.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubscriptionFilter {
+    pub customer_id: Option<i64>,
+}
+
+#[utoipa::path(tag = "subscriptions", request_body = SubscriptionInput,
+    responses((status = 201, body = SubscriptionOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[post("/subscriptions")]
+async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<SubscriptionInput>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let new = body.0.validate()?;
+    let now = state.clock.now();
+    let row = state.run(move |conn| subscriptions::create(conn, new, now)).await?;
+    Ok(HttpResponse::Created().json(SubscriptionOut::from(row)))
+}
+
+#[utoipa::path(tag = "subscriptions", params(PageQuery, SubscriptionFilter), responses((status = 200, body = Page<SubscriptionOut>)))]
+#[get("/subscriptions")]
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+    filter: web::Query<SubscriptionFilter>,
+) -> Result<HttpResponse, AppError> {
+    let page = query.parse()?;
+    // A client lists only its own customer's subscriptions, whatever filter it sends.
+    let customer_id = if caller.is_client() { caller.customer_id } else { filter.customer_id };
+    let rows = state.run(move |conn| subscriptions::list(conn, customer_id, page.after, page.limit)).await?;
+    Ok(HttpResponse::Ok().json(paginate(rows, page, |s| s.id, SubscriptionOut::from)))
+}
+
+#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem)))]
+#[get("/subscriptions/{id}")]
+async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let row = state.run(move |conn| subscriptions::get(conn, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionOut::from(row)))
+}
+
+#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionPatch,
+    responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[patch("/subscriptions/{id}")]
+async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<SubscriptionPatch>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("subscription")?;
+    let id = id.into_inner();
+    let patch = body.0;
+    let mut c = Check::new();
+    let product = patch.product.as_deref().map(|p| c.take("product", Product::parse_field(p)));
+    let status = patch.status.as_deref().map(|s| c.take("status", SubscriptionStatus::parse_field(s)));
+    let name = patch.name.as_deref().map(|n| c.take("name", v::required_text(n, 300)));
+    let external_id = patch.external_id.as_deref().map(|x| c.take("external_id", v::required_text(x, 128)));
+    c.finish(|| ())?;
+    let row = state
+        .run(move |conn| {
+            subscriptions::update(conn, &caller, id, |s| {
+                if let Some(plan_id) = patch.plan_id { s.plan_id = plan_id; }
+                if let Some(Some(p)) = product { s.product = p.as_str().into(); }
+                if let Some(Some(st)) = status { s.status = st.as_str().into(); }
+                if let Some(Some(n)) = name { s.name = n; }
+                if let Some(Some(x)) = external_id { s.external_id = Some(x); }
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionOut::from(row)))
+}
+
+#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[delete("/subscriptions/{id}")]
+async fn remove(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("subscription")?;
+    let id = id.into_inner();
+    state.run(move |conn| subscriptions::delete(conn, &caller, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,222 @@
+//! `/tickets`: support requests, with escalation to Microsoft (admin and finance).
+
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::domain::pricing::Category;
+use crate::domain::validation::{self as v, Check};
+use crate::domain::vocab::{EscalationChannel, Severity};
+use crate::error::{AppError, Problem};
+use crate::http::extract::JsonBody;
+use crate::http::pagination::{paginate, PageQuery};
+use crate::http::wire::{opt_timestamp, timestamp, Page};
+use crate::http::AppState;
+use crate::service::auth::Caller;
+use crate::service::tickets;
+use crate::storage::models::{NewTicket, Ticket};
+
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(create).service(list).service(read).service(update).service(remove);
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// `microsoft_commercial`, `premier`, `advanced` or `signature_cloud`.
+    pub channel: String,
+    /// Microsoft's case number.
+    pub case_id: String,
+    /// RFC 3339 with offset.
+    pub escalated_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketInput {
+    pub subscription_id: i64,
+    pub title: String,
+    /// `billing`, `subscription_management` or `technical`.
+    pub category: String,
+    /// `critical`, `high`, `normal` or `low`.
+    pub severity: String,
+    /// RFC 3339 with offset.
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    pub escalation: Option<Escalation>,
+}
+
+/// Fields to change; `"escalation": null` removes an escalation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub severity: Option<String>,
+    pub opened_at: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub closed_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Escalation>)]
+    pub escalation: Option<Option<Escalation>>,
+}
+
+/// Tells "absent" (None) from "null" (Some(None)).
+fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+type EscalationFields = (Option<String>, Option<String>, Option<chrono::NaiveDateTime>);
+
+fn escalation(c: &mut Check, e: &Option<Escalation>) -> Option<EscalationFields> {
+    let Some(e) = e else { return Some((None, None, None)) };
+    let channel = c.take("escalation.channel", EscalationChannel::parse_field(&e.channel));
+    let case_id = c.take("escalation.case_id", v::required_text(&e.case_id, 64));
+    let at = c.take("escalation.escalated_at", v::timestamp(&e.escalated_at));
+    Some((Some(channel?.as_str().to_string()), Some(case_id?), Some(at?)))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TicketOut {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub title: String,
+    pub category: String,
+    pub severity: String,
+    pub opened_at: String,
+    pub closed_at: Option<String>,
+    pub escalation: Option<Escalation>,
+    /// The draft or issued invoice that bills this ticket (per-incident plans).
+    pub invoice_id: Option<i64>,
+}
+
+impl From<Ticket> for TicketOut {
+    fn from(t: Ticket) -> Self {
+        let escalation = match (t.escalation_channel, t.escalation_case_id, t.escalated_at) {
+            (Some(channel), Some(case_id), Some(at)) => Some(Escalation { channel, case_id, escalated_at: timestamp(at) }),
+            _ => None,
+        };
+        TicketOut {
+            id: t.id,
+            subscription_id: t.subscription_id,
+            title: t.title,
+            category: t.category,
+            severity: t.severity,
+            opened_at: timestamp(t.opened_at),
+            closed_at: opt_timestamp(t.closed_at),
+            escalation,
+            invoice_id: t.invoice_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TicketFilter {
+    pub subscription_id: Option<i64>,
+}
+
+#[utoipa::path(tag = "tickets", request_body = TicketInput,
+    responses((status = 201, body = TicketOut), (status = 422, body = Problem)))]
+#[post("/tickets")]
+async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<TicketInput>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let input = body.0;
+    let mut c = Check::new();
+    let title = c.take("title", v::required_text(&input.title, 500));
+    let category = c.take("category", Category::parse(&input.category).ok_or_else(|| format!("{:?} is not one of: billing, subscription_management, technical", input.category)));
+    let severity = c.take("severity", Severity::parse_field(&input.severity));
+    let opened_at = c.take("opened_at", v::timestamp(&input.opened_at));
+    let closed_at = match &input.closed_at {
+        Some(t) => c.take("closed_at", v::timestamp(t)).map(Some),
+        None => Some(None),
+    };
+    let esc = escalation(&mut c, &input.escalation);
+    if let (Some(o), Some(Some(cl))) = (opened_at, closed_at) {
+        if cl < o { c.add("closed_at", "must not be before opened_at") }
+    }
+    let new = c.finish(|| {
+        let (escalation_channel, escalation_case_id, escalated_at) = esc.unwrap();
+        NewTicket {
+            subscription_id: input.subscription_id,
+            title: title.unwrap(),
+            category: category.unwrap().as_str().into(),
+            severity: severity.unwrap().as_str().into(),
+            opened_at: opened_at.unwrap(),
+            closed_at: closed_at.unwrap(),
+            escalation_channel,
+            escalation_case_id,
+            escalated_at,
+        }
+    })?;
+    let row = state.run(move |conn| tickets::create(conn, new)).await?;
+    Ok(HttpResponse::Created().json(TicketOut::from(row)))
+}
+
+#[utoipa::path(tag = "tickets", params(PageQuery, TicketFilter), responses((status = 200, body = Page<TicketOut>)))]
+#[get("/tickets")]
+async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<TicketFilter>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let page = query.parse()?;
+    let subscription_id = filter.subscription_id;
+    let rows = state.run(move |conn| tickets::list(conn, subscription_id, page.after, page.limit)).await?;
+    Ok(HttpResponse::Ok().json(paginate(rows, page, |t| t.id, TicketOut::from)))
+}
+
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path)), responses((status = 200, body = TicketOut), (status = 404, body = Problem)))]
+#[get("/tickets/{id}")]
+async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("ticket")?;
+    let id = id.into_inner();
+    let row = state.run(move |conn| tickets::get(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(TicketOut::from(row)))
+}
+
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path)), request_body = TicketPatch,
+    responses((status = 200, body = TicketOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[patch("/tickets/{id}")]
+async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<TicketPatch>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("ticket")?;
+    let id = id.into_inner();
+    let p = body.0;
+    let mut c = Check::new();
+    let title = p.title.as_deref().map(|t| c.take("title", v::required_text(t, 500)));
+    let category = p.category.as_deref().map(|s| c.take("category", Category::parse(s).ok_or_else(|| format!("{s:?} is not a category"))));
+    let severity = p.severity.as_deref().map(|s| c.take("severity", Severity::parse_field(s)));
+    let opened_at = p.opened_at.as_deref().map(|t| c.take("opened_at", v::timestamp(t)));
+    let closed_at = match &p.closed_at {
+        None => None,
+        Some(None) => Some(Some(None)),
+        Some(Some(t)) => Some(c.take("closed_at", v::timestamp(t)).map(Some)),
+    };
+    let esc = p.escalation.as_ref().map(|e| escalation(&mut c, e));
+    c.finish(|| ())?;
+    let row = state
+        .run(move |conn| {
+            tickets::update(conn, id, |t| {
+                if let Some(Some(x)) = title { t.title = x; }
+                if let Some(Some(x)) = category { t.category = x.as_str().into(); }
+                if let Some(Some(x)) = severity { t.severity = x.as_str().into(); }
+                if let Some(Some(x)) = opened_at { t.opened_at = x; }
+                if let Some(Some(x)) = closed_at { t.closed_at = x; }
+                if let Some(Some((channel, case_id, at))) = esc {
+                    t.escalation_channel = channel;
+                    t.escalation_case_id = case_id;
+                    t.escalated_at = at;
+                }
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TicketOut::from(row)))
+}
+
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[delete("/tickets/{id}")]
+async fn remove(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("ticket")?;
+    let id = id.into_inner();
+    state.run(move |conn| tickets::delete(conn, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

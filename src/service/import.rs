@@ -1,0 +1,190 @@
+//! Reading time entries: the checks shared by the JSON API and the CSV import, and the CSV
+//! reader itself (header names in any order; errors name the file's line, the header being 1).
+
+use crate::domain::pricing::Category;
+use crate::domain::validation::{self as v, FieldError, ValidationErrors};
+use crate::service::time_entries::{EntryDraft, SubscriptionRef};
+
+/// A time entry as received, before validation.
+#[derive(Clone, Debug, Default)]
+pub struct RawEntry {
+    pub subscription: Option<SubscriptionRef>,
+    pub ticket_id: Option<i64>,
+    pub agent: String,
+    pub started_at: String,
+    pub minutes: i64,
+    pub category: Option<String>,
+    pub billable: bool,
+    pub description: String,
+}
+
+/// Validates one entry; errors are `(field, message)`.
+pub fn validate_entry(raw: RawEntry) -> Result<EntryDraft, Vec<(&'static str, String)>> {
+    let mut errors = Vec::new();
+    let subscription = raw.subscription.clone();
+    if subscription.is_none() {
+        errors.push(("subscription_id", "is required".to_string()));
+    }
+    let agent = v::required_text(&raw.agent, 200).map_err(|e| errors.push(("agent", e))).ok();
+    let started_at = v::timestamp(&raw.started_at).map_err(|e| errors.push(("started_at", e))).ok();
+    if !(1..=1440).contains(&raw.minutes) {
+        errors.push(("minutes", "must be a whole number from 1 to 1440".to_string()));
+    }
+    let category = match raw.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => Some(None),
+        Some(c) => match Category::parse(c) {
+            Some(cat) => Some(Some(cat.as_str().to_string())),
+            None => {
+                errors.push(("category", format!("{c:?} is not one of: billing, subscription_management, technical")));
+                None
+            }
+        },
+    };
+    if raw.ticket_id.is_none() && matches!(category, Some(None)) {
+        errors.push(("category", "is required for time without a ticket".to_string()));
+    }
+    let description = v::optional_text(&raw.description, 2000).map_err(|e| errors.push(("description", e))).ok();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(EntryDraft {
+        subscription: subscription.expect("checked above"),
+        ticket_id: raw.ticket_id,
+        agent: agent.expect("checked above"),
+        started_at: started_at.expect("checked above"),
+        minutes: raw.minutes as i32,
+        category: category.expect("checked above"),
+        billable: raw.billable,
+        description: description.expect("checked above"),
+    })
+}
+
+/// How the CSV names subscriptions when a column could mean either.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionBy {
+    /// `subscription_id` holds our ids, `subscription_external_id` Partner Center's.
+    Auto,
+    /// `subscription_id` holds Partner Center subscription ids.
+    ExternalId,
+}
+
+const COLUMNS: &[&str] = &[
+    "subscription_id", "subscription_external_id", "started_at", "minutes", "category", "billable", "agent",
+    "ticket_id", "description",
+];
+
+/// Parses the whole file; on any error, every error found (up to 1000) and no entries.
+/// Returns the drafts and the file line of each.
+pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, Vec<usize>), ValidationErrors> {
+    let fail = |row: usize, field: &str, message: String| ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(row) }]);
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| fail(1, "header", format!("cannot read the header: {e}")))?.clone();
+    let mut index = std::collections::HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+        if !COLUMNS.contains(&name.as_str()) {
+            return Err(fail(1, &name, format!("unknown column; expected some of: {}", COLUMNS.join(", "))));
+        }
+        if index.insert(name.clone(), i).is_some() {
+            return Err(fail(1, &name, "column appears twice".into()));
+        }
+    }
+    for required in ["started_at", "minutes", "agent"] {
+        if !index.contains_key(required) {
+            return Err(fail(1, required, "required column is missing".into()));
+        }
+    }
+    if !index.contains_key("subscription_id") && !index.contains_key("subscription_external_id") {
+        return Err(fail(1, "subscription_id", "a subscription_id or subscription_external_id column is required".into()));
+    }
+
+    let mut drafts = Vec::new();
+    let mut lines = Vec::new();
+    let mut errors = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                errors.push(FieldError { field: "row".into(), message: format!("unreadable CSV: {e}"), row: Some(line.max(2)) });
+                break;
+            }
+        }
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(line);
+        let get = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
+        let mut row_errors: Vec<(&'static str, String)> = Vec::new();
+        let subscription = if !get("subscription_external_id").is_empty() {
+            Some(SubscriptionRef::ExternalId(get("subscription_external_id").to_string()))
+        } else if !get("subscription_id").is_empty() {
+            let text = get("subscription_id");
+            match by {
+                SubscriptionBy::ExternalId => Some(SubscriptionRef::ExternalId(text.to_string())),
+                SubscriptionBy::Auto => match text.parse::<i64>() {
+                    Ok(id) => Some(SubscriptionRef::Id(id)),
+                    Err(_) => {
+                        row_errors.push(("subscription_id", format!("{text:?} is not a subscription id")));
+                        None
+                    }
+                },
+            }
+        } else {
+            None
+        };
+        let minutes = match get("minutes").parse::<i64>() {
+            Ok(m) => m,
+            Err(_) => {
+                row_errors.push(("minutes", format!("{:?} is not a whole number of minutes", get("minutes"))));
+                1
+            }
+        };
+        let ticket_id = match get("ticket_id") {
+            "" => None,
+            t => match t.parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    row_errors.push(("ticket_id", format!("{t:?} is not a ticket id")));
+                    None
+                }
+            },
+        };
+        let billable = match get("billable").to_ascii_lowercase().as_str() {
+            "" | "true" | "yes" | "1" => true,
+            "false" | "no" | "0" => false,
+            other => {
+                row_errors.push(("billable", format!("{other:?} is not true or false")));
+                true
+            }
+        };
+        let raw = RawEntry {
+            subscription: subscription.or_else(|| if row_errors.iter().any(|e| e.0 == "subscription_id") { Some(SubscriptionRef::Id(0)) } else { None }),
+            ticket_id,
+            agent: get("agent").to_string(),
+            started_at: get("started_at").to_string(),
+            minutes,
+            category: Some(get("category").to_string()),
+            billable,
+            description: get("description").to_string(),
+        };
+        match validate_entry(raw) {
+            Ok(draft) if row_errors.is_empty() => {
+                drafts.push(draft);
+                lines.push(line);
+            }
+            Ok(_) => {}
+            Err(more) => row_errors.extend(more),
+        }
+        errors.extend(row_errors.into_iter().map(|(field, message)| FieldError { field: field.into(), message, row: Some(line) }));
+        if errors.len() >= 1000 {
+            break;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ValidationErrors(errors));
+    }
+    if drafts.is_empty() {
+        return Err(fail(2, "row", "the file has no time entries".into()));
+    }
+    Ok((drafts, lines))
+}

@@ -1,0 +1,86 @@
+//! Tickets: support requests on a subscription, optionally escalated to Microsoft.
+
+use diesel::prelude::*;
+
+use crate::error::AppError;
+use crate::storage::models::{NewTicket, Ticket};
+use crate::storage::schema::{subscriptions, tickets, time_entries};
+use crate::storage::{write_tx, DbConnection};
+
+pub fn create(conn: &mut DbConnection, new: NewTicket) -> Result<Ticket, AppError> {
+    write_tx(conn, |conn| {
+        let exists: i64 = subscriptions::table.find(new.subscription_id).count().get_result(conn)?;
+        if exists == 0 {
+            return Err(AppError::field("subscription_id", "no subscription has this id"));
+        }
+        let id: i64 = diesel::insert_into(tickets::table).values(&new).returning(tickets::id).get_result(conn)?;
+        get(conn, id)
+    })
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> Result<Ticket, AppError> {
+    tickets::table
+        .find(id)
+        .select(Ticket::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound { what: "ticket" })
+}
+
+pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<Ticket>, AppError> {
+    let mut query = tickets::table
+        .filter(tickets::id.gt(after))
+        .order(tickets::id)
+        .limit(limit + 1)
+        .select(Ticket::as_select())
+        .into_boxed();
+    if let Some(s) = subscription_id {
+        query = query.filter(tickets::subscription_id.eq(s));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Closing and escalating are always allowed; changing what a ticket is billed as (category,
+/// opening date) is not once an invoice claims it.
+pub fn update(conn: &mut DbConnection, id: i64, change: impl FnOnce(&mut NewTicket)) -> Result<Ticket, AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        let mut next = NewTicket {
+            subscription_id: current.subscription_id,
+            title: current.title.clone(),
+            category: current.category.clone(),
+            severity: current.severity.clone(),
+            opened_at: current.opened_at,
+            closed_at: current.closed_at,
+            escalation_channel: current.escalation_channel.clone(),
+            escalation_case_id: current.escalation_case_id.clone(),
+            escalated_at: current.escalated_at,
+        };
+        change(&mut next);
+        if current.invoice_id.is_some() && (next.category != current.category || next.opened_at != current.opened_at) {
+            return Err(AppError::conflict("claimed", "the ticket is on an invoice; its category and opening time are fixed"));
+        }
+        if let Some(closed) = next.closed_at {
+            if closed < next.opened_at {
+                return Err(AppError::field("closed_at", "must not be before opened_at"));
+            }
+        }
+        diesel::update(tickets::table.find(id)).set(&next).execute(conn)?;
+        get(conn, id)
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        if current.invoice_id.is_some() {
+            return Err(AppError::conflict("claimed", "the ticket is on an invoice"));
+        }
+        let entries: i64 = time_entries::table.filter(time_entries::ticket_id.eq(id)).count().get_result(conn)?;
+        if entries > 0 {
+            return Err(AppError::conflict("ticket_in_use", "time is recorded on this ticket"));
+        }
+        diesel::delete(tickets::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}

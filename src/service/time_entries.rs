@@ -1,0 +1,232 @@
+//! Time entries: support time recorded per subscription, one by one, as a JSON array or as a
+//! CSV import; a batch is written in one transaction, all or nothing.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::domain::validation::{FieldError, ValidationErrors};
+use crate::error::AppError;
+use crate::service::IN_CHUNK;
+use crate::storage::models::{NewTimeEntry, TimeEntry};
+use crate::storage::schema::{subscriptions, tickets, time_entries};
+use crate::storage::{write_tx, DbConnection};
+
+/// A parsed entry whose references are not yet checked against the database.
+#[derive(Clone, Debug)]
+pub struct EntryDraft {
+    pub subscription: SubscriptionRef,
+    pub ticket_id: Option<i64>,
+    pub agent: String,
+    pub started_at: chrono::NaiveDateTime,
+    pub minutes: i32,
+    /// None: take the ticket's.
+    pub category: Option<String>,
+    pub billable: bool,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SubscriptionRef {
+    Id(i64),
+    ExternalId(String),
+}
+
+/// How the caller names each draft in errors: `[3]` for a JSON array, a line for CSV.
+pub enum Locator {
+    JsonIndex,
+    JsonSingle,
+    CsvLine(Vec<usize>),
+}
+
+impl Locator {
+    fn error(&self, i: usize, field: &str, message: String) -> FieldError {
+        match self {
+            Locator::JsonIndex => FieldError { field: format!("[{i}].{field}"), message, row: None },
+            Locator::JsonSingle => FieldError { field: field.to_string(), message, row: None },
+            Locator::CsvLine(lines) => FieldError { field: field.to_string(), message, row: lines.get(i).copied() },
+        }
+    }
+}
+
+/// Resolves references (subscription, ticket, category) for the whole batch with a few
+/// queries, then inserts it in one transaction. Any error: nothing is written.
+pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<Vec<i64>, AppError> {
+    write_tx(conn, |conn| {
+        let rows = resolve(conn, &drafts, &locator)?;
+        insert_rows(conn, &rows)
+    })
+}
+
+fn resolve(conn: &mut DbConnection, drafts: &[EntryDraft], locator: &Locator) -> Result<Vec<NewTimeEntry>, AppError> {
+    let mut ids: Vec<i64> = Vec::new();
+    let mut externals: Vec<String> = Vec::new();
+    let mut ticket_ids: Vec<i64> = Vec::new();
+    for d in drafts {
+        match &d.subscription {
+            SubscriptionRef::Id(id) => ids.push(*id),
+            SubscriptionRef::ExternalId(x) => externals.push(x.clone()),
+        }
+        ticket_ids.extend(d.ticket_id);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    externals.sort();
+    externals.dedup();
+    ticket_ids.sort_unstable();
+    ticket_ids.dedup();
+
+    let mut known: HashMap<SubscriptionRef, i64> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<i64> = subscriptions::table.filter(subscriptions::id.eq_any(chunk)).select(subscriptions::id).load(conn)?;
+        known.extend(found.into_iter().map(|id| (SubscriptionRef::Id(id), id)));
+    }
+    for chunk in externals.chunks(IN_CHUNK) {
+        let found: Vec<(i64, Option<String>)> = subscriptions::table
+            .filter(subscriptions::external_id.eq_any(chunk))
+            .select((subscriptions::id, subscriptions::external_id))
+            .load(conn)?;
+        known.extend(found.into_iter().filter_map(|(id, x)| x.map(|x| (SubscriptionRef::ExternalId(x), id))));
+    }
+    let mut ticket_info: HashMap<i64, (i64, String)> = HashMap::new();
+    for chunk in ticket_ids.chunks(IN_CHUNK) {
+        let found: Vec<(i64, i64, String)> = tickets::table
+            .filter(tickets::id.eq_any(chunk))
+            .select((tickets::id, tickets::subscription_id, tickets::category))
+            .load(conn)?;
+        ticket_info.extend(found.into_iter().map(|(id, sub, cat)| (id, (sub, cat))));
+    }
+
+    let mut errors = Vec::new();
+    let mut rows = Vec::with_capacity(drafts.len());
+    for (i, d) in drafts.iter().enumerate() {
+        let Some(&subscription_id) = known.get(&d.subscription) else {
+            let field = match d.subscription {
+                SubscriptionRef::Id(_) => "subscription_id",
+                SubscriptionRef::ExternalId(_) => "subscription_external_id",
+            };
+            errors.push(locator.error(i, field, "no subscription has this id".into()));
+            continue;
+        };
+        let mut category = d.category.clone();
+        if let Some(ticket_id) = d.ticket_id {
+            match ticket_info.get(&ticket_id) {
+                None => {
+                    errors.push(locator.error(i, "ticket_id", "no ticket has this id".into()));
+                    continue;
+                }
+                Some((sub, _)) if *sub != subscription_id => {
+                    errors.push(locator.error(i, "ticket_id", "the ticket belongs to another subscription".into()));
+                    continue;
+                }
+                Some((_, ticket_category)) => {
+                    category.get_or_insert_with(|| ticket_category.clone());
+                }
+            }
+        }
+        let Some(category) = category else {
+            errors.push(locator.error(i, "category", "is required for time without a ticket".into()));
+            continue;
+        };
+        rows.push(NewTimeEntry {
+            subscription_id,
+            ticket_id: d.ticket_id,
+            agent: d.agent.clone(),
+            started_at: d.started_at,
+            minutes: d.minutes,
+            category,
+            billable: d.billable,
+            description: d.description.clone(),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(ValidationErrors(errors)));
+    }
+    Ok(rows)
+}
+
+/// Multi-row INSERTs, run on the matched backend connection (the `MultiConnection` enum
+/// cannot forward batch inserts).
+fn insert_rows(conn: &mut DbConnection, rows: &[NewTimeEntry]) -> Result<Vec<i64>, AppError> {
+    // SQLite allows 32766 bind values per statement; 8 columns a row.
+    const ROWS_PER_STATEMENT: usize = 2_000;
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut chunk_ids: Vec<i64> = match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?,
+            DbConnection::Postgresql(c) => diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?,
+        };
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+pub fn get(conn: &mut DbConnection, id: i64) -> Result<TimeEntry, AppError> {
+    time_entries::table
+        .find(id)
+        .select(TimeEntry::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::NotFound { what: "time entry" })
+}
+
+pub fn get_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<TimeEntry>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        out.extend(time_entries::table.filter(time_entries::id.eq_any(chunk)).order(time_entries::id).select(TimeEntry::as_select()).load(conn)?);
+    }
+    Ok(out)
+}
+
+pub struct EntryFilter {
+    pub subscription_id: Option<i64>,
+    pub from: Option<chrono::NaiveDateTime>,
+    pub to: Option<chrono::NaiveDateTime>,
+}
+
+pub fn list(conn: &mut DbConnection, filter: EntryFilter, after: i64, limit: i64) -> Result<Vec<TimeEntry>, AppError> {
+    let mut query = time_entries::table
+        .filter(time_entries::id.gt(after))
+        .order(time_entries::id)
+        .limit(limit + 1)
+        .select(TimeEntry::as_select())
+        .into_boxed();
+    if let Some(s) = filter.subscription_id {
+        query = query.filter(time_entries::subscription_id.eq(s));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(time_entries::started_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(time_entries::started_at.lt(to));
+    }
+    Ok(query.load(conn)?)
+}
+
+fn ensure_unclaimed(entry: &TimeEntry) -> Result<(), AppError> {
+    if entry.invoice_id.is_some() {
+        return Err(AppError::conflict(
+            "claimed",
+            "the time entry is on an invoice; delete the draft or void the invoice first",
+        ));
+    }
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, draft: EntryDraft) -> Result<TimeEntry, AppError> {
+    write_tx(conn, |conn| {
+        ensure_unclaimed(&get(conn, id)?)?;
+        let row = resolve(conn, std::slice::from_ref(&draft), &Locator::JsonSingle)?.remove(0);
+        diesel::update(time_entries::table.find(id)).set(&row).execute(conn)?;
+        get(conn, id)
+    })
+}
+
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        ensure_unclaimed(&get(conn, id)?)?;
+        diesel::delete(time_entries::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}
