@@ -114,3 +114,10 @@ impl FromRequest for RawBody {
         Box::pin(async move { read_body(&req, &mut payload).await.map(RawBody) })
     }
 }
+
+impl<T> std::ops::Deref for JsonBody<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}

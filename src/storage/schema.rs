@@ -177,6 +177,7 @@ diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
 diesel::joinable!(tickets -> subscriptions (subscription_id));
 diesel::joinable!(charges -> subscriptions (subscription_id));
+diesel::joinable!(retainer_claims -> subscriptions (subscription_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(invoices -> customers (customer_id));
 

@@ -1,8 +1,12 @@
 //! Route modules, one per resource; each exposes `config`, composed here under `/api/v1`.
 
+pub mod api_keys;
 pub mod charges;
 pub mod customers;
+pub mod invoices;
+pub mod partner;
 pub mod plans;
+pub mod reports;
 pub mod subscriptions;
 pub mod tickets;
 pub mod time_entries;
@@ -16,4 +20,8 @@ pub fn config(cfg: &mut ServiceConfig) {
     tickets::config(cfg);
     time_entries::config(cfg);
     charges::config(cfg);
+    invoices::config(cfg);
+    reports::config(cfg);
+    api_keys::config(cfg);
+    partner::config(cfg);
 }

@@ -1,0 +1,162 @@
+//! The `supportbill` command line: serve, migrate, create-key, import.
+
+pub mod demo;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::domain::vocab::Role;
+use crate::error::AppError;
+use crate::http::{self, AppState};
+use crate::service::api_keys::{self, NewKey};
+use crate::service::clock::{Clock, SystemClock};
+use crate::service::import::{self, SubscriptionBy};
+use crate::service::time_entries::{self, Locator};
+use crate::storage::{self, DatabaseUrl};
+
+#[derive(Debug, Parser)]
+#[command(name = "supportbill", version, about = "Support time billing for Microsoft CSP partners")]
+pub struct Cli {
+    /// Database: sqlite://PATH, sqlite:PATH, a file path, or postgres://...
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "supportbill.db")]
+    pub database_url: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (migrations run first).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Fill an empty database with a demo partner and print an admin key.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Create an API key and print its token (alone, on stdout).
+    CreateKey {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The customer a client key belongs to.
+        #[arg(long)]
+        customer: Option<i64>,
+        #[arg(long)]
+        name: String,
+    },
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Time entries from CSV, all or nothing.
+    TimeEntries {
+        file: PathBuf,
+        /// How the `subscription_id` column names subscriptions.
+        #[arg(long, value_enum, default_value = "id")]
+        subscription_by: SubscriptionByArg,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Finance,
+    Client,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SubscriptionByArg {
+    Id,
+    ExternalId,
+}
+
+/// Runs the command; the error is printed by `main`.
+pub fn run(cli: Cli) -> Result<(), String> {
+    let url = DatabaseUrl::parse(&cli.database_url).map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli.command {
+        Command::Serve { bind, demo } => serve(&url, &bind, demo, clock),
+        Command::Migrate => {
+            storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            eprintln!("migrations applied to {}", url.redacted());
+            Ok(())
+        }
+        Command::CreateKey { role, customer, name } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Finance => Role::Finance,
+                RoleArg::Client => Role::Client,
+            };
+            let (_, token) = api_keys::create(&mut conn, NewKey { name, role, customer_id: customer }, clock.now())
+                .map_err(describe)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Import { what: ImportCommand::TimeEntries { file, subscription_by } } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let by = match subscription_by {
+                SubscriptionByArg::Id => SubscriptionBy::Auto,
+                SubscriptionByArg::ExternalId => SubscriptionBy::ExternalId,
+            };
+            let (drafts, lines) = import::parse_csv(&bytes, by).map_err(|e| e.to_string())?;
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let ids = time_entries::create_batch(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
+            println!("imported {} time entries", ids.len());
+            Ok(())
+        }
+    }
+}
+
+/// A CLI user sees what an API client would read in `detail` and `errors`.
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::Validation(errors) => errors.to_string(),
+        AppError::Storage(s) => s.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn serve(url: &DatabaseUrl, bind: &str, demo: bool, clock: Arc<dyn Clock>) -> Result<(), String> {
+    let pool_size = if url.is_sqlite() { 8 } else { 16 };
+    let pool = storage::connect(url, pool_size).map_err(|e| e.to_string())?;
+    if demo {
+        let mut conn = pool.get().map_err(|e| e.to_string())?;
+        let seeded = demo::seed(&mut conn, clock.now()).map_err(describe)?;
+        if seeded {
+            eprintln!("demo data loaded");
+        } else {
+            eprintln!("the database already has data; demo data not loaded");
+        }
+        let (_, token) = api_keys::create(
+            &mut conn,
+            NewKey { name: "demo admin".into(), role: Role::Admin, customer_id: None },
+            clock.now(),
+        )
+        .map_err(describe)?;
+        println!("admin API key: {token}");
+    }
+    let listener = TcpListener::bind(bind).map_err(|e| format!("cannot bind {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("supportbill listening on http://{addr} (database {})", url.redacted());
+    if demo {
+        println!("try: curl -H \"Authorization: Bearer $KEY\" http://{addr}/api/v1/invoices");
+    }
+    let state = AppState { pool, clock };
+    actix_web::rt::System::new().block_on(async move {
+        let server = http::start(listener, state).map_err(|e| e.to_string())?;
+        server.await.map_err(|e| e.to_string())
+    })
+}

@@ -1,0 +1,134 @@
+//! `/invoices`: drafting (one customer or a run over all), issuing, voiding, deleting drafts.
+//! Clients may read their own customer's issued and void invoices.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::domain::pricing::Period;
+use crate::domain::validation::{self as v, Check};
+use crate::domain::vocab::InvoiceStatus;
+use crate::error::{AppError, Problem};
+use crate::http::extract::JsonBody;
+use crate::http::pagination::{paginate, PageQuery};
+use crate::http::wire::{DataList, Page};
+use crate::http::AppState;
+use crate::service::auth::Caller;
+use crate::service::invoices::{self, InvoiceDocument, InvoiceFilter, InvoiceSummary};
+
+pub fn config(cfg: &mut ServiceConfig) {
+    cfg.service(run).service(create).service(list).service(read).service(issue).service(void).service(remove);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoiceInput {
+    pub customer_id: i64,
+    /// First day of a month.
+    pub period_start: String,
+    /// First day of a month, after `period_start` (exclusive).
+    pub period_end: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    pub period_start: String,
+    pub period_end: String,
+}
+
+/// SPEC 2: both dates the first of a month, end after start (else 422 naming the field).
+fn period(start: &str, end: &str) -> Result<Period, AppError> {
+    let mut c = Check::new();
+    let s = c.take("period_start", v::date(start));
+    let e = c.take("period_end", v::date(end));
+    c.finish(|| ())?;
+    let (s, e) = (s.expect("checked"), e.expect("checked"));
+    Period::new(s, e).map_err(|err| AppError::field(err.field, err.message))
+}
+
+#[utoipa::path(tag = "invoices", request_body = InvoiceInput,
+    responses((status = 201, body = InvoiceDocument), (status = 422, body = Problem, description = "invalid input, or code nothing_to_invoice"), (status = 409, body = Problem)))]
+#[post("/invoices")]
+async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<InvoiceInput>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let period = period(&body.period_start, &body.period_end)?;
+    let customer_id = body.customer_id;
+    let now = state.clock.now();
+    let doc = state.run(move |conn| invoices::create_draft(conn, customer_id, period, now)).await?;
+    Ok(HttpResponse::Created().json(doc))
+}
+
+/// Drafts an invoice for every customer with something to bill in the period.
+#[utoipa::path(tag = "invoices", request_body = RunInput,
+    responses((status = 201, body = DataList<InvoiceDocument>), (status = 422, body = Problem)))]
+#[post("/invoices/run")]
+async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let period = period(&body.period_start, &body.period_end)?;
+    let now = state.clock.now();
+    let docs = state.run(move |conn| invoices::run(conn, period, now)).await?;
+    Ok(HttpResponse::Created().json(DataList { data: docs }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InvoiceQuery {
+    pub customer_id: Option<i64>,
+    /// `draft`, `issued` or `void`.
+    pub status: Option<String>,
+    /// `YYYY-MM-DD`
+    pub period_start: Option<String>,
+}
+
+#[utoipa::path(tag = "invoices", params(PageQuery, InvoiceQuery), responses((status = 200, body = Page<InvoiceSummary>)))]
+#[get("/invoices")]
+async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<InvoiceQuery>) -> Result<HttpResponse, AppError> {
+    let page = query.parse()?;
+    let status = filter.status.as_deref().map(InvoiceStatus::parse_field).transpose().map_err(|m| AppError::field("status", m))?;
+    let period_start = filter.period_start.as_deref().map(v::date).transpose().map_err(|m| AppError::field("period_start", m))?;
+    let f = InvoiceFilter { customer_id: filter.customer_id, status, period_start };
+    let rows = state.run(move |conn| invoices::list(conn, &caller, f, page.after, page.limit)).await?;
+    let summaries = rows.iter().map(invoices::summary).collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(paginate(summaries, page, |s| s.id, |s| s)))
+}
+
+#[utoipa::path(tag = "invoices", params(("id" = i64, Path)), responses((status = 200, body = InvoiceDocument), (status = 404, body = Problem)))]
+#[get("/invoices/{id}")]
+async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    let id = id.into_inner();
+    let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// Gives the draft the next number and freezes it.
+#[utoipa::path(tag = "invoices", params(("id" = i64, Path)), responses((status = 200, body = InvoiceDocument), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[post("/invoices/{id}/issue")]
+async fn issue(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("invoice")?;
+    let id = id.into_inner();
+    let clock = state.clock.clone();
+    let doc = state.run(move |conn| invoices::issue(conn, id, clock.as_ref())).await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// Voids an issued invoice; it keeps its number, and what it billed can be invoiced again.
+#[utoipa::path(tag = "invoices", params(("id" = i64, Path)), responses((status = 200, body = InvoiceDocument), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[post("/invoices/{id}/void")]
+async fn void(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("invoice")?;
+    let id = id.into_inner();
+    let doc = state.run(move |conn| invoices::void(conn, id)).await?;
+    Ok(HttpResponse::Ok().json(doc))
+}
+
+/// Deletes a draft (409 for issued or void invoices).
+#[utoipa::path(tag = "invoices", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+#[delete("/invoices/{id}")]
+async fn remove(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("invoice")?;
+    let id = id.into_inner();
+    state.run(move |conn| invoices::delete_draft(conn, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

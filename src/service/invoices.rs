@@ -1,0 +1,708 @@
+//! The invoice lifecycle (SPEC section 3): drafting (one customer, or a run over all), issuing
+//! with a gapless number, voiding, deleting drafts; and the invoice document, which is frozen
+//! into a snapshot at issue so an issued invoice never changes afterwards.
+//!
+//! Claims: a draft marks the entries, tickets and charges it bills (`invoice_id`) and the
+//! retainer months it takes (`retainer_claims`), in the same transaction that creates it. The
+//! claim UPDATEs only take rows that are still free, and the count is checked, so two
+//! concurrent drafts can never bill the same item: one of them fails and rolls back whole.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::money::Currency;
+use crate::domain::pricing::{self, Category, InvoiceRequest, Period, PricedInvoice, RetainerMonthUsed};
+use crate::domain::terms::{ContactMethod, Hours};
+use crate::domain::vocab::{InvoiceStatus, SubscriptionStatus};
+use crate::error::AppError;
+use crate::service::auth::Caller;
+use crate::service::clock::Clock;
+use crate::service::IN_CHUNK;
+use crate::storage::models::*;
+use crate::storage::schema::*;
+use crate::storage::{write_tx, Dec, DbConnection};
+
+// ---------------------------------------------------------------------------------------------
+// The document
+
+/// An invoice as clients see it, and as it is frozen at issue.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvoiceDocument {
+    pub id: i64,
+    /// Set at issue: prefix + 6-digit gapless sequence, e.g. `INV-000001`.
+    pub number: Option<String>,
+    /// `draft`, `issued` or `void`.
+    pub status: String,
+    pub customer_id: i64,
+    pub currency: String,
+    pub period_start: String,
+    /// Exclusive.
+    pub period_end: String,
+    pub issued_at: Option<String>,
+    pub due_date: Option<String>,
+    pub lines: Vec<LineDocument>,
+    pub subtotal: String,
+    pub tax_rate_percent: String,
+    pub tax: String,
+    pub total: String,
+    /// The customer as billed (frozen at issue).
+    pub customer: CustomerParty,
+    /// The partner as it invoiced (frozen at issue).
+    pub partner: PartnerParty,
+    /// The subscriptions the lines refer to.
+    pub subscriptions: Vec<SubscriptionRefDoc>,
+    /// The published support terms of the plans invoiced.
+    pub support_terms: Vec<SupportTerms>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LineDocument {
+    pub subscription_id: i64,
+    /// `support_time`, `after_hours_support_time`, `retainer_fee`, `overage`, `incident_fee`, `charge`.
+    pub kind: String,
+    pub category: Option<String>,
+    /// `YYYY-MM-01` for retainer fee and overage lines.
+    pub month: Option<String>,
+    pub description: String,
+    /// Hours (2 decimals) on time lines, the count on incident lines, 1 otherwise.
+    pub quantity: String,
+    /// Billed (weighted, for overage) minutes on time lines.
+    pub quantity_minutes: Option<String>,
+    /// Per hour on time lines.
+    pub unit_price: String,
+    pub amount: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CustomerParty {
+    pub name: String,
+    pub billing_address: String,
+    pub email: String,
+    pub country: String,
+    pub tax_id: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PartnerParty {
+    pub name: String,
+    pub address: String,
+    pub country: String,
+    pub tax_id: String,
+    pub payment_terms_days: i32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SubscriptionRefDoc {
+    pub id: i64,
+    pub name: String,
+    pub product: String,
+    pub external_id: Option<String>,
+    pub plan_id: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SupportTerms {
+    pub plan_id: i64,
+    pub plan_name: String,
+    pub scope: String,
+    pub hours_of_service: Option<Hours>,
+    pub contact_methods: Vec<ContactMethod>,
+}
+
+/// One row of the invoice list (no lines; GET the invoice for those).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct InvoiceSummary {
+    pub id: i64,
+    pub number: Option<String>,
+    pub status: String,
+    pub customer_id: i64,
+    pub currency: String,
+    pub period_start: String,
+    pub period_end: String,
+    pub issued_at: Option<String>,
+    pub due_date: Option<String>,
+    pub subtotal: String,
+    pub tax_rate_percent: String,
+    pub tax: String,
+    pub total: String,
+}
+
+fn currency_of(code: &str) -> Result<Currency, AppError> {
+    Currency::from_code(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?} is unknown")))
+}
+
+/// Unit prices keep their own digits but show at least the currency's minor digits.
+fn format_price(currency: Currency, d: Decimal) -> String {
+    let mut d = d.normalize();
+    if d.scale() < currency.minor_digits() {
+        d.rescale(currency.minor_digits());
+    }
+    d.to_string()
+}
+
+pub fn summary(row: &Invoice) -> Result<InvoiceSummary, AppError> {
+    let c = currency_of(&row.currency)?;
+    Ok(InvoiceSummary {
+        id: row.id,
+        number: row.number.clone(),
+        status: row.status.clone(),
+        customer_id: row.customer_id,
+        currency: row.currency.clone(),
+        period_start: row.period_start.to_string(),
+        period_end: row.period_end.to_string(),
+        issued_at: row.issued_at.map(crate::http::wire::timestamp),
+        due_date: row.due_date.map(|d| d.to_string()),
+        subtotal: c.format(row.subtotal.0),
+        tax_rate_percent: row.tax_rate_percent.0.to_string(),
+        tax: c.format(row.tax.0),
+        total: c.format(row.total.0),
+    })
+}
+
+/// Builds the document from the live rows (drafts, and issued invoices at the moment of issue).
+fn build_document(conn: &mut DbConnection, row: &Invoice) -> Result<InvoiceDocument, AppError> {
+    let c = currency_of(&row.currency)?;
+    let lines: Vec<InvoiceLine> = invoice_lines::table
+        .filter(invoice_lines::invoice_id.eq(row.id))
+        .order(invoice_lines::position)
+        .select(InvoiceLine::as_select())
+        .load(conn)?;
+    let customer: Customer = customers::table.find(row.customer_id).select(Customer::as_select()).first(conn)?;
+    let partner = crate::service::partner::get(conn)?;
+    let mut sub_ids: Vec<i64> = lines.iter().map(|l| l.subscription_id).collect();
+    sub_ids.sort_unstable();
+    sub_ids.dedup();
+    let subs: Vec<Subscription> = subscriptions::table
+        .filter(subscriptions::id.eq_any(&sub_ids))
+        .order(subscriptions::id)
+        .select(Subscription::as_select())
+        .load(conn)?;
+    let mut plan_ids: Vec<i64> = subs.iter().map(|s| s.plan_id).collect();
+    plan_ids.sort_unstable();
+    plan_ids.dedup();
+    let plan_rows: Vec<Plan> = plans::table.filter(plans::id.eq_any(&plan_ids)).order(plans::id).select(Plan::as_select()).load(conn)?;
+    let s = summary(row)?;
+    Ok(InvoiceDocument {
+        id: row.id,
+        number: s.number,
+        status: s.status,
+        customer_id: row.customer_id,
+        currency: s.currency,
+        period_start: s.period_start,
+        period_end: s.period_end,
+        issued_at: s.issued_at,
+        due_date: s.due_date,
+        lines: lines
+            .into_iter()
+            .map(|l| LineDocument {
+                subscription_id: l.subscription_id,
+                kind: l.kind,
+                category: l.category,
+                month: l.month.map(|m| m.to_string()),
+                description: l.description,
+                quantity: l.quantity.0.to_string(),
+                quantity_minutes: l.quantity_minutes.map(|q| q.0.normalize().to_string()),
+                unit_price: format_price(c, l.unit_price.0),
+                amount: c.format(l.amount.0),
+            })
+            .collect(),
+        subtotal: s.subtotal,
+        tax_rate_percent: s.tax_rate_percent,
+        tax: s.tax,
+        total: s.total,
+        customer: CustomerParty {
+            name: customer.name,
+            billing_address: customer.billing_address,
+            email: customer.email,
+            country: customer.country,
+            tax_id: customer.tax_id,
+            external_id: customer.external_id,
+        },
+        partner: PartnerParty {
+            name: partner.name,
+            address: partner.address,
+            country: partner.country,
+            tax_id: partner.tax_id,
+            payment_terms_days: partner.payment_terms_days,
+        },
+        subscriptions: subs
+            .into_iter()
+            .map(|s| SubscriptionRefDoc { id: s.id, name: s.name, product: s.product, external_id: s.external_id, plan_id: s.plan_id })
+            .collect(),
+        support_terms: plan_rows
+            .into_iter()
+            .map(|p| SupportTerms {
+                plan_id: p.id,
+                plan_name: p.name,
+                scope: p.scope,
+                hours_of_service: serde_json::from_str(&p.hours_of_service).ok(),
+                contact_methods: serde_json::from_str(&p.contact_methods).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+/// The document of an invoice: the frozen snapshot once issued, else built live.
+pub fn document(conn: &mut DbConnection, row: &Invoice) -> Result<InvoiceDocument, AppError> {
+    match &row.snapshot {
+        Some(json) => {
+            let mut doc: InvoiceDocument = serde_json::from_str(json)
+                .map_err(|e| AppError::Internal(format!("invoice {} snapshot unreadable: {e}", row.id)))?;
+            // Only the status moves after issue (issued -> void).
+            doc.status = row.status.clone();
+            Ok(doc)
+        }
+        None => build_document(conn, row),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Invoice>, AppError> {
+    Ok(invoices::table.find(id).select(Invoice::as_select()).first(conn).optional()?)
+}
+
+/// An invoice the caller may see: clients only their own customer's, and never drafts.
+pub fn get_row(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Invoice, AppError> {
+    match find(conn, id)? {
+        Some(row) if caller.may_see_customer(row.customer_id) && !(caller.is_client() && row.status == "draft") => Ok(row),
+        _ => Err(AppError::NotFound { what: "invoice" }),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<InvoiceDocument, AppError> {
+    let row = get_row(conn, caller, id)?;
+    document(conn, &row)
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct InvoiceFilter {
+    pub customer_id: Option<i64>,
+    pub status: Option<InvoiceStatus>,
+    pub period_start: Option<NaiveDate>,
+}
+
+pub fn list(conn: &mut DbConnection, caller: &Caller, filter: InvoiceFilter, after: i64, limit: i64) -> Result<Vec<Invoice>, AppError> {
+    let mut query = invoices::table
+        .filter(invoices::id.gt(after))
+        .order(invoices::id)
+        .limit(limit + 1)
+        .select(Invoice::as_select())
+        .into_boxed();
+    if caller.is_client() {
+        query = query
+            .filter(invoices::customer_id.eq(caller.customer_id.unwrap_or(-1)))
+            .filter(invoices::status.ne(InvoiceStatus::Draft.as_str()));
+    }
+    if let Some(c) = filter.customer_id {
+        query = query.filter(invoices::customer_id.eq(c));
+    }
+    if let Some(s) = filter.status {
+        query = query.filter(invoices::status.eq(s.as_str()));
+    }
+    if let Some(p) = filter.period_start {
+        query = query.filter(invoices::period_start.eq(p));
+    }
+    Ok(query.load(conn)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drafting
+
+/// Which customers a drafting call covers.
+enum Scope {
+    One(i64),
+    All,
+}
+
+/// Creates a draft for one customer; 422 `nothing_to_invoice` when there is nothing to bill.
+pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, now: NaiveDateTime) -> Result<InvoiceDocument, AppError> {
+    write_tx(conn, |conn| {
+        let ids = draft(conn, Scope::One(customer_id), period, now)?;
+        let id = ids.first().copied().ok_or_else(|| AppError::unprocessable("nothing_to_invoice", "nothing to invoice for this customer and period"))?;
+        let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
+        build_document(conn, &row)
+    })
+}
+
+/// Drafts an invoice for every customer with something to bill in the period, all in one
+/// transaction. Customers with nothing to bill are skipped.
+pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
+    write_tx(conn, |conn| {
+        let ids = draft(conn, Scope::All, period, now)?;
+        let mut docs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
+            docs.push(build_document(conn, &row)?);
+        }
+        Ok(docs)
+    })
+}
+
+/// On PostgreSQL, drafting locks the customers' rows first, so two concurrent drafts for one
+/// customer queue instead of racing (the second then sees the first's claims). SQLite's
+/// `BEGIN IMMEDIATE` already serializes writers.
+fn lock_customers(conn: &mut DbConnection, scope: &Scope) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = match scope {
+            Scope::One(id) => customers::table.filter(customers::id.eq(*id)).select(customers::id).for_update().load(pg)?,
+            Scope::All => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
+        };
+    }
+    Ok(())
+}
+
+fn utc_midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+}
+
+fn to_utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
+}
+
+/// Loads every unclaimed candidate in the period for the scope, prices each customer, and
+/// writes the drafts with their claims. Returns the new invoice ids in customer order.
+fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
+    lock_customers(conn, &scope)?;
+    let customer_rows: Vec<Customer> = match scope {
+        Scope::One(id) => {
+            let row = customers::table.find(id).select(Customer::as_select()).first(conn).optional()?;
+            vec![row.ok_or_else(|| AppError::field("customer_id", "no customer has this id"))?]
+        }
+        Scope::All => customers::table.order(customers::id).select(Customer::as_select()).load(conn)?,
+    };
+    let one = match scope {
+        Scope::One(id) => Some(id),
+        Scope::All => None,
+    };
+
+    let mut subs_query = subscriptions::table.order(subscriptions::id).select(Subscription::as_select()).into_boxed();
+    if let Some(id) = one {
+        subs_query = subs_query.filter(subscriptions::customer_id.eq(id));
+    }
+    let subs: Vec<Subscription> = subs_query.load(conn)?;
+    let plan_rows: Vec<Plan> = plans::table.select(Plan::as_select()).load(conn)?;
+    let mut terms = HashMap::new();
+    for p in &plan_rows {
+        terms.insert(p.id, p.terms().map_err(|e| AppError::Internal(format!("plan {} is corrupt: {e}", p.id)))?);
+    }
+
+    let (start, end) = (utc_midnight(period.start()), utc_midnight(period.end()));
+    let mut entries: HashMap<i64, Vec<pricing::TimeEntry>> = HashMap::new();
+    {
+        let mut q = time_entries::table
+            .inner_join(subscriptions::table)
+            .filter(time_entries::invoice_id.is_null())
+            .filter(time_entries::started_at.ge(start))
+            .filter(time_entries::started_at.lt(end))
+            .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
+            .into_boxed();
+        if let Some(id) = one {
+            q = q.filter(subscriptions::customer_id.eq(id));
+        }
+        let rows: Vec<(i64, i64, NaiveDateTime, i32, String, bool)> = q.load(conn)?;
+        for (id, sub, started_at, minutes, category, billable) in rows {
+            let Some(category) = Category::parse(&category) else { continue };
+            entries.entry(sub).or_default().push(pricing::TimeEntry {
+                id,
+                started_at: to_utc(started_at),
+                minutes: minutes.max(0) as u32,
+                category,
+                billable,
+            });
+        }
+    }
+    let mut tickets_by_sub: HashMap<i64, Vec<pricing::Ticket>> = HashMap::new();
+    {
+        let mut q = tickets::table
+            .inner_join(subscriptions::table)
+            .filter(tickets::invoice_id.is_null())
+            .filter(tickets::opened_at.ge(start))
+            .filter(tickets::opened_at.lt(end))
+            .select((tickets::id, tickets::subscription_id, tickets::opened_at, tickets::category))
+            .into_boxed();
+        if let Some(id) = one {
+            q = q.filter(subscriptions::customer_id.eq(id));
+        }
+        let rows: Vec<(i64, i64, NaiveDateTime, String)> = q.load(conn)?;
+        for (id, sub, opened_at, category) in rows {
+            let Some(category) = Category::parse(&category) else { continue };
+            tickets_by_sub.entry(sub).or_default().push(pricing::Ticket { id, opened_at: to_utc(opened_at), category });
+        }
+    }
+    let mut charges_by_sub: HashMap<i64, Vec<pricing::Charge>> = HashMap::new();
+    {
+        let mut q = charges::table
+            .inner_join(subscriptions::table)
+            .filter(charges::invoice_id.is_null())
+            .filter(charges::date.ge(period.start()))
+            .filter(charges::date.lt(period.end()))
+            .select((charges::id, charges::subscription_id, charges::date, charges::description, charges::amount))
+            .into_boxed();
+        if let Some(id) = one {
+            q = q.filter(subscriptions::customer_id.eq(id));
+        }
+        let rows: Vec<(i64, i64, NaiveDate, String, Dec)> = q.load(conn)?;
+        for (id, sub, date, description, amount) in rows {
+            charges_by_sub.entry(sub).or_default().push(pricing::Charge { id, date, description, amount: amount.0 });
+        }
+    }
+    // What earlier drafts and issued invoices already took of each retainer month.
+    let mut used: HashMap<i64, BTreeMap<NaiveDate, RetainerMonthUsed>> = HashMap::new();
+    {
+        let mut q = retainer_claims::table
+            .inner_join(subscriptions::table)
+            .filter(retainer_claims::month.ge(period.start()))
+            .filter(retainer_claims::month.lt(period.end()))
+            .select((retainer_claims::subscription_id, retainer_claims::month, retainer_claims::fee_claimed, retainer_claims::allowance_used))
+            .into_boxed();
+        if let Some(id) = one {
+            q = q.filter(subscriptions::customer_id.eq(id));
+        }
+        let rows: Vec<(i64, NaiveDate, bool, Dec)> = q.load(conn)?;
+        for (sub, month, fee, allowance) in rows {
+            let slot = used.entry(sub).or_default().entry(month).or_default();
+            slot.fee_claimed |= fee;
+            slot.allowance_used += allowance.0;
+        }
+    }
+
+    let mut subs_by_customer: HashMap<i64, Vec<&Subscription>> = HashMap::new();
+    for s in &subs {
+        subs_by_customer.entry(s.customer_id).or_default().push(s);
+    }
+
+    let mut ids = Vec::new();
+    for customer in &customer_rows {
+        let Some(customer_subs) = subs_by_customer.get(&customer.id) else { continue };
+        let currency = currency_of(&customer.currency)?;
+        let mut request = InvoiceRequest { currency, tax_rate_percent: customer.tax_rate_percent.0, period, subscriptions: Vec::new() };
+        for s in customer_subs {
+            let plan = terms.get(&s.plan_id).cloned().ok_or_else(|| AppError::Internal(format!("plan {} missing", s.plan_id)))?;
+            request.subscriptions.push(pricing::Subscription {
+                id: s.id,
+                name: s.name.clone(),
+                plan,
+                charge_retainer_fee: s.status != SubscriptionStatus::Cancelled.as_str(),
+                entries: entries.remove(&s.id).unwrap_or_default(),
+                tickets: tickets_by_sub.remove(&s.id).unwrap_or_default(),
+                charges: charges_by_sub.remove(&s.id).unwrap_or_default(),
+                retainer_used: used.remove(&s.id).unwrap_or_default(),
+            });
+        }
+        let priced = match pricing::price_invoice(&request) {
+            Ok(p) => p,
+            Err(pricing::PricingError::NothingToInvoice) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        ids.push(write_draft(conn, customer, &request, &priced, now)?);
+    }
+    Ok(ids)
+}
+
+fn write_draft(conn: &mut DbConnection, customer: &Customer, req: &InvoiceRequest, priced: &PricedInvoice, now: NaiveDateTime) -> Result<i64, AppError> {
+    let invoice_id: i64 = diesel::insert_into(invoices::table)
+        .values(&NewInvoice {
+            customer_id: customer.id,
+            currency: req.currency.code().to_string(),
+            period_start: req.period.start(),
+            period_end: req.period.end(),
+            status: InvoiceStatus::Draft.as_str().to_string(),
+            subtotal: Dec(priced.subtotal),
+            tax_rate_percent: Dec(req.tax_rate_percent),
+            tax: Dec(priced.tax),
+            total: Dec(priced.total),
+            created_at: now,
+        })
+        .returning(invoices::id)
+        .get_result(conn)?;
+    let lines: Vec<NewInvoiceLine> = priced
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| NewInvoiceLine {
+            invoice_id,
+            position: i as i32 + 1,
+            subscription_id: l.subscription_id,
+            kind: l.kind.as_str().to_string(),
+            category: l.category.map(|c| c.as_str().to_string()),
+            month: l.month,
+            description: l.description.clone(),
+            quantity: Dec(l.quantity),
+            quantity_minutes: l.quantity_minutes.map(Dec),
+            unit_price: Dec(l.unit_price),
+            amount: Dec(l.amount),
+        })
+        .collect();
+    for chunk in lines.chunks(1_000) {
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(invoice_lines::table).values(chunk).execute(c)?,
+            DbConnection::Postgresql(c) => diesel::insert_into(invoice_lines::table).values(chunk).execute(c)?,
+        };
+    }
+    let claims = &priced.claims;
+    claim(conn, "time entries", &claims.entry_ids, |conn, ids| {
+        Ok(diesel::update(time_entries::table.filter(time_entries::id.eq_any(ids)).filter(time_entries::invoice_id.is_null()))
+            .set(time_entries::invoice_id.eq(Some(invoice_id)))
+            .execute(conn)?)
+    })?;
+    claim(conn, "tickets", &claims.ticket_ids, |conn, ids| {
+        Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
+            .set(tickets::invoice_id.eq(Some(invoice_id)))
+            .execute(conn)?)
+    })?;
+    claim(conn, "charges", &claims.charge_ids, |conn, ids| {
+        Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
+            .set(charges::invoice_id.eq(Some(invoice_id)))
+            .execute(conn)?)
+    })?;
+    for m in &claims.retainer_months {
+        diesel::insert_into(retainer_claims::table)
+            .values(&NewRetainerClaim {
+                invoice_id,
+                subscription_id: m.subscription_id,
+                month: m.month,
+                fee_claimed: m.fee_claimed,
+                allowance_used: Dec(m.allowance_used),
+            })
+            .execute(conn)
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                    AppError::conflict("already_claimed", "another invoice took this retainer month meanwhile; retry")
+                }
+                other => other.into(),
+            })?;
+    }
+    Ok(invoice_id)
+}
+
+/// Claims `ids` with `update` (which only touches free rows) and fails whole if any was taken.
+fn claim(
+    conn: &mut DbConnection,
+    what: &str,
+    ids: &[i64],
+    update: impl Fn(&mut DbConnection, &[i64]) -> Result<usize, AppError>,
+) -> Result<(), AppError> {
+    for chunk in ids.chunks(IN_CHUNK) {
+        let n = update(conn, chunk)?;
+        if n != chunk.len() {
+            return Err(AppError::conflict(
+                "already_claimed",
+                format!("some {what} were claimed by another invoice meanwhile; retry"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issuing, voiding, deleting
+
+/// Moves an invoice from `from` to `to` if it is in `from`, taking its row lock on PostgreSQL,
+/// so concurrent issues of one draft cannot both pass.
+fn transition(conn: &mut DbConnection, id: i64, from: InvoiceStatus, to: InvoiceStatus) -> Result<Invoice, AppError> {
+    let n = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::status.eq(from.as_str())))
+        .set(invoices::status.eq(to.as_str()))
+        .execute(conn)?;
+    let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
+    if n == 0 {
+        return Err(AppError::conflict(
+            "invalid_status",
+            format!("the invoice is {}, not {}", row.status, from.as_str()),
+        ));
+    }
+    Ok(row)
+}
+
+/// Issues a draft: the next number of the gapless series, issue and due dates, and the frozen
+/// snapshot. The counter row is updated inside this transaction, so a rollback gives the
+/// number back and concurrent issuers queue on the row (a sequence would leave gaps; MAX+1
+/// would give duplicates).
+pub fn issue(conn: &mut DbConnection, id: i64, clock: &dyn Clock) -> Result<InvoiceDocument, AppError> {
+    write_tx(conn, |conn| {
+        let mut row = transition(conn, id, InvoiceStatus::Draft, InvoiceStatus::Issued)?;
+        diesel::update(counters::table.filter(counters::name.eq("invoice")))
+            .set(counters::value.eq(counters::value + 1))
+            .execute(conn)?;
+        let seq: i64 = counters::table.filter(counters::name.eq("invoice")).select(counters::value).first(conn)?;
+        let partner = crate::service::partner::get(conn)?;
+        // Read the clock after taking the counter lock, so issue times follow number order.
+        let now = clock.now();
+        let number = format!("{}{:06}", partner.invoice_prefix, seq);
+        let due = now.date() + chrono::Days::new(partner.payment_terms_days.max(0) as u64);
+        row.number = Some(number.clone());
+        row.issued_at = Some(now);
+        row.due_date = Some(due);
+        row.status = InvoiceStatus::Issued.as_str().to_string();
+        let doc = build_document(conn, &row)?;
+        let snapshot = serde_json::to_string(&doc).map_err(|e| AppError::Internal(e.to_string()))?;
+        diesel::update(invoices::table.find(id))
+            .set((
+                invoices::number.eq(Some(number)),
+                invoices::issued_at.eq(Some(now)),
+                invoices::due_date.eq(Some(due)),
+                invoices::snapshot.eq(Some(snapshot)),
+            ))
+            .execute(conn)?;
+        Ok(doc)
+    })
+}
+
+fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    diesel::update(time_entries::table.filter(time_entries::invoice_id.eq(id)))
+        .set(time_entries::invoice_id.eq(None::<i64>))
+        .execute(conn)?;
+    diesel::update(tickets::table.filter(tickets::invoice_id.eq(id))).set(tickets::invoice_id.eq(None::<i64>)).execute(conn)?;
+    diesel::update(charges::table.filter(charges::invoice_id.eq(id))).set(charges::invoice_id.eq(None::<i64>)).execute(conn)?;
+    diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;
+    Ok(())
+}
+
+/// Voids an issued invoice: it keeps its number and snapshot; what it claimed is free again.
+pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppError> {
+    write_tx(conn, |conn| {
+        let row = transition(conn, id, InvoiceStatus::Issued, InvoiceStatus::Void)?;
+        free_claims(conn, id)?;
+        document(conn, &row)
+    })
+}
+
+/// Deletes a draft and frees its claims; issued and void invoices are kept forever (409).
+pub fn delete_draft(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
+        if row.status != InvoiceStatus::Draft.as_str() {
+            return Err(AppError::conflict("invalid_status", format!("the invoice is {}; only drafts can be deleted (void it instead)", row.status)));
+        }
+        free_claims(conn, id)?;
+        diesel::delete(invoice_lines::table.filter(invoice_lines::invoice_id.eq(id))).execute(conn)?;
+        diesel::delete(invoices::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+}
+
+/// For the invoice register: invoices issued in [from, to), void ones included.
+pub fn issued_between(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<(Invoice, String)>, AppError> {
+    let mut q = invoices::table
+        .inner_join(customers::table)
+        .filter(invoices::issued_at.ge(utc_midnight(from)))
+        .filter(invoices::issued_at.lt(utc_midnight(to)))
+        .order((invoices::issued_at, invoices::id))
+        .select((Invoice::as_select(), customers::name))
+        .into_boxed();
+    if let Some(c) = customer_id {
+        q = q.filter(invoices::customer_id.eq(c));
+    }
+    Ok(q.load(conn)?)
+}
+
+#[allow(dead_code)]
+fn month_of(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}

@@ -1,0 +1,199 @@
+//! Reports: the usage summary (SPEC section 5) and the invoice register.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::domain::pricing::{self, Category};
+use crate::error::AppError;
+use crate::service::invoices;
+use crate::storage::models::{Customer, Plan, Subscription};
+use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entries};
+use crate::storage::DbConnection;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    Customer,
+    Subscription,
+    Product,
+    Category,
+    Agent,
+    EscalationChannel,
+}
+
+impl GroupBy {
+    pub const NAMES: &'static [&'static str] = &["customer", "subscription", "product", "category", "agent", "escalation_channel"];
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Some(match s {
+            "customer" => GroupBy::Customer,
+            "subscription" => GroupBy::Subscription,
+            "product" => GroupBy::Product,
+            "category" => GroupBy::Category,
+            "agent" => GroupBy::Agent,
+            "escalation_channel" => GroupBy::EscalationChannel,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct UsageRow {
+    pub key: String,
+    pub label: String,
+    pub entries: u64,
+    pub minutes: u64,
+    pub billable_minutes: u64,
+    pub non_billable_minutes: u64,
+    pub billed_minutes: u64,
+    pub after_hours_minutes: u64,
+    pub tickets: u64,
+    pub escalations: BTreeMap<String, u64>,
+}
+
+/// Entries started in [from, to) (UTC dates); tickets opened and escalations made in the range.
+/// Grouped by `group_by`; entries of tickets without escalation group under `none` for
+/// `escalation_channel`.
+pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>) -> Result<Vec<UsageRow>, AppError> {
+    let (start, end) = (midnight(from), midnight(to));
+    let customer_rows: Vec<Customer> = customers::table.select(Customer::as_select()).load(conn)?;
+    let customer_names: HashMap<i64, String> = customer_rows.into_iter().map(|c| (c.id, c.name)).collect();
+    let subs: HashMap<i64, Subscription> = subscriptions::table
+        .select(Subscription::as_select())
+        .load(conn)?
+        .into_iter()
+        .filter(|s: &Subscription| customer_id.is_none_or(|c| s.customer_id == c))
+        .map(|s| (s.id, s))
+        .collect();
+    let mut terms = HashMap::new();
+    for p in plans::table.select(Plan::as_select()).load::<Plan>(conn)? {
+        terms.insert(p.id, p.terms().map_err(|e| AppError::Internal(format!("plan {} is corrupt: {e}", p.id)))?);
+    }
+    // Tickets: all of the in-scope subscriptions' tickets that matter (for channels and counts).
+    type TicketRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
+    let ticket_rows: Vec<TicketRow> = tickets::table
+        .select((tickets::id, tickets::subscription_id, tickets::category, tickets::opened_at, tickets::escalation_channel, tickets::escalated_at))
+        .load(conn)?;
+    let ticket_rows: Vec<TicketRow> = ticket_rows.into_iter().filter(|t| subs.contains_key(&t.1)).collect();
+    let ticket_channel: HashMap<i64, Option<String>> = ticket_rows.iter().map(|t| (t.0, t.4.clone())).collect();
+
+    let key_of = |sub: &Subscription, category: &str, agent: Option<&str>, channel: Option<&str>| -> (String, String) {
+        match group_by {
+            GroupBy::Customer => (sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default()),
+            GroupBy::Subscription => (sub.id.to_string(), sub.name.clone()),
+            GroupBy::Product => (sub.product.clone(), sub.product.clone()),
+            GroupBy::Category => (category.to_string(), category.to_string()),
+            GroupBy::Agent => {
+                let a = agent.unwrap_or("").to_string();
+                (a.clone(), a)
+            }
+            GroupBy::EscalationChannel => {
+                let c = channel.unwrap_or("none").to_string();
+                (c.clone(), c)
+            }
+        }
+    };
+
+    let mut rows: BTreeMap<String, UsageRow> = BTreeMap::new();
+    let entries: Vec<(i64, Option<i64>, String, NaiveDateTime, i32, String, bool)> = time_entries::table
+        .filter(time_entries::started_at.ge(start))
+        .filter(time_entries::started_at.lt(end))
+        .select((time_entries::id, time_entries::ticket_id, time_entries::agent, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
+        .load(conn)?;
+    let entry_subs: Vec<i64> = time_entries::table
+        .filter(time_entries::started_at.ge(start))
+        .filter(time_entries::started_at.lt(end))
+        .select(time_entries::subscription_id)
+        .load(conn)?;
+    // Agents per ticket, for counting tickets under `agent`.
+    let mut ticket_agents: HashMap<i64, Vec<String>> = HashMap::new();
+    for ((id, ticket_id, agent, started_at, minutes, category, billable), sub_id) in entries.into_iter().zip(entry_subs) {
+        let Some(sub) = subs.get(&sub_id) else { continue };
+        let channel = ticket_id.and_then(|t| ticket_channel.get(&t).cloned().flatten());
+        let (key, label) = key_of(sub, &category, Some(&agent), channel.as_deref());
+        let row = rows.entry(key.clone()).or_insert_with(|| UsageRow { key, label, ..Default::default() });
+        let minutes_u = minutes.max(0) as u64;
+        row.entries += 1;
+        row.minutes += minutes_u;
+        if billable { row.billable_minutes += minutes_u } else { row.non_billable_minutes += minutes_u }
+        if let (Some(plan), Some(cat)) = (terms.get(&sub.plan_id), Category::parse(&category)) {
+            let entry = pricing::TimeEntry {
+                id,
+                started_at: chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc),
+                minutes: minutes.max(0) as u32,
+                category: cat,
+                billable,
+            };
+            let usage = pricing::entry_usage(plan, &entry);
+            if usage.chargeable { row.billed_minutes += usage.billed_minutes as u64 }
+            if usage.after_hours { row.after_hours_minutes += minutes_u }
+        }
+        if let Some(t) = ticket_id {
+            let agents = ticket_agents.entry(t).or_default();
+            if !agents.contains(&agent) { agents.push(agent.clone()) }
+        }
+    }
+    for (id, sub_id, category, opened_at, channel, escalated_at) in &ticket_rows {
+        let Some(sub) = subs.get(sub_id) else { continue };
+        let agents: Vec<Option<&str>> = match group_by {
+            GroupBy::Agent => ticket_agents.get(id).map(|a| a.iter().map(|s| Some(s.as_str())).collect()).unwrap_or_default(),
+            _ => vec![None],
+        };
+        for agent in agents {
+            let (key, label) = key_of(sub, category, agent, channel.as_deref());
+            let opened = *opened_at >= start && *opened_at < end;
+            let escalated = matches!(escalated_at, Some(t) if *t >= start && *t < end);
+            if !opened && !escalated { continue }
+            let row = rows.entry(key.clone()).or_insert_with(|| UsageRow { key, label, ..Default::default() });
+            if opened { row.tickets += 1 }
+            if let (true, Some(c)) = (escalated, channel) { *row.escalations.entry(c.clone()).or_default() += 1 }
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct RegisterRow {
+    pub id: i64,
+    pub number: Option<String>,
+    pub issued_at: Option<String>,
+    pub due_date: Option<String>,
+    pub period_start: String,
+    pub period_end: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub status: String,
+    pub currency: String,
+    pub subtotal: String,
+    pub tax: String,
+    pub total: String,
+}
+
+pub fn register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<RegisterRow>, AppError> {
+    let rows = invoices::issued_between(conn, from, to, customer_id)?;
+    rows.into_iter()
+        .map(|(inv, customer_name)| {
+            let s = invoices::summary(&inv)?;
+            Ok(RegisterRow {
+                id: s.id,
+                number: s.number,
+                issued_at: s.issued_at,
+                due_date: s.due_date,
+                period_start: s.period_start,
+                period_end: s.period_end,
+                customer_id: s.customer_id,
+                customer_name,
+                status: s.status,
+                currency: s.currency,
+                subtotal: s.subtotal,
+                tax: s.tax,
+                total: s.total,
+            })
+        })
+        .collect()
+}
+
+fn midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+}
