@@ -100,11 +100,12 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 AppError::field("query", format!("invalid query string: {err}")).into()
             }))
+            // Before the /api/v1 scope, which would otherwise answer 404 for it.
+            .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
             .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
             .split_for_parts();
         app.app_data(api.clone())
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-            .route("/api/v1/openapi.json", web::get().to(openapi_json))
             .route("/healthz", web::get().to(healthz))
             .default_service(web::to(not_found))
     })

@@ -66,7 +66,7 @@ both_backends!(storage_round_trips_decimals_exactly, |app| {
         let d = Decimal::from_str_exact(text).unwrap();
         diesel::update(plans::table.find(plan)).set(plans::hourly_rate.eq(Some(Dec(d)))).execute(conn).unwrap();
         let p: Plan = plans::table.find(plan).select(Plan::as_select()).first(conn).unwrap();
-        assert_eq!(p.hourly_rate.map(|r| r.0.to_string()).as_deref(), Some(*text));
+        assert_eq!(p.hourly_rate.map(|r| r.0.to_string()).as_deref(), Some(text));
     }
     diesel::update(plans::table.find(plan)).set(plans::hourly_rate.eq(None::<Dec>)).execute(conn).unwrap();
     let p: Plan = plans::table.find(plan).select(Plan::as_select()).first(conn).unwrap();
