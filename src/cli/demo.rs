@@ -1,11 +1,607 @@
-//! Demo data for `supportbill serve --demo` (being written).
+//! Demo data for `supportbill serve --demo`: a believable CSP partner to explore the API with.
+//!
+//! [`seed`] fills an empty database (no customer yet) with:
+//! - the partner "Fabrikam Cloud Partner GmbH" (München, DE, prefix `INV-`, 30 days);
+//! - five customers billed in EUR, USD, GBP and JPY, with German, English, Japanese and
+//!   Cyrillic names (`Müller & Söhne GmbH`, `ООО «Ромашка»`, ...);
+//! - sixteen published plans: each billing model (`included`, `hourly`, `retainer`,
+//!   `per_incident`) in each of the four currencies, with hours of service in a local time zone;
+//! - Azure, Microsoft 365 and Dynamics 365 subscriptions with Partner Center style external ids
+//!   (one cancelled, one suspended);
+//! - tickets in every category and severity, some escalated to Microsoft on every channel;
+//! - a few hundred time entries over the two calendar months before `now`'s month (so the
+//!   last two months can be invoiced at once), including after-hours, weekend and
+//!   non-billable work;
+//! - two charges: a Premier case fee passed through and a goodwill credit.
+//!
+//! Everything is deterministic: the same `now` gives the same data (a small LCG with a fixed
+//! seed, no `rand`).
+//!
+//! Transactions: every step goes through the same service functions the API uses, and each of
+//! them is its own write transaction (`storage::write_tx`). They cannot be wrapped in one outer
+//! transaction: on SQLite `write_tx` starts with `BEGIN IMMEDIATE` through
+//! `AnsiTransactionManager::begin_transaction_sql`, which refuses to nest
+//! (`AlreadyInTransaction`). The steps therefore run one after another; the emptiness check
+//! looks at customers, so a seed that failed half-way (after the first customer) is not
+//! repeated: start again from an empty database.
 
-use chrono::NaiveDateTime;
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::json;
 
 use crate::error::AppError;
-use crate::storage::DbConnection;
+use crate::http::routes::customers::CustomerInput;
+use crate::http::routes::plans::PlanInput;
+use crate::service::time_entries::{EntryDraft, Locator, SubscriptionRef};
+use crate::service::{charges, customers, partner, plans, subscriptions, tickets, time_entries};
+use crate::storage::models::{NewCharge, NewSubscription, NewTicket, Partner};
+use crate::storage::schema::customers as customers_table;
+use crate::storage::{Dec, DbConnection};
 
-/// Fills an empty database with a believable partner. Returns false if data already existed.
-pub fn seed(_conn: &mut DbConnection, _now: NaiveDateTime) -> Result<bool, AppError> {
-    Err(AppError::Internal("demo data not written yet".into()))
+/// Linear congruential generator (Knuth's MMIX constants): deterministic demo data without a
+/// `rand` dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) as u32
+    }
+
+    /// Uniform-enough in `0..n`.
+    fn below(&mut self, n: u32) -> u32 {
+        self.next() % n
+    }
+
+    /// True with probability `percent`/100.
+    fn chance(&mut self, percent: u32) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u32) as usize]
+    }
+}
+
+/// Prices of one currency: hourly, technical, retainer fee, incident fee, hours of service.
+struct CurrencyTerms {
+    code: &'static str,
+    hourly: &'static str,
+    technical: &'static str,
+    monthly_fee: &'static str,
+    incident_fee: &'static str,
+    timezone: &'static str,
+    start: &'static str,
+    end: &'static str,
+    phone: &'static str,
+}
+
+const CURRENCIES: [CurrencyTerms; 4] = [
+    CurrencyTerms {
+        code: "EUR", hourly: "120.00", technical: "150.00", monthly_fee: "500.00", incident_fee: "95.00",
+        timezone: "Europe/Berlin", start: "09:00", end: "17:00", phone: "+49 89 1234567",
+    },
+    CurrencyTerms {
+        code: "USD", hourly: "130.00", technical: "165.00", monthly_fee: "550.00", incident_fee: "110.00",
+        timezone: "America/New_York", start: "08:00", end: "18:00", phone: "+1 425 555 0100",
+    },
+    CurrencyTerms {
+        code: "GBP", hourly: "105.00", technical: "130.00", monthly_fee: "450.00", incident_fee: "85.00",
+        timezone: "Europe/London", start: "09:00", end: "17:30", phone: "+44 20 7946 0000",
+    },
+    CurrencyTerms {
+        code: "JPY", hourly: "18000", technical: "22000", monthly_fee: "75000", incident_fee: "15000",
+        timezone: "Asia/Tokyo", start: "09:00", end: "18:00", phone: "+81 3 1234 5678",
+    },
+];
+
+const MODELS: [&str; 4] = ["included", "hourly", "retainer", "per_incident"];
+
+fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
+    let contacts = json!([
+        {"kind": "email", "value": "support@fabrikam-cloud.example"},
+        {"kind": "phone", "value": t.phone},
+        {"kind": "portal", "value": "https://support.fabrikam-cloud.example"},
+    ]);
+    let hours = json!({"timezone": t.timezone, "days": ["mon", "tue", "wed", "thu", "fri"],
+                       "start": t.start, "end": t.end});
+    let mut plan = json!({
+        "currency": t.code,
+        "billing_model": model,
+        "hours_of_service": hours,
+        "contact_methods": contacts,
+    });
+    let extra = match model {
+        "included" => json!({
+            "name": format!("Essentials ({})", t.code),
+            "scope": "Support included with your CSP subscriptions: licence and subscription questions, \
+                      billing questions and triage of incidents, escalated to Microsoft where needed. No charge.",
+        }),
+        "hourly" => json!({
+            "name": format!("Standard ({})", t.code),
+            "scope": "Azure, Microsoft 365 and Dynamics 365 incidents and changes, billed by the quarter hour \
+                      (30 minutes minimum per intervention). Billing questions are free.",
+            "hourly_rate": t.hourly,
+            "category_rates": {"technical": t.technical},
+            "after_hours_multiplier": "1.5",
+            "rounding_increment_minutes": 15,
+            "minimum_minutes": 30,
+            "chargeable_categories": ["technical", "subscription_management"],
+        }),
+        "retainer" => json!({
+            "name": format!("Premium retainer ({})", t.code),
+            "scope": "Named engineers, 10 hours of support included each month (after-hours time counts double), \
+                      time beyond that at the hourly rate.",
+            "hourly_rate": t.hourly,
+            "after_hours_multiplier": "2",
+            "monthly_fee": t.monthly_fee,
+            "included_minutes": 600,
+        }),
+        _ => json!({
+            "name": format!("Per incident ({})", t.code),
+            "scope": "A fixed fee per technical incident, however long it takes. Licence and billing questions are free.",
+            "incident_fee": t.incident_fee,
+            "chargeable_categories": ["technical"],
+        }),
+    };
+    if let (Some(plan), Some(extra)) = (plan.as_object_mut(), extra.as_object()) {
+        plan.extend(extra.clone());
+    }
+    plan
+}
+
+/// A Partner Center style GUID, deterministic.
+fn guid(kind: u32, n: u32) -> String {
+    format!("{kind:08x}-5eed-4000-8000-{n:012x}")
+}
+
+/// A customer to create, with its subscriptions: (product, offer name, billing model, status).
+struct DemoCustomer {
+    input: serde_json::Value,
+    currency: &'static str,
+    timezone: &'static str,
+    offers: &'static [(&'static str, &'static str, &'static str, &'static str)],
+}
+
+struct DemoSubscription {
+    id: i64,
+    model: &'static str,
+    timezone: &'static str,
+    product: &'static str,
+    status: &'static str,
+}
+
+const AGENTS: [&str; 5] = ["a.kowalski", "m.schneider", "j.nakamura", "s.patel", "l.dubois"];
+
+fn ticket_titles(category: &str, product: &str) -> &'static [&'static str] {
+    match (category, product) {
+        ("technical", "azure") => &[
+            "VM will not start after resize",
+            "Site-to-site VPN drops every few hours",
+            "Azure SQL database DTU limit reached",
+            "Backup job failing for file server",
+            "App Service returns 502 after deployment",
+        ],
+        ("technical", "microsoft_365") => &[
+            "Mail to external domain delayed",
+            "Teams meetings fail to start for one site",
+            "MFA prompts loop on mobile devices",
+            "SharePoint site restored from recycle bin",
+            "Outlook profile corrupt after update",
+        ],
+        ("technical", _) => &[
+            "Posting batch in Business Central fails",
+            "Dataverse sync error with Outlook",
+            "Power Automate flow stopped after licence change",
+        ],
+        ("subscription_management", _) => &[
+            "Add licences for new hires",
+            "Move subscription to annual commitment",
+            "Change Azure reservation scope",
+            "Remove unused add-on licences",
+        ],
+        _ => &[
+            "Question about consumption charges",
+            "Purchase order number on invoice",
+            "Reconcile licence counts with invoice",
+        ],
+    }
+}
+
+fn entry_description(category: &str, lcg: &mut Lcg) -> &'static str {
+    let items: &'static [&'static str] = match category {
+        "technical" => &[
+            "Diagnosed and fixed the reported fault",
+            "Reviewed logs and diagnostics with the customer",
+            "Applied configuration change and verified",
+            "Remote session with the user",
+            "Follow-up check after the fix",
+            "Coordinated with Microsoft support engineer",
+        ],
+        "subscription_management" => &[
+            "Adjusted licence quantities in Partner Center",
+            "Changed subscription term and billing frequency",
+            "Assigned licences to users",
+        ],
+        _ => &[
+            "Explained invoice lines to accounts payable",
+            "Reconciled usage against the Microsoft invoice",
+        ],
+    };
+    lcg.pick(items)
+}
+
+fn is_weekend(date: NaiveDate) -> bool {
+    matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+}
+
+/// The date itself on a weekday, else the Monday after.
+fn next_workday(date: NaiveDate) -> NaiveDate {
+    match date.weekday() {
+        Weekday::Sat => date + Duration::days(2),
+        Weekday::Sun => date + Duration::days(1),
+        _ => date,
+    }
+}
+
+/// A local time in `tz` on `date`, in UTC. Working hours, evenings or weekends as asked.
+fn local_to_utc(timezone: &str, date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+    let local = date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN));
+    match timezone.parse::<chrono_tz::Tz>() {
+        Ok(tz) => match tz.from_local_datetime(&local).earliest() {
+            Some(t) => t.naive_utc(),
+            // A time skipped by a DST change: an hour later exists.
+            None => local + Duration::hours(1),
+        },
+        Err(_) => local,
+    }
+}
+
+/// Fills an empty database with a believable partner. Returns false if data already existed
+/// (any customer), in which case nothing is written.
+pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppError> {
+    let existing: i64 = customers_table::table.count().get_result(conn)?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    let this_month = now.date().with_day(1).ok_or_else(|| AppError::Internal("first of month".into()))?;
+    let first_month = this_month
+        .checked_sub_months(Months::new(2))
+        .ok_or_else(|| AppError::Internal("demo months out of range".into()))?;
+    let second_month = this_month
+        .checked_sub_months(Months::new(1))
+        .ok_or_else(|| AppError::Internal("demo months out of range".into()))?;
+    let created = first_month.and_time(NaiveTime::MIN) - Duration::days(30);
+    let mut lcg = Lcg(0x5eed_b111_2026);
+
+    partner::update(
+        conn,
+        Partner {
+            id: 1,
+            name: "Fabrikam Cloud Partner GmbH".into(),
+            address: "Partnerweg 5, 80331 München".into(),
+            country: "DE".into(),
+            tax_id: "DE987654321".into(),
+            invoice_prefix: "INV-".into(),
+            payment_terms_days: 30,
+        },
+    )?;
+
+    // Plans: each billing model in each currency.
+    let mut plan_ids: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for terms in &CURRENCIES {
+        for model in MODELS {
+            let input: PlanInput = serde_json::from_value(plan_json(terms, model))
+                .map_err(|e| AppError::Internal(format!("demo plan: {e}")))?;
+            let plan = plans::create(conn, input.validate()?, created)?;
+            plan_ids.insert((terms.code, model), plan.id);
+        }
+    }
+
+    // Customers and their subscriptions.
+    let book = [
+        DemoCustomer {
+            input: json!({"name": "Müller & Söhne GmbH", "currency": "EUR", "tax_rate_percent": "19", "country": "DE",
+                "email": "ap@mueller.example", "billing_address": "Hauptstr. 1, 10115 Berlin", "tax_id": "DE123456789",
+                "external_id": guid(0xc057_0001, 1)}),
+            currency: "EUR",
+            timezone: "Europe/Berlin",
+            offers: &[
+                ("azure", "Azure plan", "hourly", "active"),
+                ("microsoft_365", "Microsoft 365 Business Premium", "retainer", "active"),
+                ("dynamics_365", "Dynamics 365 Business Central Essentials", "per_incident", "active"),
+            ],
+        },
+        DemoCustomer {
+            input: json!({"name": "Contoso Ltd", "currency": "USD", "tax_rate_percent": "0", "country": "US",
+                "email": "billing@contoso.example", "billing_address": "1 Contoso Way, Redmond, WA 98052",
+                "tax_id": "91-1144442", "external_id": guid(0xc057_0001, 2)}),
+            currency: "USD",
+            timezone: "America/New_York",
+            offers: &[
+                ("azure", "Azure plan", "retainer", "active"),
+                ("microsoft_365", "Microsoft 365 E3", "hourly", "active"),
+                ("dynamics_365", "Dynamics 365 Sales Enterprise", "hourly", "suspended"),
+            ],
+        },
+        DemoCustomer {
+            input: json!({"name": "Northwind Traders Ltd", "currency": "GBP", "tax_rate_percent": "20", "country": "GB",
+                "email": "accounts@northwind.example", "billing_address": "12 Harbour Road, Bristol BS1 5TT",
+                "tax_id": "GB123456789", "external_id": guid(0xc057_0001, 3)}),
+            currency: "GBP",
+            timezone: "Europe/London",
+            offers: &[
+                ("microsoft_365", "Office 365 E1", "included", "active"),
+                ("dynamics_365", "Dynamics 365 Business Central Premium", "hourly", "active"),
+                ("azure", "Azure plan (migrated)", "retainer", "cancelled"),
+            ],
+        },
+        DemoCustomer {
+            input: json!({"name": "株式会社さくらシステムズ", "currency": "JPY", "tax_rate_percent": "10", "country": "JP",
+                "email": "keiri@sakura-systems.example", "billing_address": "東京都千代田区丸の内1-1-1",
+                "tax_id": "T1234567890123", "external_id": guid(0xc057_0001, 4)}),
+            currency: "JPY",
+            timezone: "Asia/Tokyo",
+            offers: &[
+                ("azure", "Azure plan", "per_incident", "active"),
+                ("microsoft_365", "Microsoft 365 Business Standard", "hourly", "active"),
+            ],
+        },
+        DemoCustomer {
+            input: json!({"name": "ООО «Ромашка»", "currency": "EUR", "tax_rate_percent": "0", "country": "RU",
+                "email": "buh@romashka.example", "billing_address": "ул. Ленина, 1, Москва",
+                "tax_id": "7701234567", "external_id": guid(0xc057_0001, 5)}),
+            currency: "EUR",
+            timezone: "Europe/Berlin",
+            offers: &[
+                ("microsoft_365", "Microsoft 365 Business Basic", "per_incident", "active"),
+                ("azure", "Azure plan", "included", "active"),
+                ("other", "Windows 365 Business", "hourly", "active"),
+            ],
+        },
+    ];
+
+    let mut subs: Vec<DemoSubscription> = Vec::new();
+    let mut sub_counter = 0;
+    for DemoCustomer { input, currency, timezone, offers } in book {
+        let input: CustomerInput = serde_json::from_value(input)
+            .map_err(|e| AppError::Internal(format!("demo customer: {e}")))?;
+        let customer = customers::create(conn, input.validate()?, created)?;
+        for &(product, name, model, status) in offers {
+            sub_counter += 1;
+            let plan_id = *plan_ids
+                .get(&(currency, model))
+                .ok_or_else(|| AppError::Internal(format!("demo plan {currency} {model}")))?;
+            let row = subscriptions::create(
+                conn,
+                NewSubscription {
+                    customer_id: customer.id,
+                    plan_id,
+                    product: product.into(),
+                    name: name.into(),
+                    external_id: Some(guid(0x5b5c0001, sub_counter)),
+                    status: status.into(),
+                },
+                created,
+            )?;
+            subs.push(DemoSubscription { id: row.id, model, timezone, product, status });
+        }
+    }
+
+    // Tickets and time, month by month.
+    const CATEGORIES: [&str; 3] = ["technical", "subscription_management", "billing"];
+    const SEVERITIES: [&str; 4] = ["critical", "high", "normal", "low"];
+    const CHANNELS: [&str; 4] = ["microsoft_commercial", "premier", "advanced", "signature_cloud"];
+    let mut drafts: Vec<EntryDraft> = Vec::new();
+    let mut ticket_no = 0u32;
+    let mut escalation_no = 0u32;
+    for month in [first_month, second_month] {
+        let days_in_month = (month.checked_add_months(Months::new(1)).unwrap_or(month) - month).num_days() as u32;
+        for sub in subs.iter().filter(|s| s.status != "cancelled") {
+            // The suspended subscription only had a little activity.
+            let ticket_count = if sub.status == "suspended" { 1 } else { 3 + lcg.below(3) };
+            for _ in 0..ticket_count {
+                ticket_no += 1;
+                // Technical work dominates; every category and severity occurs.
+                let category = match ticket_no % 5 {
+                    0 | 1 | 2 => CATEGORIES[0],
+                    3 => CATEGORIES[1],
+                    _ => CATEGORIES[2],
+                };
+                let severity = SEVERITIES[(ticket_no as usize / 2) % SEVERITIES.len()];
+                // Days 2..=days-4: converted to UTC and worked on for up to two more days, the
+                // ticket's time stays inside the month in every demo time zone.
+                let day = 2 + lcg.below(days_in_month - 5);
+                let mut date = month + Duration::days(i64::from(day) - 1);
+                // Only critical incidents are opened at weekends; the rest wait for Monday.
+                if severity != "critical" {
+                    date = next_workday(date);
+                }
+                let (hour, minute) = (9 + lcg.below(7), 5 * lcg.below(12));
+                let opened_at = local_to_utc(sub.timezone, date, hour, minute);
+                let escalated = category == "technical" && (severity == "critical" || lcg.chance(20));
+                let (channel, case_id, escalated_at) = if escalated {
+                    escalation_no += 1;
+                    let channel = CHANNELS[escalation_no as usize % CHANNELS.len()];
+                    let case_id = format!("{}{:010}", month.format("%y%m%d"), 1_000_000 + ticket_no * 37);
+                    (Some(channel.to_string()), Some(case_id), Some(opened_at + Duration::minutes(90)))
+                } else {
+                    (None, None, None)
+                };
+                let closed_at = if month == second_month && lcg.chance(15) {
+                    None // still open
+                } else {
+                    Some(opened_at + Duration::hours(i64::from(2 + lcg.below(70))))
+                };
+                let title = lcg.pick(ticket_titles(category, sub.product));
+                let ticket = tickets::create(
+                    conn,
+                    NewTicket {
+                        subscription_id: sub.id,
+                        title: title.to_string(),
+                        category: category.into(),
+                        severity: severity.into(),
+                        opened_at,
+                        closed_at,
+                        escalation_channel: channel,
+                        escalation_case_id: case_id,
+                        escalated_at,
+                    },
+                )?;
+                // Work on the ticket: the first entry right away, the rest over the next days.
+                let entries = 1 + lcg.below(3);
+                for k in 0..entries {
+                    let mut started = opened_at + Duration::minutes(10 + i64::from(lcg.below(50)));
+                    if k > 0 {
+                        let mut later = date + Duration::days(i64::from(lcg.below(3)));
+                        if is_weekend(later) && severity != "critical" {
+                            later = date;
+                        }
+                        // Mostly office hours, some evenings.
+                        let hour = if lcg.chance(10) { 18 + lcg.below(3) } else { 9 + lcg.below(7) };
+                        started = local_to_utc(sub.timezone, later, hour, 5 * lcg.below(12));
+                    }
+                    let minutes = match severity {
+                        "critical" => 45 + lcg.below(120),
+                        "high" => 20 + lcg.below(70),
+                        _ => 10 + lcg.below(40),
+                    } as i32;
+                    drafts.push(EntryDraft {
+                        subscription: SubscriptionRef::Id(sub.id),
+                        ticket_id: Some(ticket.id),
+                        agent: lcg.pick(&AGENTS).to_string(),
+                        started_at: started,
+                        minutes,
+                        category: None,
+                        billable: !lcg.chance(8),
+                        description: entry_description(category, &mut lcg).to_string(),
+                    });
+                }
+            }
+            // Routine work without a ticket: health checks, licence reviews, some on weekends.
+            let routine = if sub.status == "suspended" { 0 } else { 3 + lcg.below(4) };
+            for _ in 0..routine {
+                let day = 2 + lcg.below(days_in_month - 2);
+                let mut date = month + Duration::days(i64::from(day) - 1);
+                // One in ten weekend days is a maintenance window; else the work moves into the
+                // week (back to Friday, or on to Monday at the start of the month).
+                if is_weekend(date) && !lcg.chance(10) {
+                    date = if day > 3 { date - Duration::days(2) } else { date + Duration::days(2) };
+                }
+                let weekend = is_weekend(date);
+                let hour = if weekend { 9 + lcg.below(6) } else if lcg.chance(10) { 18 + lcg.below(3) } else { 9 + lcg.below(7) };
+                let (category, billable, description) = match lcg.below(10) {
+                    0 => ("billing", true, "Monthly consumption review with finance"),
+                    1 => ("technical", false, "Internal handover notes (not billed)"),
+                    2 | 3 => ("subscription_management", true, "Monthly licence review and true-up"),
+                    4 if weekend => ("technical", true, "Weekend maintenance window: patching and reboot"),
+                    _ => ("technical", true, "Proactive health check and alert review"),
+                };
+                drafts.push(EntryDraft {
+                    subscription: SubscriptionRef::Id(sub.id),
+                    ticket_id: None,
+                    agent: lcg.pick(&AGENTS).to_string(),
+                    started_at: local_to_utc(sub.timezone, date, hour, 5 * lcg.below(12)),
+                    minutes: (15 + 5 * lcg.below(10)) as i32,
+                    category: Some(category.into()),
+                    billable,
+                    description: description.into(),
+                });
+            }
+        }
+    }
+    // Only the two months (the day choices above already keep local times inside them).
+    let (from, to) = (first_month.and_time(NaiveTime::MIN), this_month.and_time(NaiveTime::MIN));
+    drafts.retain(|d| from <= d.started_at && d.started_at < to);
+    time_entries::create_batch(conn, drafts, Locator::JsonIndex)?;
+
+    // Charges: a Premier case fee passed through, and a goodwill credit.
+    let sub_of = |product: &str, model: &str| subs.iter().find(|s| s.product == product && s.model == model).map(|s| s.id);
+    if let Some(id) = sub_of("dynamics_365", "per_incident") {
+        charges::create(
+            conn,
+            NewCharge {
+                subscription_id: id,
+                date: second_month + Duration::days(11),
+                description: "Microsoft Premier Support case fee passed through (case 2610120010004711)".into(),
+                amount: Dec(Decimal::new(8500, 2)),
+            },
+        )?;
+    }
+    if let Some(id) = sub_of("azure", "retainer") {
+        charges::create(
+            conn,
+            NewCharge {
+                subscription_id: id,
+                date: second_month + Duration::days(19),
+                description: "Goodwill credit: delayed response on ticket during outage".into(),
+                amount: Dec(Decimal::new(-5000, 2)),
+            },
+        )?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use diesel::prelude::*;
+
+    use super::seed;
+    use crate::domain::pricing::Period;
+    use crate::service::invoices;
+    use crate::storage::schema::{customers, plans, tickets, time_entries};
+    use crate::storage::{connect, DatabaseUrl};
+
+    struct TempDb(std::path::PathBuf);
+
+    impl Drop for TempDb {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = self.0.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+
+    #[test]
+    fn seeds_an_empty_database_once_and_invoices_the_two_months() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let db = TempDb(std::env::temp_dir().join(format!("supportbill-demo-{}-{nanos}.db", std::process::id())));
+        let pool = connect(&DatabaseUrl::parse(db.0.to_str().unwrap()).unwrap(), 2).unwrap();
+        let mut conn = pool.get().unwrap();
+        let now = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap().and_hms_opt(10, 30, 0).unwrap();
+
+        assert!(seed(&mut conn, now).unwrap(), "first seed loads data");
+
+        let n_customers: i64 = customers::table.count().get_result(&mut *conn).unwrap();
+        assert!(n_customers >= 5, "{n_customers} customers");
+        let mut models: Vec<String> = plans::table.select(plans::billing_model).distinct().load(&mut *conn).unwrap();
+        models.sort();
+        assert_eq!(models, ["hourly", "included", "per_incident", "retainer"]);
+        let n_entries: i64 = time_entries::table.count().get_result(&mut *conn).unwrap();
+        assert!(n_entries >= 200, "{n_entries} entries");
+        let escalated: i64 = tickets::table.filter(tickets::escalation_channel.is_not_null()).count().get_result(&mut *conn).unwrap();
+        assert!(escalated >= 1);
+        let last: Option<chrono::NaiveDateTime> =
+            time_entries::table.select(diesel::dsl::max(time_entries::started_at)).first(&mut *conn).unwrap();
+        let first: Option<chrono::NaiveDateTime> =
+            time_entries::table.select(diesel::dsl::min(time_entries::started_at)).first(&mut *conn).unwrap();
+        assert!(last.unwrap() < NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap());
+        assert!(first.unwrap() >= NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(0, 0, 0).unwrap());
+
+        assert!(!seed(&mut conn, now).unwrap(), "second seed is a no-op");
+        let again: i64 = customers::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(again, n_customers);
+
+        let period = Period::new(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+        let drafts = invoices::run(&mut conn, period, now).unwrap();
+        let non_zero = drafts.iter().filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0')).count();
+        assert!(drafts.len() >= 3, "{} drafts", drafts.len());
+        assert!(non_zero >= 3, "{non_zero} drafts with a non-zero total");
+    }
 }

@@ -17,4 +17,5 @@ mod time_entries;
 mod validation;
 // Invoice tests (SPEC worked example end to end, lifecycle, concurrent issue) come with the
 // invoice routes.
-// mod invoices;
+mod invoices;
+mod reports;
