@@ -13,6 +13,9 @@ use crate::storage::models::{Customer, Plan, Subscription};
 use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entries};
 use crate::storage::DbConnection;
 
+/// (id, subscription, ticket, agent, started_at, minutes, category, billable)
+type EntryRow = (i64, i64, Option<i64>, String, NaiveDateTime, i32, String, bool);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
     Customer,
@@ -96,19 +99,23 @@ pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: 
     };
 
     let mut rows: BTreeMap<String, UsageRow> = BTreeMap::new();
-    let entries: Vec<(i64, Option<i64>, String, NaiveDateTime, i32, String, bool)> = time_entries::table
+    let entries: Vec<EntryRow> = time_entries::table
         .filter(time_entries::started_at.ge(start))
         .filter(time_entries::started_at.lt(end))
-        .select((time_entries::id, time_entries::ticket_id, time_entries::agent, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
-        .load(conn)?;
-    let entry_subs: Vec<i64> = time_entries::table
-        .filter(time_entries::started_at.ge(start))
-        .filter(time_entries::started_at.lt(end))
-        .select(time_entries::subscription_id)
+        .select((
+            time_entries::id,
+            time_entries::subscription_id,
+            time_entries::ticket_id,
+            time_entries::agent,
+            time_entries::started_at,
+            time_entries::minutes,
+            time_entries::category,
+            time_entries::billable,
+        ))
         .load(conn)?;
     // Agents per ticket, for counting tickets under `agent`.
     let mut ticket_agents: HashMap<i64, Vec<String>> = HashMap::new();
-    for ((id, ticket_id, agent, started_at, minutes, category, billable), sub_id) in entries.into_iter().zip(entry_subs) {
+    for (id, sub_id, ticket_id, agent, started_at, minutes, category, billable) in entries {
         let Some(sub) = subs.get(&sub_id) else { continue };
         let channel = ticket_id.and_then(|t| ticket_channel.get(&t).cloned().flatten());
         let (key, label) = key_of(sub, &category, Some(&agent), channel.as_deref());
