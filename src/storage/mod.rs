@@ -196,3 +196,31 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_scheme_chooses_the_backend() {
+        let sqlite = |p: &str| Ok(DatabaseUrl::Sqlite(p.to_string()));
+        assert_eq!(DatabaseUrl::parse("supportbill.db").map_err(|e| e.to_string()), sqlite("supportbill.db"));
+        assert_eq!(DatabaseUrl::parse("/var/lib/sb.db").map_err(|e| e.to_string()), sqlite("/var/lib/sb.db"));
+        assert_eq!(DatabaseUrl::parse("sqlite://data/sb.db").map_err(|e| e.to_string()), sqlite("data/sb.db"));
+        assert_eq!(DatabaseUrl::parse("sqlite:///abs/sb.db").map_err(|e| e.to_string()), sqlite("/abs/sb.db"));
+        assert_eq!(DatabaseUrl::parse("sqlite:sb.db").map_err(|e| e.to_string()), sqlite("sb.db"));
+        for pg in ["postgres://u@h/db", "postgresql://u:p@h:5432/db"] {
+            assert_eq!(DatabaseUrl::parse(pg).map_err(|e| e.to_string()), Ok(DatabaseUrl::Postgres(pg.to_string())));
+        }
+        for bad in ["mysql://u@h/db", "", "sqlite://", "http://x"] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn redacted_urls_hide_the_password() {
+        let url = DatabaseUrl::parse("postgres://billing:s3cret@db.internal:5432/sb").unwrap();
+        assert_eq!(url.redacted(), "postgres://***@db.internal:5432/sb");
+        assert!(!url.redacted().contains("s3cret"));
+    }
+}
