@@ -15,7 +15,7 @@ mod crud;
 mod decimals;
 mod time_entries;
 mod validation;
-// Invoice tests (SPEC worked example end to end, lifecycle, concurrent issue) come with the
-// invoice routes.
+mod robustness;
 mod invoices;
+mod multiprocess;
 mod reports;
