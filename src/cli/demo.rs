@@ -407,7 +407,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                 ticket_no += 1;
                 // Technical work dominates; every category and severity occurs.
                 let category = match ticket_no % 5 {
-                    0 | 1 | 2 => CATEGORIES[0],
+                    0..=2 => CATEGORIES[0],
                     3 => CATEGORIES[1],
                     _ => CATEGORIES[2],
                 };

@@ -1,8 +1,6 @@
 //! Field-level validation shared by every input: errors collected per field, so a client sees
 //! all that is wrong with a request at once, each error naming its field (JSON path).
 
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -143,15 +141,23 @@ pub fn email(value: &str) -> Result<String, String> {
     }
 }
 
+/// The largest magnitude accepted for money and rates: far beyond any support invoice, and
+/// small enough that no sum or product of them can overflow a `Decimal`.
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
+
 pub fn decimal(text: &str) -> Result<Decimal, String> {
     let text = text.trim();
     // Exponents are refused: a finance system should see the digits it stores.
     if text.is_empty() || text.contains(['e', 'E']) {
         return Err(format!("{text:?} is not a decimal number"));
     }
-    Decimal::from_str_exact(text)
-        .or_else(|_| Decimal::from_str(text))
-        .map_err(|_| format!("{text:?} is not a decimal number (or is out of range)"))
+    // Exact or not at all: `from_str` would round digits beyond 28 silently.
+    let d = Decimal::from_str_exact(text)
+        .map_err(|_| format!("{text:?} is not a decimal number that can be held exactly"))?;
+    if d.abs() >= Decimal::from(MAX_AMOUNT) {
+        return Err(format!("must be less than {MAX_AMOUNT} in magnitude"));
+    }
+    Ok(d)
 }
 
 pub fn percent(value: Decimal) -> Result<Decimal, String> {
@@ -182,11 +188,19 @@ pub fn non_negative_money(value: Decimal, currency: Currency) -> Result<Decimal,
 }
 
 /// RFC 3339 with an explicit offset (`Z` or `+02:00`), stored as UTC to the microsecond.
+/// Years 1 to 9999 only (RFC 3339's range), and no leap seconds: PostgreSQL would roll
+/// `23:59:60` into the next day and SQLite would not, billing one entry in two months.
 pub fn timestamp(text: &str) -> Result<NaiveDateTime, String> {
-    let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
-        format!("{text:?} is not an RFC 3339 timestamp with an offset (e.g. \"2026-10-05T08:00:00Z\")")
-    })?;
+    let invalid = || format!("{text:?} is not an RFC 3339 timestamp with an offset (e.g. \"2026-10-05T08:00:00Z\")");
+    let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| invalid())?;
     let utc = parsed.with_timezone(&Utc).naive_utc();
+    use chrono::{Datelike, Timelike};
+    if !(1..=9999).contains(&utc.year()) {
+        return Err(format!("{text:?} is outside the years 1 to 9999"));
+    }
+    if utc.nanosecond() >= 1_000_000_000 {
+        return Err(format!("{text:?} is a leap second; use :59 or the next minute"));
+    }
     Ok(truncate_micros(utc))
 }
 
@@ -196,9 +210,16 @@ pub fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(micros).unwrap_or(t)
 }
 
+/// Exactly `YYYY-MM-DD` (chrono alone would take `+10000-01-01` or `2026-1-5`).
 pub fn date(text: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("{text:?} is not a date as YYYY-MM-DD"))
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    let invalid = || format!("{text:?} is not a date as YYYY-MM-DD");
+    if !shaped {
+        return Err(invalid());
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| invalid())
 }
 
 pub fn local_time(text: &str) -> Result<NaiveTime, String> {

@@ -1,6 +1,6 @@
-//! Request extractors that fail with our own problem+json errors: the JSON body (400 when it is
-//! not JSON, 413 when too large, 422 naming the field when a value has the wrong type) and the
-//! caller's API key.
+//! Request extractors and the authentication middleware, failing with our own problem+json
+//! errors: the caller's API key (401), the body (413 when too large), and JSON parsing (400 when
+//! it is not JSON, 422 naming the field when a value has the wrong type).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,7 +8,10 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, Data};
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -18,8 +21,19 @@ use crate::service::auth::{self, Caller};
 /// Largest request body: an array of 10,000 time entries fits with room to spare.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// A JSON body parsed into `T`.
-pub struct JsonBody<T>(pub T);
+/// A JSON body of type `T`, read but not yet parsed: handlers call [`JsonBody::parse`] after
+/// authorization, so a caller who may not use a route learns nothing from its body errors.
+pub struct JsonBody<T> {
+    bytes: Bytes,
+    _type: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> JsonBody<T> {
+    /// 400 when it is not JSON, 422 naming the field when a value has the wrong type.
+    pub fn parse(&self) -> Result<T, AppError> {
+        parse_json(&self.bytes)
+    }
+}
 
 pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes, AppError> {
     match Bytes::from_request(req, payload).await {
@@ -67,7 +81,7 @@ fn clean_serde_message(message: &str) -> String {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+impl<T: 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
@@ -76,28 +90,36 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             let bytes = read_body(&req, &mut payload).await?;
-            parse_json(&bytes).map(JsonBody)
+            Ok(JsonBody { bytes, _type: std::marker::PhantomData })
         })
     }
 }
 
+/// Authenticates every `/api/v1` request before any extractor runs, so a missing or bad key is
+/// a 401 whatever else is wrong with the request; the caller is kept in the extensions.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
+    let Some(token) = token else { return Err(AppError::Unauthorized.into()) };
+    let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
+    let caller = state.run(move |conn| auth::authenticate(conn, &token)).await?;
+    req.extensions_mut().insert(caller);
+    next.call(req).await
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+    type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(|t| t.trim().to_string());
-        let state = req.app_data::<Data<AppState>>().cloned();
-        Box::pin(async move {
-            let token = token.ok_or(AppError::Unauthorized)?;
-            let state = state.ok_or_else(|| AppError::Internal("no app state".into()))?;
-            state.run(move |conn| auth::authenticate(conn, &token)).await
-        })
+        std::future::ready(req.extensions().get::<Caller>().cloned().ok_or(AppError::Unauthorized))
     }
 }
 
@@ -115,9 +137,3 @@ impl FromRequest for RawBody {
     }
 }
 
-impl<T> std::ops::Deref for JsonBody<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}

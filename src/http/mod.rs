@@ -102,7 +102,11 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             }))
             // Before the /api/v1 scope, which would otherwise answer 404 for it.
             .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
-            .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
+            .service(
+                utoipa_actix_web::scope("/api/v1")
+                    .wrap(actix_web::middleware::from_fn(extract::authenticate))
+                    .configure(routes::config),
+            )
             .split_for_parts();
         app.app_data(api.clone())
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))

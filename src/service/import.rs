@@ -115,6 +115,9 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
         let line = record.position().map(|p| p.line() as usize).unwrap_or(line);
         let get = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
         let mut row_errors: Vec<(&'static str, String)> = Vec::new();
+        if !get("subscription_external_id").is_empty() && !get("subscription_id").is_empty() {
+            row_errors.push(("subscription_id", "give subscription_id or subscription_external_id, not both".to_string()));
+        }
         let subscription = if !get("subscription_external_id").is_empty() {
             Some(SubscriptionRef::ExternalId(get("subscription_external_id").to_string()))
         } else if !get("subscription_id").is_empty() {

@@ -34,9 +34,10 @@ pub enum Backend {
 
 /// Runs a test body once per backend: `both_backends!(name, |app| { ... })` makes
 /// `name::sqlite` and `name::postgres`; `app` is a `&TestApp`. The PostgreSQL variant is
-/// skipped (loudly, on stderr) when `SUPPORTBILL_TEST_PG_URL` is not set.
+/// skipped (loudly, on stderr) when `SUPPORTBILL_TEST_PG_URL` is not set. Attributes before
+/// the name (e.g. `#[ignore = "why"]`) go on both tests.
 macro_rules! both_backends {
-    ($name:ident, |$app:ident| $body:block) => {
+    ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -45,6 +46,7 @@ macro_rules! both_backends {
             async fn body($app: &crate::harness::TestApp) $body
 
             #[actix_rt::test]
+            $(#[$meta])*
             async fn sqlite() {
                 crate::harness::run(crate::harness::Backend::Sqlite, stringify!($name), |app| async move {
                     body(&app).await;
@@ -54,6 +56,7 @@ macro_rules! both_backends {
             }
 
             #[actix_rt::test]
+            $(#[$meta])*
             async fn postgres() {
                 crate::harness::run(crate::harness::Backend::Postgres, stringify!($name), |app| async move {
                     body(&app).await;

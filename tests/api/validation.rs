@@ -253,8 +253,11 @@ both_backends!(unknown_route_is_404_problem, |app| {
     for path in ["/api/v1/nope", "/nope", "/api/v2/customers"] {
         let r = app.get(path).await;
         assert_problem(&r, 404, "not_found");
-        let r = app.send("GET", path, None, None, None).await;
-        assert_problem(&r, 404, "not_found");
+    }
+    // Without a key, everything under /api/v1 is a 401 first; elsewhere a 404.
+    assert_problem(&app.send("GET", "/api/v1/nope", None, None, None).await, 401, "unauthorized");
+    for path in ["/nope", "/api/v2/customers"] {
+        assert_problem(&app.send("GET", path, None, None, None).await, 404, "not_found");
     }
     // A non-numeric id is not a 500.
     let r = app.get("/api/v1/customers/abc").await;

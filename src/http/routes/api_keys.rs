@@ -61,6 +61,7 @@ impl From<ApiKey> for ApiKeyOut {
 #[post("/api-keys")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ApiKeyInput>) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
+    let body = body.parse()?;
     let mut c = Check::new();
     let name = c.take("name", v::required_text(&body.name, 200));
     let role = c.take("role", Role::parse_field(&body.role));

@@ -65,7 +65,7 @@ pub struct ChargeFilter {
 #[post("/charges")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ChargeInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let input = body.0;
+    let input = body.parse()?;
     let mut c = Check::new();
     let date = c.take("date", v::date(&input.date));
     let description = c.take("description", v::required_text(&input.description, 500));

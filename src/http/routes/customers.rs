@@ -103,7 +103,7 @@ impl From<Customer> for CustomerOut {
 #[post("/customers")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<CustomerInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let new = body.0.validate()?;
+    let new = body.parse()?.validate()?;
     let now = state.clock.now();
     let row = state.run(move |conn| customers::create(conn, new, now)).await?;
     Ok(HttpResponse::Created().json(CustomerOut::from(row)))
@@ -133,7 +133,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<CustomerInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("customer")?;
     let id = id.into_inner();
-    let changes = body.0.validate()?;
+    let changes = body.parse()?.validate()?;
     let row = state.run(move |conn| customers::update(conn, id, changes)).await?;
     Ok(HttpResponse::Ok().json(CustomerOut::from(row)))
 }

@@ -53,8 +53,9 @@ fn period(start: &str, end: &str) -> Result<Period, AppError> {
 #[post("/invoices")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<InvoiceInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let period = period(&body.period_start, &body.period_end)?;
-    let customer_id = body.customer_id;
+    let input = body.parse()?;
+    let period = period(&input.period_start, &input.period_end)?;
+    let customer_id = input.customer_id;
     let now = state.clock.now();
     let doc = state.run(move |conn| invoices::create_draft(conn, customer_id, period, now)).await?;
     Ok(HttpResponse::Created().json(doc))
@@ -66,7 +67,8 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Invoi
 #[post("/invoices/run")]
 async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let period = period(&body.period_start, &body.period_end)?;
+    let input = body.parse()?;
+    let period = period(&input.period_start, &input.period_end)?;
     let now = state.clock.now();
     let docs = state.run(move |conn| invoices::run(conn, period, now)).await?;
     Ok(HttpResponse::Created().json(DataList { data: docs }))

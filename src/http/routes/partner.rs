@@ -66,7 +66,7 @@ async fn read(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse
 #[put("/partner")]
 async fn update(caller: Caller, state: web::Data<AppState>, body: JsonBody<PartnerDetails>) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
-    let b = body.0;
+    let b = body.parse()?;
     let mut c = Check::new();
     let name = c.take("name", v::required_text(&b.name, 300));
     let address = c.take("address", v::optional_text(&b.address, 1000));

@@ -12,7 +12,7 @@ use crate::domain::money::Currency;
 use crate::domain::pricing::{BillingModel, Category};
 use crate::domain::terms::{ContactMethod, Hours};
 use crate::domain::validation::{self as v, Check, ValidationErrors};
-use crate::domain::vocab::ContactKind;
+use crate::domain::vocab::{ContactKind, Weekday};
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
 use crate::http::pagination::{paginate, PageQuery};
@@ -163,9 +163,16 @@ impl PlanInput {
             if let Err(e) = ContactKind::parse_field(&m.kind) { c.add(&format!("contact_methods[{i}].kind"), e) }
             if let Err(e) = v::required_text(&m.value, 300) { c.add(&format!("contact_methods[{i}].value"), e) }
         }
+        // Stored normalized: days once each in week order, times as HH:MM.
+        let mut days: Vec<Weekday> = self.hours_of_service.days.iter().filter_map(|d| Weekday::parse(d.trim())).collect();
+        days.sort();
+        days.dedup();
+        let hhmm = |t: &str| v::local_time(t).map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
         let hours = Hours {
-            days: self.hours_of_service.days.iter().map(|d| d.trim().to_string()).collect(),
-            ..self.hours_of_service.clone()
+            timezone: self.hours_of_service.timezone.trim().to_string(),
+            days: days.iter().map(|d| d.as_str().to_string()).collect(),
+            start: hhmm(&self.hours_of_service.start),
+            end: hhmm(&self.hours_of_service.end),
         };
         c.finish(|| NewPlan {
             name: name.unwrap(),
@@ -242,7 +249,7 @@ impl From<Plan> for PlanOut {
 #[post("/plans")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<PlanInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let new = body.0.validate()?;
+    let new = body.parse()?.validate()?;
     let now = state.clock.now();
     let row = state.run(move |conn| plans::create(conn, new, now)).await?;
     Ok(HttpResponse::Created().json(PlanOut::from(row)))
@@ -272,7 +279,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<PlanInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("plan")?;
     let id = id.into_inner();
-    let changes = body.0.validate()?;
+    let changes = body.parse()?.validate()?;
     let row = state.run(move |conn| plans::update(conn, id, changes)).await?;
     Ok(HttpResponse::Ok().json(PlanOut::from(row)))
 }

@@ -105,7 +105,7 @@ pub struct SubscriptionFilter {
 #[post("/subscriptions")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<SubscriptionInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let new = body.0.validate()?;
+    let new = body.parse()?.validate()?;
     let now = state.clock.now();
     let row = state.run(move |conn| subscriptions::create(conn, new, now)).await?;
     Ok(HttpResponse::Created().json(SubscriptionOut::from(row)))
@@ -140,7 +140,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<SubscriptionPatch>) -> Result<HttpResponse, AppError> {
     caller.require_staff("subscription")?;
     let id = id.into_inner();
-    let patch = body.0;
+    let patch = body.parse()?;
     let mut c = Check::new();
     let product = patch.product.as_deref().map(|p| c.take("product", Product::parse_field(p)));
     let status = patch.status.as_deref().map(|s| c.take("status", SubscriptionStatus::parse_field(s)));

@@ -123,7 +123,7 @@ pub struct TicketFilter {
 #[post("/tickets")]
 async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<TicketInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let input = body.0;
+    let input = body.parse()?;
     let mut c = Check::new();
     let title = c.take("title", v::required_text(&input.title, 500));
     let category = c.take("category", Category::parse(&input.category).ok_or_else(|| format!("{:?} is not one of: billing, subscription_management, technical", input.category)));
@@ -180,7 +180,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<TicketPatch>) -> Result<HttpResponse, AppError> {
     caller.require_staff("ticket")?;
     let id = id.into_inner();
-    let p = body.0;
+    let p = body.parse()?;
     let mut c = Check::new();
     let title = p.title.as_deref().map(|t| c.take("title", v::required_text(t, 500)));
     let category = p.category.as_deref().map(|s| c.take("category", Category::parse(s).ok_or_else(|| format!("{s:?} is not a category"))));

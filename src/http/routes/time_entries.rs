@@ -209,7 +209,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: crate::http::extract::JsonBody<TimeEntryInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("time entry")?;
     let id = id.into_inner();
-    let draft = validate_all(vec![body.0], true)?.remove(0);
+    let draft = validate_all(vec![body.parse()?], true)?.remove(0);
     let row = state.run(move |conn| time_entries::update(conn, id, draft)).await?;
     Ok(HttpResponse::Ok().json(TimeEntryOut::from(row)))
 }
