@@ -117,8 +117,10 @@ impl ManageConnection for Manager {
                     .map_err(|e| StorageError::Connection(e.to_string()))?;
                 // WAL lets readers run beside the one writer; the busy timeout makes a second
                 // writer wait for the lock instead of failing at once.
+                // busy_timeout first: switching to WAL needs the lock, and a connection opened
+                // while another holds it should wait rather than fail.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
+                    "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )?;
                 Ok(DbConnection::Sqlite(conn))
