@@ -35,6 +35,9 @@ pub enum AppError {
     /// 415
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
+    /// 406: the client accepts none of the formats a document comes in.
+    #[error("{detail}")]
+    NotAcceptable { detail: String },
     /// 401: no key, or a key we do not know.
     #[error("missing or invalid API key")]
     Unauthorized,
@@ -78,6 +81,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::Unauthorized => "unauthorized",
+            AppError::NotAcceptable { .. } => "not_acceptable",
             AppError::Forbidden { .. } => "forbidden",
             AppError::NotFound { .. } => "not_found",
             AppError::Conflict { code, .. } => code,
@@ -93,6 +97,7 @@ impl AppError {
             AppError::PayloadTooLarge { .. } => "Request body too large",
             AppError::UnsupportedMediaType { .. } => "Unsupported media type",
             AppError::Unauthorized => "Unauthorized",
+            AppError::NotAcceptable { .. } => "Not acceptable",
             AppError::Forbidden { .. } => "Forbidden",
             AppError::NotFound { .. } => "Not found",
             AppError::Conflict { .. } => "Conflict",
@@ -177,6 +182,7 @@ impl ResponseError for AppError {
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,

@@ -6,8 +6,10 @@
 //! PostgreSQL) and prices with `domain::pricing` (pure: plain data in, invoice lines out).
 
 pub mod cli;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod storage;
+pub mod web;
 pub mod http;
 pub mod service;

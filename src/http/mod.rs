@@ -3,6 +3,7 @@
 //! routes. `main` and the tests both start the server through [`start`].
 
 pub mod extract;
+pub mod negotiate;
 pub mod pagination;
 pub mod routes;
 pub mod wire;
@@ -111,6 +112,7 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         app.app_data(api.clone())
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
             .route("/healthz", web::get().to(healthz))
+            .configure(crate::web::config)
             .default_service(web::to(not_found))
     })
     .listen(listener)?

@@ -1,16 +1,18 @@
 //! `/invoices`: drafting (one customer or a run over all), issuing, voiding, deleting drafts.
 //! Clients may read their own customer's issued and void invoices.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::documents::{self, pdf, Format};
 use crate::domain::pricing::Period;
 use crate::domain::validation::{self as v, Check};
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
+use crate::http::negotiate;
 use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{DataList, Page};
 use crate::http::AppState;
@@ -96,12 +98,30 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<Page
     Ok(HttpResponse::Ok().json(paginate(summaries, page, |s| s.id, |s| s)))
 }
 
-#[utoipa::path(tag = "invoices", params(("id" = i64, Path)), responses((status = 200, body = InvoiceDocument), (status = 404, body = Problem)))]
+/// The invoice as JSON, CSV or PDF: `Accept: text/csv` / `application/pdf`, or the `.csv` /
+/// `.pdf` suffix (`/invoices/12.pdf`). Issued invoices render from their frozen snapshot, so
+/// the bytes (and the `ETag`) never change.
+#[utoipa::path(tag = "invoices", params(("id" = String, Path, description = "the invoice id, optionally with .json, .csv or .pdf")),
+    responses(
+        (status = 200, content((InvoiceDocument = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 404, body = Problem), (status = 406, body = Problem)))]
 #[get("/invoices/{id}")]
-async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
-    let id = id.into_inner();
+async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let (id, suffix) = negotiate::id_and_suffix(&id)?;
+    let format = negotiate::requested_format(&req, suffix)?;
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(doc))
+    let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, format);
+    let bytes = render_invoice(&doc, format, pdf::Paper::A4)?;
+    Ok(negotiate::document(&req, format, &name, bytes))
+}
+
+pub fn render_invoice(doc: &InvoiceDocument, format: Format, paper: pdf::Paper) -> Result<Vec<u8>, AppError> {
+    match format {
+        Format::Json => serde_json::to_vec(doc).map_err(|e| AppError::Internal(e.to_string())),
+        Format::Csv => Ok(documents::csv::invoice_csv(doc)),
+        Format::Pdf => pdf::invoice_pdf(doc, paper).map_err(|e| AppError::Internal(format!("PDF of invoice {}: {e}", doc.id))),
+    }
 }
 
 /// Gives the draft the next number and freezes it.

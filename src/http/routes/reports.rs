@@ -1,11 +1,13 @@
-//! `/reports`: the usage summary and the invoice register, as JSON.
+//! `/reports`: the usage summary and the invoice register, as JSON, CSV or PDF.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::documents::{self, pdf, Format};
 use crate::domain::validation::{self as v, Check};
 use crate::error::{AppError, Problem};
+use crate::http::negotiate;
 use crate::http::wire::DataList;
 use crate::http::AppState;
 use crate::service::auth::Caller;
@@ -25,6 +27,8 @@ pub struct UsageQuery {
     /// `customer`, `subscription`, `product`, `category`, `agent` or `escalation_channel`.
     pub group_by: Option<String>,
     pub customer_id: Option<i64>,
+    /// `json`, `csv` or `pdf` (else the `Accept` header decides).
+    pub format: Option<String>,
 }
 
 fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), AppError> {
@@ -37,9 +41,21 @@ fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate),
     c.finish(|| (f.expect("checked"), t.expect("checked"))).map_err(AppError::from)
 }
 
-#[utoipa::path(tag = "reports", params(UsageQuery), responses((status = 200, body = DataList<UsageRow>), (status = 422, body = Problem)))]
+fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError> {
+    let suffix = match format {
+        None => None,
+        Some(f) => Some(Format::from_extension(f).ok_or_else(|| AppError::field("format", "must be json, csv or pdf"))?),
+    };
+    negotiate::requested_format(req, suffix)
+}
+
+/// The usage summary as JSON, CSV or PDF (with a bar chart of hours per group).
+#[utoipa::path(tag = "reports", params(UsageQuery),
+    responses((status = 200, content((DataList<UsageRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 422, body = Problem)))]
 #[get("/reports/usage")]
-async fn usage(caller: Caller, state: web::Data<AppState>, query: web::Query<UsageQuery>) -> Result<HttpResponse, AppError> {
+async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: web::Query<UsageQuery>) -> Result<HttpResponse, AppError> {
+    let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
     let group_name = query.group_by.as_deref().unwrap_or("customer");
     let group_by = GroupBy::parse(group_name)
@@ -47,7 +63,14 @@ async fn usage(caller: Caller, state: web::Data<AppState>, query: web::Query<Usa
     // Clients always see only their own customer.
     let customer_id = if caller.is_client() { caller.customer_id } else { query.customer_id };
     let rows = state.run(move |conn| reports::usage(conn, from, to, group_by, customer_id)).await?;
-    Ok(HttpResponse::Ok().json(DataList { data: rows }))
+    let name = format!("usage-{from}-{to}-{group_name}.{}", format.extension());
+    let bytes = match format {
+        Format::Json => serde_json::to_vec(&DataList { data: rows }).map_err(|e| AppError::Internal(e.to_string()))?,
+        Format::Csv => documents::csv::usage_csv(&rows),
+        Format::Pdf => pdf::usage_pdf("Support usage summary", &from.to_string(), &to.to_string(), group_name, &rows, pdf::Paper::A4)
+            .map_err(|e| AppError::Internal(format!("usage PDF: {e}")))?,
+    };
+    Ok(negotiate::document(&req, format, &name, bytes))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -55,14 +78,26 @@ async fn usage(caller: Caller, state: web::Data<AppState>, query: web::Query<Usa
 pub struct RegisterQuery {
     pub from: String,
     pub to: String,
+    /// `json`, `csv` or `pdf` (else the `Accept` header decides).
+    pub format: Option<String>,
 }
 
-/// Invoices issued in [from, to), void ones included.
-#[utoipa::path(tag = "reports", params(RegisterQuery), responses((status = 200, body = DataList<RegisterRow>), (status = 422, body = Problem)))]
+/// Invoices issued in [from, to), void ones included, as JSON, CSV or PDF.
+#[utoipa::path(tag = "reports", params(RegisterQuery),
+    responses((status = 200, content((DataList<RegisterRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 422, body = Problem)))]
 #[get("/reports/invoices")]
-async fn register(caller: Caller, state: web::Data<AppState>, query: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
+async fn register(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
+    let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
     let rows = state.run(move |conn| reports::register(conn, from, to, None)).await?;
-    Ok(HttpResponse::Ok().json(DataList { data: rows }))
+    let name = format!("invoices-{from}-{to}.{}", format.extension());
+    let bytes = match format {
+        Format::Json => serde_json::to_vec(&DataList { data: rows }).map_err(|e| AppError::Internal(e.to_string()))?,
+        Format::Csv => documents::csv::register_csv(&rows),
+        Format::Pdf => pdf::register_pdf(&from.to_string(), &to.to_string(), &rows, pdf::Paper::A4)
+            .map_err(|e| AppError::Internal(format!("register PDF: {e}")))?,
+    };
+    Ok(negotiate::document(&req, format, &name, bytes))
 }

@@ -1,0 +1,113 @@
+//! CSV documents (RFC 4180, UTF-8, one header row): the invoice, the usage summary and the
+//! invoice register. Column sets are documented in docs/documents.md.
+
+use crate::service::invoices::InvoiceDocument;
+use crate::service::reports::{RegisterRow, UsageRow};
+
+/// Channels get fixed columns, so every usage CSV has the same header.
+pub const CHANNELS: [&str; 4] = ["microsoft_commercial", "premier", "advanced", "signature_cloud"];
+
+pub const INVOICE_COLUMNS: &[&str] = &[
+    "invoice_number", "status", "issue_date", "due_date", "period_start", "period_end", "customer", "customer_tax_id",
+    "currency", "line", "subscription", "subscription_external_id", "product", "kind", "category", "month",
+    "description", "minutes", "hours", "unit_price", "amount",
+];
+
+fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
+    // Writing to a Vec cannot fail; into_inner only flushes into it.
+    writer.into_inner().unwrap_or_default()
+}
+
+/// One row per invoice line; the `amount` column sums to the subtotal.
+pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(INVOICE_COLUMNS);
+    let issue_date = doc.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("");
+    for (i, line) in doc.lines.iter().enumerate() {
+        let sub = doc.subscriptions.iter().find(|s| s.id == line.subscription_id);
+        let position = (i + 1).to_string();
+        let is_time = line.quantity_minutes.is_some();
+        let record: [&str; 21] = [
+            doc.number.as_deref().unwrap_or(""),
+            &doc.status,
+            issue_date,
+            doc.due_date.as_deref().unwrap_or(""),
+            &doc.period_start,
+            &doc.period_end,
+            &doc.customer.name,
+            &doc.customer.tax_id,
+            &doc.currency,
+            &position,
+            sub.map(|s| s.name.as_str()).unwrap_or(""),
+            sub.and_then(|s| s.external_id.as_deref()).unwrap_or(""),
+            sub.map(|s| s.product.as_str()).unwrap_or(""),
+            &line.kind,
+            line.category.as_deref().unwrap_or(""),
+            line.month.as_deref().unwrap_or(""),
+            &line.description,
+            line.quantity_minutes.as_deref().unwrap_or(""),
+            if is_time { &line.quantity } else { "" },
+            &line.unit_price,
+            &line.amount,
+        ];
+        let _ = w.write_record(record);
+    }
+    finish(w)
+}
+
+pub const USAGE_COLUMNS: &[&str] = &[
+    "key", "label", "entries", "minutes", "billable_minutes", "non_billable_minutes", "billed_minutes",
+    "after_hours_minutes", "tickets", "escalations_microsoft_commercial", "escalations_premier",
+    "escalations_advanced", "escalations_signature_cloud",
+];
+
+pub fn usage_csv(rows: &[UsageRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(USAGE_COLUMNS);
+    for r in rows {
+        let mut record = vec![
+            r.key.clone(),
+            r.label.clone(),
+            r.entries.to_string(),
+            r.minutes.to_string(),
+            r.billable_minutes.to_string(),
+            r.non_billable_minutes.to_string(),
+            r.billed_minutes.to_string(),
+            r.after_hours_minutes.to_string(),
+            r.tickets.to_string(),
+        ];
+        record.extend(CHANNELS.iter().map(|c| r.escalations.get(*c).copied().unwrap_or(0).to_string()));
+        let _ = w.write_record(&record);
+    }
+    finish(w)
+}
+
+pub const REGISTER_COLUMNS: &[&str] = &[
+    "number", "issue_date", "due_date", "period_start", "period_end", "customer_id", "customer", "status",
+    "currency", "subtotal", "tax", "total",
+];
+
+pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(REGISTER_COLUMNS);
+    for r in rows {
+        let issue_date = r.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("");
+        let customer_id = r.customer_id.to_string();
+        let record: [&str; 12] = [
+            r.number.as_deref().unwrap_or(""),
+            issue_date,
+            r.due_date.as_deref().unwrap_or(""),
+            &r.period_start,
+            &r.period_end,
+            &customer_id,
+            &r.customer_name,
+            &r.status,
+            &r.currency,
+            &r.subtotal,
+            &r.tax,
+            &r.total,
+        ];
+        let _ = w.write_record(record);
+    }
+    finish(w)
+}

@@ -1,0 +1,69 @@
+//! Content negotiation for documents: `Accept: text/csv | application/pdf` or a `.csv` / `.pdf`
+//! suffix; downloads carry a file name, and a strong `ETag` so `If-None-Match` answers 304.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::documents::{etag, Format};
+use crate::error::AppError;
+
+/// Splits `12.pdf` into the id and the format its suffix names.
+pub fn id_and_suffix(raw: &str) -> Result<(i64, Option<Format>), AppError> {
+    let (id, format) = match raw.rsplit_once('.') {
+        Some((id, ext)) => {
+            let format = Format::from_extension(ext)
+                .ok_or_else(|| AppError::NotFound { what: "document format" })?;
+            (id, Some(format))
+        }
+        None => (raw, None),
+    };
+    let id = id.parse::<i64>().map_err(|_| AppError::NotFound { what: "invoice" })?;
+    Ok((id, format))
+}
+
+/// The format a client asked for: the suffix wins, then the first `Accept` type we make.
+pub fn requested_format(req: &HttpRequest, suffix: Option<Format>) -> Result<Format, AppError> {
+    if let Some(f) = suffix {
+        return Ok(f);
+    }
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Format::Json);
+    };
+    for item in accept.split(',') {
+        let media = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match media.as_str() {
+            "application/json" | "application/problem+json" | "*/*" | "application/*" | "" => return Ok(Format::Json),
+            "text/csv" | "text/*" => return Ok(Format::Csv),
+            "application/pdf" => return Ok(Format::Pdf),
+            _ => {}
+        }
+    }
+    Err(AppError::NotAcceptable {
+        detail: "this resource is available as application/json, text/csv or application/pdf".into(),
+    })
+}
+
+/// A document download, or 304 when the client's `If-None-Match` has these bytes already.
+pub fn document(req: &HttpRequest, format: Format, file_name: &str, bytes: Vec<u8>) -> HttpResponse {
+    let tag = etag(&bytes);
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+    let mut response = if matches { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    response.insert_header((header::ETAG, tag));
+    response.insert_header((header::CACHE_CONTROL, "private, no-cache"));
+    response.insert_header((header::VARY, "Accept"));
+    if matches {
+        return response.finish();
+    }
+    response.insert_header((header::CONTENT_TYPE, format.content_type()));
+    if format != Format::Json {
+        let disposition = format!("attachment; filename=\"{}\"", file_name.replace(['"', '\\'], "_"));
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            response.insert_header((header::CONTENT_DISPOSITION, value));
+        }
+    }
+    response.body(bytes)
+}
