@@ -1,4 +1,5 @@
-//! The `supportbill` command line: serve, migrate, create-key, import.
+//! The `supportbill` command line: serve, migrate, create-key, import, and the back office's
+//! documents (invoice and report files).
 
 pub mod demo;
 
@@ -8,7 +9,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::documents::pdf::{self, Paper};
+use crate::documents::{self, Format};
+use crate::domain::validation;
 use crate::domain::vocab::Role;
+use crate::service::auth::Caller;
+use crate::service::invoices;
+use crate::service::reports::{self, GroupBy};
 use crate::error::AppError;
 use crate::http::{self, AppState};
 use crate::service::api_keys::{self, NewKey};
@@ -54,6 +61,62 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Write one invoice as CSV or PDF (the same bytes the API serves).
+    Invoice {
+        #[arg(value_enum)]
+        format: DocFormat,
+        id: i64,
+        /// The file to write (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value = "a4")]
+        paper: PaperArg,
+    },
+    /// Write a report as CSV or PDF.
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// The usage summary of time entries started in [from, to).
+    Usage {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "customer")]
+        group_by: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: DocFormat,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// The invoice register: invoices issued in [from, to), void ones included.
+    Invoices {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: DocFormat,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DocFormat {
+    Csv,
+    Pdf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PaperArg {
+    A4,
+    Letter,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +167,52 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
+        Command::Invoice { format, id, output, paper } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
+            let paper = match paper {
+                PaperArg::A4 => Paper::A4,
+                PaperArg::Letter => Paper::Letter,
+            };
+            let bytes = documents::render_invoice(&doc, doc_format(format), paper).map_err(|e| e.to_string())?;
+            write_output(&output, &bytes)
+        }
+        Command::Report { what } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let dates = |from: &str, to: &str| -> Result<_, String> {
+                let f = validation::date(from).map_err(|m| format!("--from: {m}"))?;
+                let t = validation::date(to).map_err(|m| format!("--to: {m}"))?;
+                if t <= f {
+                    return Err("--to must be after --from".into());
+                }
+                Ok((f, t))
+            };
+            match what {
+                ReportCommand::Usage { from, to, group_by, format, output } => {
+                    let (f, t) = dates(&from, &to)?;
+                    let g = GroupBy::parse(&group_by)
+                        .ok_or_else(|| format!("--group-by must be one of: {}", GroupBy::NAMES.join(", ")))?;
+                    let rows = reports::usage(&mut conn, f, t, g, None).map_err(describe)?;
+                    let bytes = match format {
+                        DocFormat::Csv => documents::csv::usage_csv(&rows),
+                        DocFormat::Pdf => pdf::usage_pdf("Support usage summary", &from, &to, &group_by, &rows, Paper::A4)
+                            .map_err(|e| e.to_string())?,
+                    };
+                    write_output(&output, &bytes)
+                }
+                ReportCommand::Invoices { from, to, format, output } => {
+                    let (f, t) = dates(&from, &to)?;
+                    let rows = reports::register(&mut conn, f, t, None).map_err(describe)?;
+                    let bytes = match format {
+                        DocFormat::Csv => documents::csv::register_csv(&rows),
+                        DocFormat::Pdf => pdf::register_pdf(&from, &to, &rows, Paper::A4).map_err(|e| e.to_string())?,
+                    };
+                    write_output(&output, &bytes)
+                }
+            }
+        }
         Command::Import { what: ImportCommand::TimeEntries { file, subscription_by } } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let by = match subscription_by {
@@ -118,6 +227,28 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The back office reads like an admin key would.
+fn back_office() -> Caller {
+    Caller { key_id: 0, role: Role::Admin, customer_id: None }
+}
+
+fn doc_format(format: DocFormat) -> Format {
+    match format {
+        DocFormat::Csv => Format::Csv,
+        DocFormat::Pdf => Format::Pdf,
+    }
+}
+
+fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    if path.as_os_str() == "-" {
+        return std::io::stdout().write_all(bytes).map_err(|e| e.to_string());
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("wrote {} ({} bytes)", path.display(), bytes.len());
+    Ok(())
 }
 
 /// A CLI user sees what an API client would read in `detail` and `errors`.

@@ -56,3 +56,16 @@ pub fn invoice_file_name(number: Option<&str>, id: i64, format: Format) -> Strin
         None => format!("draft-{id}.{}", format.extension()),
     }
 }
+
+/// An invoice in the asked format: JSON is the document itself, CSV and PDF are rendered from it.
+pub fn render_invoice(
+    doc: &crate::service::invoices::InvoiceDocument,
+    format: Format,
+    paper: pdf::Paper,
+) -> Result<Vec<u8>, pdf::PdfError> {
+    match format {
+        Format::Json => serde_json::to_vec(doc).map_err(|e| pdf::PdfError(e.to_string())),
+        Format::Csv => Ok(csv::invoice_csv(doc)),
+        Format::Pdf => pdf::invoice_pdf(doc, paper),
+    }
+}

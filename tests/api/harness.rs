@@ -157,6 +157,8 @@ pub struct Resp {
     pub headers: Vec<(String, String)>,
     pub text: String,
     pub body: Value,
+    /// The raw body (PDFs).
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -301,8 +303,30 @@ impl TestApp {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Resp {
+        self.send_headers(method, path, token, authorization, content_type, &[], body).await
+    }
+
+    /// GET as admin with extra request headers (`Accept`, `If-None-Match`, ...).
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        self.send_headers("GET", path, Some(&self.admin_token), None, None, headers, None).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        authorization: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let method = actix_web::http::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method.clone(), format!("{}{}", self.base_url, path));
+        for (name, value) in headers {
+            req = req.insert_header((*name, *value));
+        }
         if let Some(t) = token {
             req = req.insert_header(("Authorization", format!("Bearer {t}")));
         }
@@ -328,7 +352,7 @@ impl TestApp {
         let bytes = res.body().limit(256 * 1024 * 1024).await.expect("read response body");
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, content_type, headers, text, body }
+        Resp { status, content_type, headers, text, body, bytes: bytes.to_vec() }
     }
 
     /// GET with a verbatim `Authorization` header value.

@@ -13,6 +13,7 @@ mod fixtures;
 mod auth;
 mod crud;
 mod decimals;
+mod documents;
 mod time_entries;
 mod validation;
 mod robustness;

@@ -116,12 +116,9 @@ async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: 
     Ok(negotiate::document(&req, format, &name, bytes))
 }
 
+/// [`documents::render_invoice`], with a rendering failure as our 500.
 pub fn render_invoice(doc: &InvoiceDocument, format: Format, paper: pdf::Paper) -> Result<Vec<u8>, AppError> {
-    match format {
-        Format::Json => serde_json::to_vec(doc).map_err(|e| AppError::Internal(e.to_string())),
-        Format::Csv => Ok(documents::csv::invoice_csv(doc)),
-        Format::Pdf => pdf::invoice_pdf(doc, paper).map_err(|e| AppError::Internal(format!("PDF of invoice {}: {e}", doc.id))),
-    }
+    documents::render_invoice(doc, format, paper).map_err(|e| AppError::Internal(format!("invoice {} as {format:?}: {e}", doc.id)))
 }
 
 /// Gives the draft the next number and freezes it.
