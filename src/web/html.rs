@@ -32,10 +32,7 @@ pub struct E<T: Display>(pub T);
 
 impl<T: Display> Display for E<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.to_string();
-        let mut out = String::with_capacity(text.len());
-        push_escaped(&mut out, &text);
-        f.write_str(&out)
+        f.write_str(&esc(&self.0.to_string()))
     }
 }
 

@@ -336,15 +336,17 @@ fn notice_text(code: &str) -> &'static str {
 }
 
 fn sign_in_page(status: StatusCode, notice: Option<Notice>) -> HttpResponse {
-    let notices: Vec<Notice> = notice.into_iter().collect();
-    let body = "<section class=\"card signin\">\n<h1>Sign in</h1>\n\
-        <p class=\"muted\">Use an API key with the finance or admin role (client keys see their own invoices).</p>\n\
-        <form method=\"post\" action=\"/login\" class=\"stack\">\n\
-        <label for=\"key\">API key</label>\n\
-        <input type=\"password\" id=\"key\" name=\"key\" autocomplete=\"current-password\" required autofocus \
-        spellcheck=\"false\" placeholder=\"sb_…\">\n\
-        <button type=\"submit\">Sign in</button>\n</form>\n</section>\n";
-    html_page(status, layout("Sign in", None, Nav::None, &notices, body))
+    let notice = notice.map(|n| n.render()).unwrap_or_default();
+    let body = format!(
+        "<section class=\"card signin\">\n<h1>Sign in</h1>\n\
+         <p class=\"muted\">Use an API key with the finance or admin role (client keys see their own invoices).</p>\n\
+         {notice}<form method=\"post\" action=\"/login\" class=\"stack\">\n\
+         <label for=\"key\">API key</label>\n\
+         <input type=\"password\" id=\"key\" name=\"key\" autocomplete=\"current-password\" required autofocus \
+         spellcheck=\"false\" placeholder=\"sb_…\">\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n</section>\n"
+    );
+    html_page(status, layout("Sign in", None, Nav::None, &[], &body))
 }
 
 #[derive(serde::Deserialize)]

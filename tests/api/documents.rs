@@ -50,6 +50,8 @@ both_backends!(documents_are_negotiated_cached_and_frozen, |app| {
     let by_suffix = app.get(&format!("/api/v1/invoices/{id}.csv")).await.expect(200);
     let by_accept = app.get_with(&format!("/api/v1/invoices/{id}"), &[("Accept", "text/csv")]).await.expect(200);
     assert_eq!(by_suffix.text, by_accept.text);
+    // UTF-8 without a byte-order mark: the first bytes are the header's.
+    assert!(by_suffix.bytes.starts_with(b"invoice_number,status,"));
     let tag = by_suffix.header("etag").expect("an ETag").to_string();
     assert_eq!(by_accept.header("etag"), Some(tag.as_str()));
     // If-None-Match with that tag: 304, no body.
@@ -100,4 +102,70 @@ both_backends!(report_csvs, |app| {
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("INV-000001,"), "{}", lines[1]);
     assert!(lines[1].ends_with(",issued,EUR,397.50,75.53,473.03"), "{}", lines[1]);
+});
+
+fn pdftotext(bytes: &[u8]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("sb_pdf_{}_{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("doc.pdf");
+    std::fs::write(&path, bytes).ok()?;
+    let out = std::process::Command::new("pdftotext").arg(&path).arg("-").output().ok()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+}
+
+both_backends!(invoice_pdf_over_http_is_frozen_and_readable, |app| {
+    // A customer in Cyrillic, so the embedded font is put to work.
+    let mut customer = mueller();
+    customer["name"] = json!("ООО «Ромашка»");
+    let customer_id = create(app, "/api/v1/customers", &customer).await["id"].as_i64().unwrap();
+    app.put_json("/api/v1/partner", &json!({"name": "Müller & Söhne GmbH", "address": "Hauptstr. 1, Berlin",
+        "country": "DE", "tax_id": "DE123456789"})).await.expect(200);
+    let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
+    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer_id, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
+        .await["id"].as_i64().unwrap();
+    app.post_json("/api/v1/time-entries", &json!({"subscription_id": sub, "agent": "a", "started_at": "2026-10-05T08:00:00Z",
+        "minutes": 50, "category": "technical"})).await.expect(201);
+    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": customer_id, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .await.expect(201).body;
+    let id = draft["id"].as_i64().unwrap();
+    let draft_pdf = app.get(&format!("/api/v1/invoices/{id}.pdf")).await.expect(200);
+    assert_eq!(draft_pdf.header("content-disposition"), Some(format!("attachment; filename=\"draft-{id}.pdf\"").as_str()));
+    app.post_json(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.expect(200);
+
+    let first = app.get_with(&format!("/api/v1/invoices/{id}"), &[("Accept", "application/pdf")]).await.expect(200);
+    assert_eq!(first.content_type, "application/pdf");
+    assert!(first.bytes.starts_with(b"%PDF-"));
+    assert!(first.bytes.len() < 50_000, "a one-page invoice is {} bytes", first.bytes.len());
+    assert_eq!(first.header("content-disposition"), Some("attachment; filename=\"INV-000001.pdf\""));
+    // The records change; the issued PDF does not.
+    let mut renamed = mueller();
+    renamed["name"] = json!("Renamed OOO");
+    app.put_json(&format!("/api/v1/customers/{customer_id}"), &renamed).await.expect(200);
+    app.put_json("/api/v1/partner", &json!({"name": "Someone Else", "address": "x", "country": "DE", "tax_id": "DE1"})).await.expect(200);
+    let second = app.get(&format!("/api/v1/invoices/{id}.pdf")).await.expect(200);
+    assert_eq!(first.bytes, second.bytes, "the issued PDF changed");
+    assert_eq!(first.header("etag"), second.header("etag"));
+
+    match pdftotext(&second.bytes) {
+        None => eprintln!("\n*** SKIPPED (text checks): pdftotext not found (apt-get install poppler-utils) ***\n"),
+        Some(text) => {
+            assert!(text.contains("ООО «Ромашка»"), "{text}");
+            assert!(text.contains("Müller & Söhne GmbH"), "{text}");
+            assert!(text.contains("INV-000001"), "{text}");
+            assert!(text.contains("178.50"), "{text}"); // 150.00 + 19 %
+            assert!(text.contains("Europe/Berlin"), "support terms: {text}");
+            assert!(!text.contains("Renamed"), "{text}");
+        }
+    }
+    // Usage and register PDFs come from the same routes.
+    let usage = app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-11-01&format=pdf").await.expect(200);
+    assert!(usage.bytes.starts_with(b"%PDF-"));
+    if let Some(text) = pdftotext(&usage.bytes) {
+        assert!(text.contains("Hours per group"), "{text}");
+    }
 });
