@@ -11,6 +11,7 @@ mod harness;
 mod fixtures;
 
 mod auth;
+mod cli;
 mod crud;
 mod decimals;
 mod documents;
