@@ -10,15 +10,25 @@ pub const CHANNELS: [&str; 4] = ["microsoft_commercial", "premier", "advanced", 
 pub const INVOICE_COLUMNS: &[&str] = &[
     "invoice_number", "status", "issue_date", "due_date", "period_start", "period_end", "customer", "customer_tax_id",
     "currency", "line", "subscription", "subscription_external_id", "product", "kind", "category", "month",
-    "description", "minutes", "hours", "unit_price", "amount",
+    "description", "minutes", "hours", "unit_price", "amount", "tax_rate_percent", "subtotal", "tax", "total",
 ];
+
+/// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first)
+/// gets a leading apostrophe. Numeric columns are never touched, so `-20.00` stays a number.
+pub fn text_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{value}")),
+        _ => std::borrow::Cow::Borrowed(value),
+    }
+}
 
 fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
     // Writing to a Vec cannot fail; into_inner only flushes into it.
     writer.into_inner().unwrap_or_default()
 }
 
-/// One row per invoice line; the `amount` column sums to the subtotal.
+/// One row per invoice line; the `amount` column sums to the subtotal, and the invoice's tax
+/// rate, subtotal, tax and total repeat on every row so an import can check itself.
 pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(INVOICE_COLUMNS);
@@ -27,28 +37,32 @@ pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
         let sub = doc.subscriptions.iter().find(|s| s.id == line.subscription_id);
         let position = (i + 1).to_string();
         let is_time = line.quantity_minutes.is_some();
-        let record: [&str; 21] = [
+        let record: [&str; 25] = [
             doc.number.as_deref().unwrap_or(""),
             &doc.status,
             issue_date,
             doc.due_date.as_deref().unwrap_or(""),
             &doc.period_start,
             &doc.period_end,
-            &doc.customer.name,
-            &doc.customer.tax_id,
+            &text_cell(&doc.customer.name),
+            &text_cell(&doc.customer.tax_id),
             &doc.currency,
             &position,
-            sub.map(|s| s.name.as_str()).unwrap_or(""),
-            sub.and_then(|s| s.external_id.as_deref()).unwrap_or(""),
+            &text_cell(sub.map(|s| s.name.as_str()).unwrap_or("")),
+            &text_cell(sub.and_then(|s| s.external_id.as_deref()).unwrap_or("")),
             sub.map(|s| s.product.as_str()).unwrap_or(""),
             &line.kind,
             line.category.as_deref().unwrap_or(""),
             line.month.as_deref().unwrap_or(""),
-            &line.description,
+            &text_cell(&line.description),
             line.quantity_minutes.as_deref().unwrap_or(""),
             if is_time { &line.quantity } else { "" },
             &line.unit_price,
             &line.amount,
+            &doc.tax_rate_percent,
+            &doc.subtotal,
+            &doc.tax,
+            &doc.total,
         ];
         let _ = w.write_record(record);
     }
@@ -66,8 +80,8 @@ pub fn usage_csv(rows: &[UsageRow]) -> Vec<u8> {
     let _ = w.write_record(USAGE_COLUMNS);
     for r in rows {
         let mut record = vec![
-            r.key.clone(),
-            r.label.clone(),
+            text_cell(&r.key).into_owned(),
+            text_cell(&r.label).into_owned(),
             r.entries.to_string(),
             r.minutes.to_string(),
             r.billable_minutes.to_string(),
@@ -100,7 +114,7 @@ pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
             &r.period_start,
             &r.period_end,
             &customer_id,
-            &r.customer_name,
+            &text_cell(&r.customer_name),
             &r.status,
             &r.currency,
             &r.subtotal,
@@ -110,4 +124,18 @@ pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
         let _ = w.write_record(record);
     }
     finish(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_cell;
+
+    #[test]
+    fn formulas_are_defused_and_numbers_left_alone() {
+        assert_eq!(text_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(text_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text_cell("-1+2"), "'-1+2");
+        assert_eq!(text_cell("Müller & Söhne GmbH"), "Müller & Söhne GmbH");
+        assert_eq!(text_cell(""), "");
+    }
 }

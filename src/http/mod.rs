@@ -95,9 +95,8 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .openapi(ApiDoc::openapi())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(extract::BODY_LIMIT))
-            .app_data(web::PathConfig::default().error_handler(|err, _| {
-                AppError::field("path", format!("invalid path parameter: {err}")).into()
-            }))
+            // An id that cannot exist (`/customers/abc`) is simply not found.
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound { what: "resource" }.into()))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 AppError::field("query", format!("invalid query string: {err}")).into()
             }))

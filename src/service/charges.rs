@@ -51,10 +51,12 @@ pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, l
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
-        if current.invoice_id.is_some() {
+        crate::service::lock_customers_of(conn, &[current.subscription_id])?;
+        // Deletes only while unclaimed: a draft that took it meanwhile makes this a 409.
+        let n = diesel::delete(charges::table.find(id).filter(charges::invoice_id.is_null())).execute(conn)?;
+        if n == 0 {
             return Err(AppError::conflict("claimed", "the charge is on an invoice; void or delete that invoice first"));
         }
-        diesel::delete(charges::table.find(id)).execute(conn)?;
         Ok(())
     })
 }

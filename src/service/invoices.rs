@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -334,15 +334,14 @@ pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, n
 /// Drafts an invoice for every customer with something to bill in the period, all in one
 /// transaction. Customers with nothing to bill are skipped.
 pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
-    write_tx(conn, |conn| {
-        let ids = draft(conn, Scope::All, period, now)?;
-        let mut docs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
-            docs.push(build_document(conn, &row)?);
-        }
-        Ok(docs)
-    })
+    let ids = write_tx(conn, |conn| draft(conn, Scope::All, period, now))?;
+    // The documents are read after the commit, so the write transaction (and its locks) stays short.
+    let mut docs = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
+        docs.push(build_document(conn, &row)?);
+    }
+    Ok(docs)
 }
 
 /// On PostgreSQL, drafting locks the customers' rows first, so two concurrent drafts for one
@@ -627,6 +626,18 @@ fn transition(conn: &mut DbConnection, id: i64, from: InvoiceStatus, to: Invoice
 pub fn issue(conn: &mut DbConnection, id: i64, clock: &dyn Clock) -> Result<InvoiceDocument, AppError> {
     write_tx(conn, |conn| {
         let mut row = transition(conn, id, InvoiceStatus::Draft, InvoiceStatus::Issued)?;
+        // A draft priced at another tax rate or currency than the customer's current one would
+        // freeze mixed terms: re-draft it instead.
+        let (currency, rate): (String, Dec) = customers::table
+            .find(row.customer_id)
+            .select((customers::currency, customers::tax_rate_percent))
+            .first(conn)?;
+        if currency != row.currency || rate.0 != row.tax_rate_percent.0 {
+            return Err(AppError::conflict(
+                "stale_draft",
+                "the customer's currency or tax rate changed since this draft was made; delete it and draft again",
+            ));
+        }
         diesel::update(counters::table.filter(counters::name.eq("invoice")))
             .set(counters::value.eq(counters::value + 1))
             .execute(conn)?;
@@ -676,10 +687,12 @@ pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppErro
 /// Deletes a draft and frees its claims; issued and void invoices are kept forever (409).
 pub fn delete_draft(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
-        if row.status != InvoiceStatus::Draft.as_str() {
-            return Err(AppError::conflict("invalid_status", format!("the invoice is {}; only drafts can be deleted (void it instead)", row.status)));
-        }
+        // Lock the row while it is still a draft (a concurrent issue either finishes first, and
+        // this fails, or waits for this delete).
+        transition(conn, id, InvoiceStatus::Draft, InvoiceStatus::Draft).map_err(|e| match e {
+            AppError::Conflict { .. } => AppError::conflict("invalid_status", "only drafts can be deleted; void an issued invoice instead"),
+            other => other,
+        })?;
         free_claims(conn, id)?;
         diesel::delete(invoice_lines::table.filter(invoice_lines::invoice_id.eq(id))).execute(conn)?;
         diesel::delete(invoices::table.find(id)).execute(conn)?;
@@ -699,10 +712,28 @@ pub fn issued_between(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, c
     if let Some(c) = customer_id {
         q = q.filter(invoices::customer_id.eq(c));
     }
-    Ok(q.load(conn)?)
+    let rows: Vec<(Invoice, String)> = q.load(conn)?;
+    // The register shows each customer as invoiced: the name frozen in the snapshot.
+    Ok(rows
+        .into_iter()
+        .map(|(inv, live_name)| {
+            let name = inv
+                .snapshot
+                .as_deref()
+                .and_then(|json| serde_json::from_str::<SnapshotCustomer>(json).ok())
+                .map(|s| s.customer.name)
+                .unwrap_or(live_name);
+            (inv, name)
+        })
+        .collect())
 }
 
-#[allow(dead_code)]
-fn month_of(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).unwrap_or(d)
+#[derive(Deserialize)]
+struct SnapshotCustomer {
+    customer: CustomerName,
+}
+
+#[derive(Deserialize)]
+struct CustomerName {
+    name: String,
 }

@@ -31,3 +31,21 @@ pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -
         other => AppError::from(other),
     }
 }
+
+/// On PostgreSQL, takes a share lock on the customers of these subscriptions. Drafting locks
+/// its customers `FOR UPDATE`, so an edit of billable items and a draft of the same customer
+/// run one after the other: a draft never prices a row that then changes before it is claimed.
+/// (SQLite's `BEGIN IMMEDIATE` already runs writers one at a time.)
+pub fn lock_customers_of(conn: &mut crate::storage::DbConnection, subscription_ids: &[i64]) -> Result<(), AppError> {
+    use diesel::prelude::*;
+    use crate::storage::schema::{customers, subscriptions};
+    if let crate::storage::DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = customers::table
+            .filter(customers::id.eq_any(subscriptions::table.filter(subscriptions::id.eq_any(subscription_ids)).select(subscriptions::customer_id)))
+            .select(customers::id)
+            .order(customers::id)
+            .for_share()
+            .load(pg)?;
+    }
+    Ok(())
+}

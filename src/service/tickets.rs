@@ -45,6 +45,8 @@ pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, l
 pub fn update(conn: &mut DbConnection, id: i64, change: impl FnOnce(&mut NewTicket)) -> Result<Ticket, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
+        crate::service::lock_customers_of(conn, &[current.subscription_id])?;
+        let current = get(conn, id)?;
         let mut next = NewTicket {
             subscription_id: current.subscription_id,
             title: current.title.clone(),
@@ -73,14 +75,15 @@ pub fn update(conn: &mut DbConnection, id: i64, change: impl FnOnce(&mut NewTick
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
-        if current.invoice_id.is_some() {
-            return Err(AppError::conflict("claimed", "the ticket is on an invoice"));
-        }
+        crate::service::lock_customers_of(conn, &[current.subscription_id])?;
         let entries: i64 = time_entries::table.filter(time_entries::ticket_id.eq(id)).count().get_result(conn)?;
         if entries > 0 {
             return Err(AppError::conflict("ticket_in_use", "time is recorded on this ticket"));
         }
-        diesel::delete(tickets::table.find(id)).execute(conn)?;
+        let n = diesel::delete(tickets::table.find(id).filter(tickets::invoice_id.is_null())).execute(conn)?;
+        if n == 0 {
+            return Err(AppError::conflict("claimed", "the ticket is on an invoice"));
+        }
         Ok(())
     })
 }

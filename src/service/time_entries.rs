@@ -214,19 +214,33 @@ fn ensure_unclaimed(entry: &TimeEntry) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The write only touches the entry while it is unclaimed; a draft that claimed it meanwhile
+/// makes this a 409.
+fn claimed_meanwhile(n: usize) -> Result<(), AppError> {
+    if n == 0 {
+        return Err(AppError::conflict("claimed", "the time entry was claimed by an invoice meanwhile"));
+    }
+    Ok(())
+}
+
 pub fn update(conn: &mut DbConnection, id: i64, draft: EntryDraft) -> Result<TimeEntry, AppError> {
     write_tx(conn, |conn| {
-        ensure_unclaimed(&get(conn, id)?)?;
+        let current = get(conn, id)?;
         let row = resolve(conn, std::slice::from_ref(&draft), &Locator::JsonSingle)?.remove(0);
-        diesel::update(time_entries::table.find(id)).set(&row).execute(conn)?;
+        crate::service::lock_customers_of(conn, &[current.subscription_id, row.subscription_id])?;
+        ensure_unclaimed(&get(conn, id)?)?;
+        let n = diesel::update(time_entries::table.find(id).filter(time_entries::invoice_id.is_null())).set(&row).execute(conn)?;
+        claimed_meanwhile(n)?;
         get(conn, id)
     })
 }
 
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
+        let current = get(conn, id)?;
+        crate::service::lock_customers_of(conn, &[current.subscription_id])?;
         ensure_unclaimed(&get(conn, id)?)?;
-        diesel::delete(time_entries::table.find(id)).execute(conn)?;
-        Ok(())
+        let n = diesel::delete(time_entries::table.find(id).filter(time_entries::invoice_id.is_null())).execute(conn)?;
+        claimed_meanwhile(n)
     })
 }

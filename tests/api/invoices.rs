@@ -181,6 +181,9 @@ both_backends!(lifecycle_claims_issue_void, |app| {
     let numbers: Vec<&str> = reg.data().iter().map(|r| r["number"].as_str().unwrap()).collect();
     assert_eq!(numbers, vec!["INV-000001", "RE-000002"]);
     assert_eq!(reg.data()[0]["status"], "void");
+    // Each as invoiced: the first before the customer was renamed, the second after.
+    assert_eq!(reg.data()[0]["customer_name"], "Müller & Söhne GmbH");
+    assert_eq!(reg.data()[1]["customer_name"], "Müller & Söhne AG");
 });
 
 both_backends!(run_drafts_every_customer_with_something_to_bill, |app| {
@@ -199,6 +202,56 @@ both_backends!(run_drafts_every_customer_with_something_to_bill, |app| {
     // Bad periods name the field.
     let bad = app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2026-10-01"})).await;
     assert_invalid(&bad, "period_end");
+    // A typo of decades is refused rather than billing 36 years of retainer fees.
+    let typo = app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2062-11-01"})).await;
+    assert_invalid(&typo, "period_end");
+});
+
+both_backends!(a_draft_made_at_an_old_tax_rate_is_not_issued, |app| {
+    let (customer, _plan, sub) = billing_setup(app).await;
+    plan_h_entries(app, sub).await;
+    let draft = app.post_json("/api/v1/invoices", &draft_body(customer)).await.expect(201).body;
+    let mut changed = mueller();
+    changed["tax_rate_percent"] = json!("0");
+    app.put_json(&format!("/api/v1/customers/{customer}"), &changed).await.expect(200);
+    let r = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await;
+    assert_problem(&r, 409, "stale_draft");
+    // Nothing was numbered: after re-drafting, the first issue is still INV-000001 at 0 % tax.
+    app.delete(&format!("/api/v1/invoices/{}", draft["id"])).await.expect(204);
+    let redo = app.post_json("/api/v1/invoices", &draft_body(customer)).await.expect(201).body;
+    let issued = app.post_json(&format!("/api/v1/invoices/{}/issue", redo["id"]), &json!({})).await.expect(200).body;
+    assert_eq!(issued["number"], "INV-000001");
+    assert_eq!(issued["tax"], "0.00");
+    assert_eq!(issued["total"], "397.50");
+});
+
+both_backends!(concurrent_issue_and_delete_of_the_same_drafts_leave_no_gap, |app| {
+    let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
+    for i in 0..8 {
+        let c = create(app, "/api/v1/customers", &customer_named(&format!("Race {i}"))).await["id"].as_i64().unwrap();
+        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
+            .await["id"].as_i64().unwrap();
+        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
+    }
+    let run: Value = serde_json::from_str(OCTOBER).unwrap();
+    let ids: Vec<i64> = app.post_json("/api/v1/invoices/run", &run).await.expect(201).data().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    // Every draft is issued and deleted at the same time: each ends up one or the other.
+    let empty = json!({});
+    let issue_paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/invoices/{id}/issue")).collect();
+    let delete_paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/invoices/{id}")).collect();
+    let issues = futures_util::future::join_all(issue_paths.iter().map(|p| app.post_json(p, &empty)));
+    let deletes = futures_util::future::join_all(delete_paths.iter().map(|p| app.delete(p)));
+    let (issued, deleted) = futures_util::future::join(issues, deletes).await;
+    for (i, (iss, del)) in issued.iter().zip(deleted.iter()).enumerate() {
+        let outcome = (iss.status, del.status);
+        assert!(outcome == (200, 409) || outcome == (409, 204) || outcome == (404, 204), "draft {i}: issue {} / delete {}: {} {}", iss.status, del.status, iss.text, del.text);
+    }
+    let mut numbers: Vec<String> = app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["number"].as_str().unwrap().to_string()).collect();
+    numbers.sort();
+    let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(numbers, expected, "issued numbers have a gap");
+    let issued_ok = issued.iter().filter(|r| r.status == 200).count();
+    assert_eq!(numbers.len(), issued_ok, "an invoice that was issued (200) has gone");
 });
 
 both_backends!(twelve_concurrent_issues_get_contiguous_numbers, |app| {

@@ -33,7 +33,8 @@ both_backends!(odd_input_is_a_4xx_never_a_500, |app| {
     };
 
     // Paths and query strings.
-    assert_client_error("id beyond i64", &app.get("/api/v1/customers/99999999999999999999").await, 422);
+    // An id that cannot exist is simply not found.
+    assert_client_error("id beyond i64", &app.get("/api/v1/customers/99999999999999999999").await, 404);
     assert_client_error("negative id", &app.get("/api/v1/customers/-1").await, 404);
     assert_client_error("limit=abc", &app.get("/api/v1/customers?limit=abc").await, 422);
     assert_client_error("limit=-1", &app.get("/api/v1/customers?limit=-1").await, 422);

@@ -47,8 +47,16 @@ fn period(start: &str, end: &str) -> Result<Period, AppError> {
     let e = c.take("period_end", v::date(end));
     c.finish(|| ())?;
     let (s, e) = (s.expect("checked"), e.expect("checked"));
-    Period::new(s, e).map_err(|err| AppError::field(err.field, err.message))
+    let period = Period::new(s, e).map_err(|err| AppError::field(err.field, err.message))?;
+    // A typo such as 2062 would bill decades of retainer fees in one transaction.
+    if period.months().len() > MAX_PERIOD_MONTHS {
+        return Err(AppError::field("period_end", format!("a period spans at most {MAX_PERIOD_MONTHS} months")));
+    }
+    Ok(period)
 }
+
+/// The longest invoice period accepted.
+pub const MAX_PERIOD_MONTHS: usize = 24;
 
 #[utoipa::path(tag = "invoices", request_body = InvoiceInput,
     responses((status = 201, body = InvoiceDocument), (status = 422, body = Problem, description = "invalid input, or code nothing_to_invoice"), (status = 409, body = Problem)))]

@@ -61,7 +61,7 @@ async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, que
     let group_by = GroupBy::parse(group_name)
         .ok_or_else(|| AppError::field("group_by", format!("{group_name:?} is not one of: {}", GroupBy::NAMES.join(", "))))?;
     // Clients always see only their own customer.
-    let customer_id = if caller.is_client() { caller.customer_id } else { query.customer_id };
+    let customer_id = if caller.is_client() { Some(caller.customer_id.unwrap_or(-1)) } else { query.customer_id };
     let rows = state.run(move |conn| reports::usage(conn, from, to, group_by, customer_id)).await?;
     let name = format!("usage-{from}-{to}-{group_name}.{}", format.extension());
     let bytes = match format {

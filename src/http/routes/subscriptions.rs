@@ -121,7 +121,7 @@ async fn list(
 ) -> Result<HttpResponse, AppError> {
     let page = query.parse()?;
     // A client lists only its own customer's subscriptions, whatever filter it sends.
-    let customer_id = if caller.is_client() { caller.customer_id } else { filter.customer_id };
+    let customer_id = if caller.is_client() { Some(caller.customer_id.unwrap_or(-1)) } else { filter.customer_id };
     let rows = state.run(move |conn| subscriptions::list(conn, customer_id, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |s| s.id, SubscriptionOut::from)))
 }
