@@ -54,6 +54,38 @@ fn back_office_files_match_what_the_api_serves() {
     assert_eq!(register.lines().count(), 2, "{register}");
     assert!(register.lines().nth(1).unwrap().starts_with(issued.number.as_deref().unwrap()), "{register}");
 
+    // Time entries from CSV: by Partner Center subscription id, all or nothing.
+    let mut conn = pool.get().unwrap();
+    let subs = supportbill::service::subscriptions::list(&mut conn, None, 0, 1).unwrap();
+    drop(conn);
+    let external = subs[0].external_id.clone().expect("demo subscriptions have external ids");
+    let good = dir.join("good.csv");
+    std::fs::write(&good, format!("started_at,minutes,subscription_id,agent,category\n2026-11-02T09:00:00+01:00,30,{external},cli,technical\n2026-11-02T10:00:00Z,15,{external},cli,billing\n")).unwrap();
+    let out = supportbill(&["--database-url", &url, "import", "time-entries", good.to_str().unwrap(), "--subscription-by", "external-id"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 2 time entries");
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, format!("started_at,minutes,subscription_id,agent,category\n2026-11-02T09:00:00Z,30,{external},cli,technical\n2026-11-02T10:00:00Z,0,{external},cli,technical\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_supportbill"))
+        .args(["--database-url", &url, "import", "time-entries", bad.to_str().unwrap(), "--subscription-by", "external-id"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3: minutes"), "{stderr}");
+    let mut conn = pool.get().unwrap();
+    let cli_entries = supportbill::service::time_entries::list(
+        &mut conn,
+        supportbill::service::time_entries::EntryFilter { subscription_id: Some(subs[0].id), from: None, to: None },
+        0,
+        1000,
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|e| e.agent == "cli")
+    .count();
+    assert_eq!(cli_entries, 2, "the bad file imported nothing");
+    drop(conn);
+
     // Bad input is a clear message and a non-zero exit, not a panic.
     let bad = Command::new(env!("CARGO_BIN_EXE_supportbill"))
         .args(["--database-url", &url, "report", "usage", "--from", "2026-13-01", "--to", &to, "-o", "-"])
