@@ -5,6 +5,7 @@
 //! one transaction per write), which reads and writes through `storage` (diesel over SQLite or
 //! PostgreSQL) and prices with `domain::pricing` (pure: plain data in, invoice lines out).
 
+pub mod bench;
 pub mod cli;
 pub mod documents;
 pub mod domain;

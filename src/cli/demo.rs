@@ -43,43 +43,43 @@ use crate::storage::{Dec, DbConnection};
 
 /// Linear congruential generator (Knuth's MMIX constants): deterministic demo data without a
 /// `rand` dependency.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self) -> u32 {
+    pub(crate) fn next(&mut self) -> u32 {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) as u32
     }
 
     /// Uniform-enough in `0..n`.
-    fn below(&mut self, n: u32) -> u32 {
+    pub(crate) fn below(&mut self, n: u32) -> u32 {
         self.next() % n
     }
 
     /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u32) -> bool {
+    pub(crate) fn chance(&mut self, percent: u32) -> bool {
         self.below(100) < percent
     }
 
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub(crate) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u32) as usize]
     }
 }
 
 /// Prices of one currency: hourly, technical, retainer fee, incident fee, hours of service.
-struct CurrencyTerms {
-    code: &'static str,
+pub(crate) struct CurrencyTerms {
+    pub(crate) code: &'static str,
     hourly: &'static str,
     technical: &'static str,
     monthly_fee: &'static str,
     incident_fee: &'static str,
-    timezone: &'static str,
+    pub(crate) timezone: &'static str,
     start: &'static str,
     end: &'static str,
     phone: &'static str,
 }
 
-const CURRENCIES: [CurrencyTerms; 4] = [
+pub(crate) const CURRENCIES: [CurrencyTerms; 4] = [
     CurrencyTerms {
         code: "EUR", hourly: "120.00", technical: "150.00", monthly_fee: "500.00", incident_fee: "95.00",
         timezone: "Europe/Berlin", start: "09:00", end: "17:00", phone: "+49 89 1234567",
@@ -98,9 +98,9 @@ const CURRENCIES: [CurrencyTerms; 4] = [
     },
 ];
 
-const MODELS: [&str; 4] = ["included", "hourly", "retainer", "per_incident"];
+pub(crate) const MODELS: [&str; 4] = ["included", "hourly", "retainer", "per_incident"];
 
-fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
+pub(crate) fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
     let contacts = json!([
         {"kind": "email", "value": "support@fabrikam-cloud.example"},
         {"kind": "phone", "value": t.phone},
@@ -154,7 +154,7 @@ fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
 }
 
 /// A Partner Center style GUID, deterministic.
-fn guid(kind: u32, n: u32) -> String {
+pub(crate) fn guid(kind: u32, n: u32) -> String {
     format!("{kind:08x}-5eed-4000-8000-{n:012x}")
 }
 
@@ -162,21 +162,21 @@ fn guid(kind: u32, n: u32) -> String {
 struct DemoCustomer {
     input: serde_json::Value,
     currency: &'static str,
-    timezone: &'static str,
+    pub(crate) timezone: &'static str,
     offers: &'static [(&'static str, &'static str, &'static str, &'static str)],
 }
 
 struct DemoSubscription {
     id: i64,
     model: &'static str,
-    timezone: &'static str,
+    pub(crate) timezone: &'static str,
     product: &'static str,
     status: &'static str,
 }
 
 const AGENTS: [&str; 5] = ["a.kowalski", "m.schneider", "j.nakamura", "s.patel", "l.dubois"];
 
-fn ticket_titles(category: &str, product: &str) -> &'static [&'static str] {
+pub(crate) fn ticket_titles(category: &str, product: &str) -> &'static [&'static str] {
     match (category, product) {
         ("technical", "azure") => &[
             "VM will not start after resize",
@@ -211,7 +211,7 @@ fn ticket_titles(category: &str, product: &str) -> &'static [&'static str] {
     }
 }
 
-fn entry_description(category: &str, lcg: &mut Lcg) -> &'static str {
+pub(crate) fn entry_description(category: &str, lcg: &mut Lcg) -> &'static str {
     let items: &'static [&'static str] = match category {
         "technical" => &[
             "Diagnosed and fixed the reported fault",
@@ -248,7 +248,7 @@ fn next_workday(date: NaiveDate) -> NaiveDate {
 }
 
 /// A local time in `tz` on `date`, in UTC. Working hours, evenings or weekends as asked.
-fn local_to_utc(timezone: &str, date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+pub(crate) fn local_to_utc(timezone: &str, date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
     let local = date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN));
     match timezone.parse::<chrono_tz::Tz>() {
         Ok(tz) => match tz.from_local_datetime(&local).earliest() {

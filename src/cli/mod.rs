@@ -61,10 +61,34 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Write one invoice as CSV or PDF (the same bytes the API serves).
+    /// Invoices: write one as CSV or PDF, or draft a period for every customer.
     Invoice {
-        #[arg(value_enum)]
-        format: DocFormat,
+        #[command(subcommand)]
+        what: InvoiceCommand,
+    },
+    /// Write a report as CSV or PDF.
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
+    /// Benchmark data (see BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvoiceCommand {
+    /// Write one invoice as CSV (the same bytes the API serves).
+    Csv {
+        id: i64,
+        /// The file to write (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Write one invoice as PDF (the same bytes the API serves).
+    Pdf {
         id: i64,
         /// The file to write (`-` for stdout).
         #[arg(short, long)]
@@ -72,10 +96,33 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "a4")]
         paper: PaperArg,
     },
-    /// Write a report as CSV or PDF.
-    Report {
-        #[command(subcommand)]
-        what: ReportCommand,
+    /// Draft the period's invoice of every customer with something to bill (like
+    /// `POST /invoices/run`); prints how many drafts were made.
+    Run {
+        /// First day of the period, YYYY-MM-DD.
+        #[arg(long)]
+        period_start: String,
+        /// Day after the period, YYYY-MM-DD (exclusive).
+        #[arg(long)]
+        period_end: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Fill an empty database with a deterministic benchmark data set: customers, plans of
+    /// every billing model, subscriptions, tickets, and a month of time entries imported
+    /// through the CSV import.
+    Generate {
+        #[arg(long, default_value_t = 10_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The month of the entries, YYYY-MM (default: last month).
+        #[arg(long)]
+        month: Option<String>,
     },
 }
 
@@ -167,16 +214,25 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::Invoice { format, id, output, paper } => {
-            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
+        Command::Invoice { what: InvoiceCommand::Csv { id, output } } => write_invoice(&url, id, Format::Csv, Paper::A4, &output),
+        Command::Invoice { what: InvoiceCommand::Pdf { id, output, paper } } => {
             let paper = match paper {
                 PaperArg::A4 => Paper::A4,
                 PaperArg::Letter => Paper::Letter,
             };
-            let bytes = documents::render_invoice(&doc, doc_format(format), paper).map_err(|e| e.to_string())?;
-            write_output(&output, &bytes)
+            write_invoice(&url, id, Format::Pdf, paper, &output)
+        }
+        Command::Invoice { what: InvoiceCommand::Run { period_start, period_end } } => {
+            let period = crate::http::routes::invoices::period(&period_start, &period_end).map_err(describe)?;
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let ids = invoices::run_ids(&mut conn, period, clock.now()).map_err(describe)?;
+            println!("drafted {} invoices in {} ms", ids.len(), started.elapsed().as_millis());
+            Ok(())
+        }
+        Command::Bench { what: BenchCommand::Generate { customers, entries, seed, month } } => {
+            bench_generate(&url, customers, entries, seed, month.as_deref(), clock.now())
         }
         Command::Report { what } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
@@ -229,16 +285,47 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+fn write_invoice(url: &DatabaseUrl, id: i64, format: Format, paper: Paper, output: &std::path::Path) -> Result<(), String> {
+    let pool = storage::connect(url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
+    let bytes = documents::render_invoice(&doc, format, paper).map_err(|e| e.to_string())?;
+    write_output(output, &bytes)
+}
+
+/// `bench generate`: the catalogue straight into the tables, the time entries through the
+/// CSV import (parse, validate, insert: the path `import time-entries` takes).
+fn bench_generate(url: &DatabaseUrl, customers: usize, entries: usize, seed: u64, month: Option<&str>, now: chrono::NaiveDateTime) -> Result<(), String> {
+    use chrono::Datelike;
+    let month = match month {
+        Some(m) => chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| format!("--month {m:?} is not YYYY-MM"))?,
+        None => {
+            let this = now.date().with_day(1).ok_or("no first of month")?;
+            this.checked_sub_months(chrono::Months::new(1)).ok_or("month out of range")?
+        }
+    };
+    let pool = storage::connect(url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let size = crate::bench::generate::Size { customers, entries, seed, month };
+    let generated = crate::bench::generate::catalog(&mut conn, size).map_err(describe)?;
+    let started = std::time::Instant::now();
+    let (drafts, lines) = import::parse_csv(&generated.csv, SubscriptionBy::Auto).map_err(|e| e.to_string())?;
+    let ids = time_entries::create_batch(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
+    println!(
+        "generated {} customers, {} subscriptions, {} tickets; imported {} time entries for {} in {} ms",
+        generated.customers,
+        generated.subscriptions,
+        generated.tickets,
+        ids.len(),
+        month.format("%Y-%m"),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
 /// The back office reads like an admin key would.
 fn back_office() -> Caller {
     Caller { key_id: 0, role: Role::Admin, customer_id: None }
-}
-
-fn doc_format(format: DocFormat) -> Format {
-    match format {
-        DocFormat::Csv => Format::Csv,
-        DocFormat::Pdf => Format::Pdf,
-    }
 }
 
 fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {

@@ -111,6 +111,7 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         app.app_data(api.clone())
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
             .route("/healthz", web::get().to(healthz))
+            .route("/version", web::get().to(version))
             .configure(crate::web::config)
             .default_service(web::to(not_found))
     })
@@ -128,6 +129,11 @@ async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     use diesel::connection::SimpleConnection;
     state.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
+}
+
+/// The name and version of the running binary; touches nothing (the benchmarks' baseline route).
+async fn version() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"name": "supportbill", "version": env!("CARGO_PKG_VERSION")}))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {

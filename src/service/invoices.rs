@@ -334,7 +334,7 @@ pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, n
 /// Drafts an invoice for every customer with something to bill in the period, all in one
 /// transaction. Customers with nothing to bill are skipped.
 pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
-    let ids = write_tx(conn, |conn| draft(conn, Scope::All, period, now))?;
+    let ids = run_ids(conn, period, now)?;
     // The documents are read after the commit, so the write transaction (and its locks) stays short.
     let mut docs = Vec::with_capacity(ids.len());
     for id in ids {
@@ -342,6 +342,11 @@ pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Resul
         docs.push(build_document(conn, &row)?);
     }
     Ok(docs)
+}
+
+/// The invoice run without the documents: the new drafts' ids, in customer order.
+pub fn run_ids(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
+    write_tx(conn, |conn| draft(conn, Scope::All, period, now))
 }
 
 /// On PostgreSQL, drafting locks the customers' rows first, so two concurrent drafts for one

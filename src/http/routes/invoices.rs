@@ -41,7 +41,8 @@ pub struct RunInput {
 }
 
 /// SPEC 2: both dates the first of a month, end after start (else 422 naming the field).
-fn period(start: &str, end: &str) -> Result<Period, AppError> {
+/// Parses an invoice period: two dates, each the first of a month, at most 24 months apart.
+pub fn period(start: &str, end: &str) -> Result<Period, AppError> {
     let mut c = Check::new();
     let s = c.take("period_start", v::date(start));
     let e = c.take("period_end", v::date(end));
