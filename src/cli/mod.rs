@@ -278,8 +278,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let (drafts, lines) = import::parse_csv(&bytes, by).map_err(|e| e.to_string())?;
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let ids = time_entries::create_batch(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
-            println!("imported {} time entries", ids.len());
+            let n = time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
+            println!("imported {n} time entries");
             Ok(())
         }
     }
@@ -310,13 +310,13 @@ fn bench_generate(url: &DatabaseUrl, customers: usize, entries: usize, seed: u64
     let generated = crate::bench::generate::catalog(&mut conn, size).map_err(describe)?;
     let started = std::time::Instant::now();
     let (drafts, lines) = import::parse_csv(&generated.csv, SubscriptionBy::Auto).map_err(|e| e.to_string())?;
-    let ids = time_entries::create_batch(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
+    let imported = time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
     println!(
         "generated {} customers, {} subscriptions, {} tickets; imported {} time entries for {} in {} ms",
         generated.customers,
         generated.subscriptions,
         generated.tickets,
-        ids.len(),
+        imported,
         month.format("%Y-%m"),
         started.elapsed().as_millis()
     );

@@ -58,6 +58,28 @@ pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: L
     })
 }
 
+/// The CSV import: like [`create_batch`], but returns only the count, and on PostgreSQL
+/// writes with `COPY ... FROM STDIN (FORMAT binary)` instead of INSERTs (several times faster
+/// for a month of entries). Still one transaction, all or nothing.
+pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<usize, AppError> {
+    write_tx(conn, |conn| {
+        let rows = resolve(conn, &drafts, &locator)?;
+        drop(drafts);
+        match conn {
+            DbConnection::Sqlite(c) => {
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    diesel::insert_into(time_entries::table).values(chunk).execute(c)?;
+                }
+                Ok(rows.len())
+            }
+            DbConnection::Postgresql(c) => Ok(diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?),
+        }
+    })
+}
+
+/// SQLite allows 32766 bind values per statement; 8 columns a row.
+const ROWS_PER_STATEMENT: usize = 2_000;
+
 fn resolve(conn: &mut DbConnection, drafts: &[EntryDraft], locator: &Locator) -> Result<Vec<NewTimeEntry>, AppError> {
     let mut ids: Vec<i64> = Vec::new();
     let mut externals: Vec<String> = Vec::new();
@@ -148,8 +170,6 @@ fn resolve(conn: &mut DbConnection, drafts: &[EntryDraft], locator: &Locator) ->
 /// Multi-row INSERTs, run on the matched backend connection (the `MultiConnection` enum
 /// cannot forward batch inserts).
 fn insert_rows(conn: &mut DbConnection, rows: &[NewTimeEntry]) -> Result<Vec<i64>, AppError> {
-    // SQLite allows 32766 bind values per statement; 8 columns a row.
-    const ROWS_PER_STATEMENT: usize = 2_000;
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut chunk_ids: Vec<i64> = match conn {

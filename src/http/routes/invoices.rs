@@ -20,7 +20,7 @@ use crate::service::auth::Caller;
 use crate::service::invoices::{self, InvoiceDocument, InvoiceFilter, InvoiceSummary};
 
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(run).service(create).service(list).service(read).service(issue).service(void).service(remove);
+    cfg.service(run).service(issue_many).service(create).service(list).service(read).service(issue).service(void).service(remove);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,13 +35,19 @@ pub struct InvoiceInput {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct IssueManyInput {
+    /// Drafts to issue together (at most 10,000), all or nothing; numbered in id order.
+    pub invoice_ids: Vec<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunInput {
     pub period_start: String,
     pub period_end: String,
 }
 
 /// SPEC 2: both dates the first of a month, end after start (else 422 naming the field).
-/// Parses an invoice period: two dates, each the first of a month, at most 24 months apart.
 pub fn period(start: &str, end: &str) -> Result<Period, AppError> {
     let mut c = Check::new();
     let s = c.take("period_start", v::date(start));
@@ -139,6 +145,23 @@ async fn issue(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -
     let clock = state.clock.clone();
     let doc = state.run(move |conn| invoices::issue(conn, id, clock.as_ref())).await?;
     Ok(HttpResponse::Ok().json(doc))
+}
+
+/// Issues many drafts in one transaction (a reviewed invoice run, say): all or nothing,
+/// numbered in id order. 409 `invalid_status` names the first invoice that is not a draft.
+#[utoipa::path(tag = "invoices", request_body = IssueManyInput,
+    responses((status = 200, body = DataList<InvoiceSummary>), (status = 422, body = Problem), (status = 409, body = Problem)))]
+#[post("/invoices/issue")]
+async fn issue_many(caller: Caller, state: web::Data<AppState>, body: JsonBody<IssueManyInput>) -> Result<HttpResponse, AppError> {
+    caller.require_staff("route")?;
+    let input = body.parse()?;
+    if input.invoice_ids.is_empty() || input.invoice_ids.len() > invoices::MAX_BULK_ISSUE {
+        return Err(AppError::field("invoice_ids", format!("give 1 to {} invoice ids", invoices::MAX_BULK_ISSUE)));
+    }
+    let clock = state.clock.clone();
+    let docs = state.run(move |conn| invoices::issue_many(conn, &input.invoice_ids, clock.as_ref())).await?;
+    let data = docs.iter().map(|d| d.summary()).collect::<Vec<_>>();
+    Ok(HttpResponse::Ok().json(DataList { data }))
 }
 
 /// Voids an issued invoice; it keeps its number, and what it billed can be invoiced again.

@@ -157,10 +157,15 @@ async fn import_csv(caller: Caller, state: web::Data<AppState>, query: web::Quer
     caller.require_staff("route")?;
     let by = parse_subscription_by(query.subscription_by.as_deref())?;
     let bytes = body.0;
-    let (drafts, lines) = import::parse_csv(&bytes, by)?;
-    let n = drafts.len();
-    state.run(move |conn| time_entries::create_batch(conn, drafts, Locator::CsvLine(lines))).await?;
-    Ok(HttpResponse::Created().json(ImportResult { imported: n }))
+    // Parsing a large file is CPU work: it runs on the blocking pool with the insert, not on
+    // the async worker.
+    let imported = state
+        .run(move |conn| {
+            let (drafts, lines) = import::parse_csv(&bytes, by)?;
+            time_entries::import(conn, drafts, Locator::CsvLine(lines))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ImportResult { imported }))
 }
 
 pub fn parse_subscription_by(text: Option<&str>) -> Result<SubscriptionBy, AppError> {
