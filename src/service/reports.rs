@@ -59,6 +59,12 @@ pub struct UsageRow {
 /// Grouped by `group_by`; entries of tickets without escalation group under `none` for
 /// `escalation_channel`.
 pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>) -> Result<Vec<UsageRow>, AppError> {
+    usage_in_pages(conn, from, to, group_by, customer_id, USAGE_PAGE)
+}
+
+/// [`usage`], reading `page` entries per query (tests use tiny pages to cross page boundaries).
+#[doc(hidden)]
+pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>, page_size: i64) -> Result<Vec<UsageRow>, AppError> {
     let (start, end) = (midnight(from), midnight(to));
     let customer_rows: Vec<Customer> = customers::table.select(Customer::as_select()).load(conn)?;
     let customer_names: HashMap<i64, String> = customer_rows.into_iter().map(|c| (c.id, c.name)).collect();
@@ -81,83 +87,126 @@ pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: 
     let ticket_rows: Vec<TicketRow> = ticket_rows.into_iter().filter(|t| subs.contains_key(&t.1)).collect();
     let ticket_channel: HashMap<i64, Option<String>> = ticket_rows.iter().map(|t| (t.0, t.4.clone())).collect();
 
-    let key_of = |sub: &Subscription, category: &str, agent: Option<&str>, channel: Option<&str>| -> (String, String) {
+    // The group of everything a subscription decides, keyed once per subscription (not per entry).
+    let sub_key = |sub: &Subscription| -> Option<(String, String)> {
         match group_by {
-            GroupBy::Customer => (sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default()),
-            GroupBy::Subscription => (sub.id.to_string(), sub.name.clone()),
-            GroupBy::Product => (sub.product.clone(), sub.product.clone()),
-            GroupBy::Category => (category.to_string(), category.to_string()),
-            GroupBy::Agent => {
-                let a = agent.unwrap_or("").to_string();
-                (a.clone(), a)
-            }
-            GroupBy::EscalationChannel => {
-                let c = channel.unwrap_or("none").to_string();
-                (c.clone(), c)
-            }
+            GroupBy::Customer => Some((sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default())),
+            GroupBy::Subscription => Some((sub.id.to_string(), sub.name.clone())),
+            GroupBy::Product => Some((sub.product.clone(), sub.product.clone())),
+            _ => None,
         }
     };
+    let sub_keys: HashMap<i64, (String, String)> = subs.values().filter_map(|s| sub_key(s).map(|k| (s.id, k))).collect();
+    let mut groups = Groups::default();
 
-    let mut rows: BTreeMap<String, UsageRow> = BTreeMap::new();
-    let entries: Vec<EntryRow> = time_entries::table
-        .filter(time_entries::started_at.ge(start))
-        .filter(time_entries::started_at.lt(end))
-        .select((
-            time_entries::id,
-            time_entries::subscription_id,
-            time_entries::ticket_id,
-            time_entries::agent,
-            time_entries::started_at,
-            time_entries::minutes,
-            time_entries::category,
-            time_entries::billable,
-        ))
-        .load(conn)?;
-    // Agents per ticket, for counting tickets under `agent`.
+    // Entries are read in pages (keyset on id), so memory stays flat however long the range.
     let mut ticket_agents: HashMap<i64, Vec<String>> = HashMap::new();
-    for (id, sub_id, ticket_id, agent, started_at, minutes, category, billable) in entries {
-        let Some(sub) = subs.get(&sub_id) else { continue };
-        let channel = ticket_id.and_then(|t| ticket_channel.get(&t).cloned().flatten());
-        let (key, label) = key_of(sub, &category, Some(&agent), channel.as_deref());
-        let row = rows.entry(key.clone()).or_insert_with(|| UsageRow { key, label, ..Default::default() });
-        let minutes_u = minutes.max(0) as u64;
-        row.entries += 1;
-        row.minutes += minutes_u;
-        if billable { row.billable_minutes += minutes_u } else { row.non_billable_minutes += minutes_u }
-        if let (Some(plan), Some(cat)) = (terms.get(&sub.plan_id), Category::parse(&category)) {
-            let entry = pricing::TimeEntry {
-                id,
-                started_at: chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc),
-                minutes: minutes.max(0) as u32,
-                category: cat,
-                billable,
+    let mut after_id = 0i64;
+    loop {
+        let page: Vec<EntryRow> = time_entries::table
+            .filter(time_entries::started_at.ge(start))
+            .filter(time_entries::started_at.lt(end))
+            .filter(time_entries::id.gt(after_id))
+            .order(time_entries::id)
+            .limit(page_size)
+            .select((
+                time_entries::id,
+                time_entries::subscription_id,
+                time_entries::ticket_id,
+                time_entries::agent,
+                time_entries::started_at,
+                time_entries::minutes,
+                time_entries::category,
+                time_entries::billable,
+            ))
+            .load(conn)?;
+        let Some(last) = page.last() else { break };
+        after_id = last.0;
+        let full = page.len() as i64 == page_size;
+        for (id, sub_id, ticket_id, agent, started_at, minutes, category, billable) in page {
+            let Some(sub) = subs.get(&sub_id) else { continue };
+            let g = match group_by {
+                GroupBy::Customer | GroupBy::Subscription | GroupBy::Product => {
+                    let (key, label) = &sub_keys[&sub_id];
+                    groups.index(key, || label.clone())
+                }
+                GroupBy::Category => groups.index(&category, || category.clone()),
+                GroupBy::Agent => groups.index(&agent, || agent.clone()),
+                GroupBy::EscalationChannel => {
+                    let channel = ticket_id.and_then(|t| ticket_channel.get(&t)).and_then(|c| c.as_deref()).unwrap_or("none");
+                    groups.index(channel, || channel.to_string())
+                }
             };
-            let usage = pricing::entry_usage(plan, &entry);
-            if usage.chargeable { row.billed_minutes += usage.billed_minutes as u64 }
-            if usage.after_hours { row.after_hours_minutes += minutes_u }
+            let row = &mut groups.rows[g];
+            let minutes_u = minutes.max(0) as u64;
+            row.entries += 1;
+            row.minutes += minutes_u;
+            if billable { row.billable_minutes += minutes_u } else { row.non_billable_minutes += minutes_u }
+            if let (Some(plan), Some(cat)) = (terms.get(&sub.plan_id), Category::parse(&category)) {
+                let entry = pricing::TimeEntry {
+                    id,
+                    started_at: chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc),
+                    minutes: minutes.max(0) as u32,
+                    category: cat,
+                    billable,
+                };
+                let usage = pricing::entry_usage(plan, &entry);
+                if usage.chargeable { row.billed_minutes += usage.billed_minutes as u64 }
+                if usage.after_hours { row.after_hours_minutes += minutes_u }
+            }
+            // Agents per ticket, for counting tickets under `agent`.
+            if let (GroupBy::Agent, Some(t)) = (group_by, ticket_id) {
+                let agents = ticket_agents.entry(t).or_default();
+                if !agents.contains(&agent) { agents.push(agent) }
+            }
         }
-        if let Some(t) = ticket_id {
-            let agents = ticket_agents.entry(t).or_default();
-            if !agents.contains(&agent) { agents.push(agent.clone()) }
-        }
+        if !full { break }
     }
     for (id, sub_id, category, opened_at, channel, escalated_at) in &ticket_rows {
-        let Some(sub) = subs.get(sub_id) else { continue };
-        let agents: Vec<Option<&str>> = match group_by {
-            GroupBy::Agent => ticket_agents.get(id).map(|a| a.iter().map(|s| Some(s.as_str())).collect()).unwrap_or_default(),
-            _ => vec![None],
+        if !subs.contains_key(sub_id) { continue }
+        let opened = *opened_at >= start && *opened_at < end;
+        let escalated = matches!(escalated_at, Some(t) if *t >= start && *t < end);
+        if !opened && !escalated { continue }
+        let keys: Vec<(String, String)> = match group_by {
+            GroupBy::Customer | GroupBy::Subscription | GroupBy::Product => vec![sub_keys[sub_id].clone()],
+            GroupBy::Category => vec![(category.clone(), category.clone())],
+            GroupBy::Agent => ticket_agents.get(id).map(|a| a.iter().map(|s| (s.clone(), s.clone())).collect()).unwrap_or_default(),
+            GroupBy::EscalationChannel => {
+                let c = channel.clone().unwrap_or_else(|| "none".to_string());
+                vec![(c.clone(), c)]
+            }
         };
-        for agent in agents {
-            let (key, label) = key_of(sub, category, agent, channel.as_deref());
-            let opened = *opened_at >= start && *opened_at < end;
-            let escalated = matches!(escalated_at, Some(t) if *t >= start && *t < end);
-            if !opened && !escalated { continue }
-            let row = rows.entry(key.clone()).or_insert_with(|| UsageRow { key, label, ..Default::default() });
+        for (key, label) in keys {
+            let g = groups.index(&key, || label);
+            let row = &mut groups.rows[g];
             if opened { row.tickets += 1 }
             if let (true, Some(c)) = (escalated, channel) { *row.escalations.entry(c.clone()).or_default() += 1 }
         }
     }
-    Ok(rows.into_values().collect())
+    let mut rows = groups.rows;
+    rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    Ok(rows)
+}
+
+/// Entries read per query by the usage summary.
+const USAGE_PAGE: i64 = 50_000;
+
+/// The usage summary's rows by key, allocating a key only when a group first appears.
+#[derive(Default)]
+struct Groups {
+    index: HashMap<String, usize>,
+    rows: Vec<UsageRow>,
+}
+
+impl Groups {
+    fn index(&mut self, key: &str, label: impl FnOnce() -> String) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        self.rows.push(UsageRow { key: key.to_string(), label: label(), ..Default::default() });
+        self.index.insert(key.to_string(), self.rows.len() - 1);
+        self.rows.len() - 1
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -71,3 +71,21 @@ both_backends!(usage_summary_every_grouping, |app| {
     let theirs = app.get_as(&client, &format!("{}&customer_id={customer}", q("customer"))).await.expect(200);
     assert!(theirs.data().is_empty());
 });
+
+both_backends!(usage_read_in_small_pages_equals_usage_read_whole, |app| {
+    use supportbill::service::reports::{self, GroupBy};
+    let now = chrono::Utc::now().naive_utc();
+    let mut conn = app.conn();
+    assert!(supportbill::cli::demo::seed(&mut conn, now).unwrap());
+    let to = chrono::Datelike::with_day(&now.date(), 1).unwrap();
+    let from = to.checked_sub_months(chrono::Months::new(2)).unwrap();
+    for name in GroupBy::NAMES {
+        let g = GroupBy::parse(name).unwrap();
+        let whole = reports::usage(&mut conn, from, to, g, None).unwrap();
+        // 7 entries a page: hundreds of page boundaries.
+        let paged = reports::usage_in_pages(&mut conn, from, to, g, None, 7).unwrap();
+        let entries: u64 = whole.iter().map(|r| r.entries).sum();
+        assert!(entries > 100, "{name}: the demo has hundreds of entries, got {entries}");
+        assert_eq!(serde_json::to_value(&paged).unwrap(), serde_json::to_value(&whole).unwrap(), "{name}");
+    }
+});
