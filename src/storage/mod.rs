@@ -119,9 +119,14 @@ impl ManageConnection for Manager {
                 // writer wait for the lock instead of failing at once.
                 // busy_timeout first: switching to WAL needs the lock, and a connection opened
                 // while another holds it should wait rather than fail.
+                // A 64 MiB page cache: a month's import or invoice run touches far more than
+                // SQLite's default 2 MiB, and spilling it through pread/pwrite was most of the
+                // import's time (see BENCHMARKS.md). No mmap: it would make the process's
+                // resident memory grow with the database file.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                 )?;
                 Ok(DbConnection::Sqlite(conn))
             }
