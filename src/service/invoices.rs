@@ -49,6 +49,12 @@ pub struct InvoiceDocument {
     pub tax_rate_percent: String,
     pub tax: String,
     pub total: String,
+    /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6), frozen at issue.
+    #[serde(default = "crate::service::tax::standard")]
+    pub tax_treatment: String,
+    /// The legal note the documents print (reverse charge, the exemption reason, outside scope).
+    #[serde(default)]
+    pub tax_note: Option<String>,
     /// The customer as billed (frozen at issue).
     pub customer: CustomerParty,
     /// The partner as it invoiced (frozen at issue).
@@ -215,6 +221,8 @@ fn build_document(conn: &mut DbConnection, row: &Invoice) -> Result<InvoiceDocum
         tax_rate_percent: s.tax_rate_percent,
         tax: s.tax,
         total: s.total,
+        tax_note: crate::service::tax::note(&customer),
+        tax_treatment: customer.tax_treatment.clone(),
         customer: CustomerParty {
             name: customer.name,
             billing_address: customer.billing_address,
@@ -665,7 +673,7 @@ pub fn issue(conn: &mut DbConnection, id: i64, clock: &dyn Clock) -> Result<Invo
     })
 }
 
-fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::update(time_entries::table.filter(time_entries::invoice_id.eq(id)))
         .set(time_entries::invoice_id.eq(None::<i64>))
         .execute(conn)?;
@@ -679,6 +687,9 @@ fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
 pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppError> {
     write_tx(conn, |conn| {
         let row = transition(conn, id, InvoiceStatus::Issued, InvoiceStatus::Void)?;
+        if crate::service::credit_notes::exists_for_invoice(conn, id)? {
+            return Err(AppError::conflict("has_credit_notes", "the invoice has credit notes; credit the rest instead of voiding it"));
+        }
         free_claims(conn, id)?;
         document(conn, &row)
     })

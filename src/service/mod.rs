@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod charges;
 pub mod clock;
+pub mod credit_notes;
 pub mod customers;
 pub mod import;
 pub mod invoices;
@@ -14,6 +15,7 @@ pub mod partner;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;
+pub mod tax;
 pub mod tickets;
 pub mod time_entries;
 

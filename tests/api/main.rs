@@ -21,3 +21,5 @@ mod robustness;
 mod invoices;
 mod multiprocess;
 mod reports;
+mod tax_treatment;
+mod credit_notes;

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod charges;
+pub mod credit_notes;
 pub mod customers;
 pub mod invoices;
 pub mod partner;
@@ -21,6 +22,7 @@ pub fn config(cfg: &mut ServiceConfig) {
     time_entries::config(cfg);
     charges::config(cfg);
     invoices::config(cfg);
+    credit_notes::config(cfg);
     reports::config(cfg);
     api_keys::config(cfg);
     partner::config(cfg);
