@@ -23,3 +23,4 @@ mod multiprocess;
 mod reports;
 mod tax_treatment;
 mod credit_notes;
+mod einvoice;
