@@ -211,6 +211,9 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
     assert_eq!(pdf.content_type, "application/pdf");
     let again = app.get(&format!("/api/v1/credit-notes/{id}.pdf")).await.expect(200);
     assert_eq!(pdf.bytes, again.bytes);
+    if let Ok(path) = std::env::var("SUPPORTBILL_KEEP_CREDIT_NOTE_PDF") {
+        std::fs::write(path, &pdf.bytes).unwrap();
+    }
     match pdftotext(&pdf.bytes) {
         None => eprintln!("\n*** SKIPPED (PDF text): pdftotext not found ***\n"),
         Some(text) => {
