@@ -115,7 +115,7 @@ both_backends!(partial_credits_are_checked_per_line_and_free_nothing_until_compl
     assert_eq!(rest["tax"], "66.03");
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "credited");
     assert_eq!(entry_invoice(app, entries[0]).await, Value::Null);
-    let listed = app.get(&format!("{path}")).await.expect(200);
+    let listed = app.get(&path).await.expect(200);
     assert_eq!(listed.data().iter().map(|c| c["number"].as_str().unwrap()).collect::<Vec<_>>(), ["CN-000001", "CN-000002"]);
 });
 
