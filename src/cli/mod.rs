@@ -1,4 +1,5 @@
-//! The `supportbill` command line: serve, migrate, create-key, import, and the back office's
+//! The `supportbill` command line: serve, migrate, create-key, import (time entries, Partner
+//! Center customers and subscriptions), and the back office's
 //! documents (invoice and report files).
 
 pub mod demo;
@@ -21,6 +22,7 @@ use crate::http::{self, AppState};
 use crate::service::api_keys::{self, NewKey};
 use crate::service::clock::{Clock, SystemClock};
 use crate::service::import::{self, SubscriptionBy};
+use crate::service::partner_center::{self, CustomerDefaults};
 use crate::service::time_entries::{self, Locator};
 use crate::storage::{self, DatabaseUrl};
 
@@ -128,6 +130,39 @@ pub enum ImportCommand {
         #[arg(long, value_enum, default_value = "id")]
         subscription_by: SubscriptionByArg,
     },
+    /// Customers or subscriptions exported from Microsoft Partner Center (CSV), all or nothing.
+    PartnerCenter {
+        #[command(subcommand)]
+        what: PartnerCenterCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCenterCommand {
+    /// Customers, upserted by Microsoft ID (Customer ID, Tenant ID).
+    Customers {
+        file: PathBuf,
+        /// Currency of new customers when the file has no Currency column.
+        #[arg(long)]
+        currency: Option<String>,
+        /// Country of new customers when the file has no Country column.
+        #[arg(long)]
+        country: Option<String>,
+        /// Tax rate (percent) of new customers.
+        #[arg(long)]
+        tax_rate: Option<String>,
+        /// Print what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Subscriptions, upserted by Subscription ID; new ones go on the plan given.
+    Subscriptions {
+        file: PathBuf,
+        #[arg(long)]
+        plan: i64,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -212,6 +247,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     write_output(&output, &bytes)
                 }
             }
+        }
+        Command::Import { what: ImportCommand::PartnerCenter { what } } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let read = |file: &PathBuf| std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()));
+            let (report, what) = match what {
+                PartnerCenterCommand::Customers { file, currency, country, tax_rate, dry_run } => {
+                    let defaults = CustomerDefaults { currency, country, tax_rate_percent: tax_rate };
+                    (partner_center::import_customers(&mut conn, &read(&file)?, &defaults, dry_run, clock.now()).map_err(describe)?, "customer")
+                }
+                PartnerCenterCommand::Subscriptions { file, plan, dry_run } => {
+                    (partner_center::import_subscriptions(&mut conn, &read(&file)?, plan, dry_run, clock.now()).map_err(describe)?, "subscription")
+                }
+            };
+            print!("{}", report.describe(what));
+            Ok(())
         }
         Command::Import { what: ImportCommand::TimeEntries { file, subscription_by } } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod import;
 pub mod invoices;
 pub mod partner;
+pub mod partner_center;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;

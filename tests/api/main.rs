@@ -24,3 +24,4 @@ mod reports;
 mod tax_treatment;
 mod credit_notes;
 mod einvoice;
+mod partner_center;

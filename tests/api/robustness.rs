@@ -200,6 +200,8 @@ both_backends!(openapi_lists_every_route, |app| {
         ("/api/v1/invoices/{id}/credit-notes", &["get", "post"]),
         ("/api/v1/credit-notes", &["get"]),
         ("/api/v1/credit-notes/{id}", &["get"]),
+        ("/api/v1/import/partner-center/customers", &["post"]),
+        ("/api/v1/import/partner-center/subscriptions", &["post"]),
         ("/api/v1/reports/usage", &["get"]),
         ("/api/v1/reports/invoices", &["get"]),
         ("/api/v1/api-keys", &["get", "post"]),

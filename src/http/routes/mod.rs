@@ -6,6 +6,7 @@ pub mod credit_notes;
 pub mod customers;
 pub mod invoices;
 pub mod partner;
+pub mod partner_center;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;
@@ -26,4 +27,5 @@ pub fn config(cfg: &mut ServiceConfig) {
     reports::config(cfg);
     api_keys::config(cfg);
     partner::config(cfg);
+    partner_center::config(cfg);
 }
