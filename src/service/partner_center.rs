@@ -142,6 +142,10 @@ fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]
     Ok(rows)
 }
 
+/// One line's planned write: (line, Partner Center id, the record as it is, the record as it
+/// will be, the changed fields).
+type Planned<Current, New> = (usize, String, Option<Current>, New, Vec<[String; 3]>);
+
 struct Errors(Vec<FieldError>);
 
 impl Errors {
@@ -179,7 +183,7 @@ pub fn import_customers(
         let by_external: HashMap<String, Customer> = existing.into_iter().filter_map(|c| c.external_id.clone().map(|x| (x, c))).collect();
         let mut errors = Errors(Vec::new());
         let mut seen = HashSet::new();
-        let mut planned: Vec<(usize, String, Option<Customer>, NewCustomer, Vec<[String; 3]>)> = Vec::new();
+        let mut planned: Vec<Planned<Customer, NewCustomer>> = Vec::new();
         for (line, row) in rows {
             let get = |f: &str| row.get(f).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let Some(ext) = errors.take(line, "external_id", v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128)) else { continue };
@@ -365,7 +369,7 @@ pub fn import_subscriptions(
         let sub_by_ext: HashMap<String, Subscription> = known_subs.into_iter().filter_map(|s| s.external_id.clone().map(|x| (x, s))).collect();
         let mut errors = Errors(Vec::new());
         let mut seen = HashSet::new();
-        let mut planned: Vec<(usize, String, Option<i64>, NewSubscription, Vec<[String; 3]>)> = Vec::new();
+        let mut planned: Vec<Planned<i64, NewSubscription>> = Vec::new();
         for (line, row) in rows {
             let get = |f: &str| row.get(f).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let Some(ext) = errors.take(line, "external_id", v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128)) else { continue };
