@@ -63,10 +63,21 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Write one invoice as CSV or PDF (the same bytes the API serves).
+    /// Write one invoice as CSV, PDF or UBL XML (the same bytes the API serves).
     Invoice {
         #[arg(value_enum)]
-        format: DocFormat,
+        format: DocumentFormat,
+        id: i64,
+        /// The file to write (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value = "a4")]
+        paper: PaperArg,
+    },
+    /// Write one credit note as CSV, PDF or UBL XML (the same bytes the API serves).
+    CreditNote {
+        #[arg(value_enum)]
+        format: DocumentFormat,
         id: i64,
         /// The file to write (`-` for stdout).
         #[arg(short, long)]
@@ -113,6 +124,14 @@ pub enum ReportCommand {
 pub enum DocFormat {
     Csv,
     Pdf,
+}
+
+/// Invoices and credit notes also come as UBL 2.1 e-invoices.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DocumentFormat {
+    Csv,
+    Pdf,
+    Xml,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -206,11 +225,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
-            let paper = match paper {
-                PaperArg::A4 => Paper::A4,
-                PaperArg::Letter => Paper::Letter,
+            let bytes = match format {
+                DocumentFormat::Xml => documents::ubl::invoice_ubl(&doc).map_err(|e| e.detail)?,
+                DocumentFormat::Csv => documents::render_invoice(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?,
+                DocumentFormat::Pdf => documents::render_invoice(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?,
             };
-            let bytes = documents::render_invoice(&doc, doc_format(format), paper).map_err(|e| e.to_string())?;
+            write_output(&output, &bytes)
+        }
+        Command::CreditNote { format, id, output, paper } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let doc = crate::service::credit_notes::get(&mut conn, &back_office(), id).map_err(describe)?;
+            let bytes = match format {
+                DocumentFormat::Xml => documents::ubl::credit_note_ubl(&doc).map_err(|e| e.detail)?,
+                DocumentFormat::Csv => documents::render_credit_note(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?,
+                DocumentFormat::Pdf => documents::render_credit_note(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?,
+            };
             write_output(&output, &bytes)
         }
         Command::Report { what } => {
@@ -285,10 +315,10 @@ fn back_office() -> Caller {
     Caller { key_id: 0, role: Role::Admin, customer_id: None }
 }
 
-fn doc_format(format: DocFormat) -> Format {
-    match format {
-        DocFormat::Csv => Format::Csv,
-        DocFormat::Pdf => Format::Pdf,
+fn paper_of(paper: PaperArg) -> Paper {
+    match paper {
+        PaperArg::A4 => Paper::A4,
+        PaperArg::Letter => Paper::Letter,
     }
 }
 

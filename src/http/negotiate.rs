@@ -40,7 +40,7 @@ pub fn requested_format(req: &HttpRequest, suffix: Option<Format>) -> Result<For
         }
     }
     Err(AppError::NotAcceptable {
-        detail: "this resource is available as application/json, text/csv or application/pdf".into(),
+        detail: "this resource is available as application/json, text/csv or application/pdf (invoices and credit notes also as application/xml)".into(),
     })
 }
 

@@ -1,6 +1,8 @@
 //! Credit notes over HTTP (SPEC 6): full and partial credits of an issued invoice, their gapless
 //! series under concurrency, freed claims, documents, the register, and who may see them.
 
+use std::process::Command;
+
 use serde_json::{json, Value};
 
 use crate::documents::pdftotext;
@@ -253,3 +255,42 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
     assert_problem(&app.get_as(&other, &credit_path(&inv)).await, 404, "not_found");
     assert_eq!(app.get_as(&other, "/api/v1/credit-notes").await.expect(200).data().len(), 0);
 });
+
+/// `supportbill invoice xml` and `supportbill credit-note csv|pdf|xml` write what the library
+/// renders (and so what the API serves), on the demo data.
+#[test]
+fn back_office_writes_credit_notes_and_einvoices() {
+    use chrono::{Datelike, Months, NaiveDate};
+    use supportbill::service::clock::{Clock, SystemClock};
+    use supportbill::service::{credit_notes, invoices};
+
+    let dir = std::env::temp_dir().join(format!("sb_cn_cli_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("demo.db").display());
+    let pool = supportbill::storage::connect(&supportbill::storage::DatabaseUrl::parse(&url).unwrap(), 2).unwrap();
+    let mut conn = pool.get().unwrap();
+    let now = SystemClock.now();
+    assert!(supportbill::cli::demo::seed(&mut conn, now).unwrap());
+    let this_month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap();
+    let period = supportbill::domain::pricing::Period::new(this_month - Months::new(1), this_month).unwrap();
+    let drafts = invoices::run(&mut conn, period, now).unwrap();
+    let inv = invoices::issue(&mut conn, drafts[0].id, &SystemClock).unwrap();
+    let req = credit_notes::CreditRequest { reason: "Billed in error".into(), lines: None };
+    let cn = credit_notes::create(&mut conn, inv.id, req, &SystemClock).unwrap();
+    let admin = supportbill::service::auth::Caller { key_id: 0, role: Role::Admin, customer_id: None };
+    let inv = invoices::get(&mut conn, &admin, inv.id).unwrap();
+    drop(conn);
+
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_supportbill")).arg("--database-url").arg(&url).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let (inv_id, cn_id) = (inv.id.to_string(), cn.id.to_string());
+    assert_eq!(run(&["invoice", "xml", &inv_id, "-o", "-"]), supportbill::documents::ubl::invoice_ubl(&inv).unwrap());
+    assert_eq!(run(&["credit-note", "xml", &cn_id, "-o", "-"]), supportbill::documents::ubl::credit_note_ubl(&cn).unwrap());
+    assert_eq!(run(&["credit-note", "csv", &cn_id, "-o", "-"]), supportbill::documents::csv::credit_note_csv(&cn));
+    let pdf = run(&["credit-note", "pdf", &cn_id, "-o", "-"]);
+    assert_eq!(pdf, supportbill::documents::pdf::credit_note_pdf(&cn, supportbill::documents::pdf::Paper::A4).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -108,6 +108,9 @@ both_backends!(treatment_and_note_are_on_every_document_and_frozen, |app| {
         assert_eq!(col("tax_note"), note);
 
         let pdf = app.get(&format!("/api/v1/invoices/{id}.pdf")).await.expect(200);
+        if let Ok(dir) = std::env::var("SUPPORTBILL_KEEP_TAX_PDFS") {
+            std::fs::write(format!("{dir}/{treatment}.pdf"), &pdf.bytes).unwrap();
+        }
         match pdftotext(&pdf.bytes) {
             None => eprintln!("\n*** SKIPPED (PDF text): pdftotext not found ***\n"),
             Some(text) => assert!(text.split_whitespace().collect::<Vec<_>>().join(" ").contains(note), "{text}"),
