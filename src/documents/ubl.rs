@@ -153,6 +153,10 @@ struct Party<'a> {
     country: &'a str,
     tax_id: &'a str,
     email: Option<&'a str>,
+    /// The seller: a tax id that is not a VAT id is its tax registration id (BT-32, which the
+    /// VAT rules accept in place of a VAT id) and its legal registration id (BT-30); a buyer's
+    /// is its legal registration id (BT-47).
+    seller: bool,
 }
 
 fn party(x: &mut Xml, p: &Party<'_>, vat_ids_allowed: bool) {
@@ -169,18 +173,24 @@ fn party(x: &mut Xml, p: &Party<'_>, vat_ids_allowed: bool) {
     x.end("cac:Country");
     x.end("cac:PostalAddress");
     let tax_id = p.tax_id.trim();
-    let as_vat = vat_ids_allowed && is_vat_id(tax_id);
-    if as_vat {
+    let scheme = match (is_vat_id(tax_id), vat_ids_allowed, p.seller) {
+        _ if tax_id.is_empty() => None,
+        (true, true, _) => Some("VAT"),
+        (false, _, true) => Some("FC"),
+        _ => None,
+    };
+    if let Some(scheme) = scheme {
         x.start("cac:PartyTaxScheme", &[]);
         x.leaf("cbc:CompanyID", &[], tax_id);
         x.start("cac:TaxScheme", &[]);
-        x.leaf("cbc:ID", &[], "VAT");
+        x.leaf("cbc:ID", &[], scheme);
         x.end("cac:TaxScheme");
         x.end("cac:PartyTaxScheme");
     }
     x.start("cac:PartyLegalEntity", &[]);
     x.leaf("cbc:RegistrationName", &[], p.name);
-    if !as_vat && !tax_id.is_empty() {
+    // Without a VAT id the tax id also identifies the seller (BT-30, EN 16931 BR-CO-26).
+    if scheme != Some("VAT") && !tax_id.is_empty() {
         x.leaf("cbc:CompanyID", &[], tax_id);
     }
     x.end("cac:PartyLegalEntity");
@@ -259,8 +269,10 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
     }
     let number = doc.number.as_deref().ok_or_else(|| UblError::unsupported("a draft has no number; issue it first"))?;
     let issued = doc.issued_at.as_deref().ok_or_else(|| UblError::unsupported("a draft has no issue date; issue it first"))?;
-    if doc.partner.name.trim().is_empty() || doc.partner.country.trim().is_empty() {
-        return Err(UblError::incomplete("the partner's name and country were not set when this document was issued"));
+    if doc.partner.name.trim().is_empty() || doc.partner.country.trim().is_empty() || doc.partner.tax_id.trim().is_empty() {
+        return Err(UblError::incomplete(
+            "the partner's name, country and tax id must be set (PUT /api/v1/partner) before a document is issued for it to be an e-invoice",
+        ));
     }
     let vat = vat_category(doc);
     let cur = [("currencyID", doc.currency.as_str())];
@@ -301,7 +313,7 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
     x.start("cac:AccountingSupplierParty", &[]);
     party(
         &mut x,
-        &Party { name: &doc.partner.name, address: &doc.partner.address, country: &doc.partner.country, tax_id: &doc.partner.tax_id, email: None },
+        &Party { name: &doc.partner.name, address: &doc.partner.address, country: &doc.partner.country, tax_id: &doc.partner.tax_id, email: None, seller: true },
         vat_ids,
     );
     x.end("cac:AccountingSupplierParty");
@@ -314,6 +326,7 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
             country: &doc.customer.country,
             tax_id: &doc.customer.tax_id,
             email: Some(&doc.customer.email),
+            seller: false,
         },
         vat_ids,
     );

@@ -195,6 +195,23 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
         invoices.push(inv);
     }
 
+    // A partner outside the EU, whose tax id is no VAT id: it goes out as the seller's tax
+    // registration id, which the rules accept for standard-rated invoices.
+    app.put_json(
+        "/api/v1/partner",
+        &json!({"name": "Fabrikam Cloud Partner Inc.", "address": "1 Main St, Seattle, WA 98101", "country": "US",
+                "tax_id": "12-3456789", "invoice_prefix": "INV-", "payment_terms_days": 15}),
+    )
+    .await
+    .expect(200);
+    let us = billed_customer(app, customer("Tailspin Toys Inc.", "USD", "US", "7.25", "standard", "", None), "USD").await;
+    let bytes = xml(app, &format!("/api/v1/invoices/{}", us["id"])).await;
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains("<cbc:ID>FC</cbc:ID>"), "{text}");
+    let path = dir.join("us-partner.xml");
+    std::fs::write(&path, &bytes).unwrap();
+    files.push(path);
+
     // Credit notes: a partial one and then the rest (with the negative line) of the standard
     // invoice; a full one of the reverse-charge invoice; a partial one in JPY.
     let credits = [
@@ -273,4 +290,16 @@ both_backends!(einvoices_refuse_three_digit_currencies, |app| {
     assert!(r.text.contains("BHD"), "{}", r.text);
     // The other documents still work.
     app.get(&format!("/api/v1/invoices/{}.pdf", inv["id"])).await.expect(200);
+});
+
+both_backends!(einvoices_need_the_partners_details_frozen_at_issue, |app| {
+    // The partner's details were never set: the issued invoice cannot name its seller.
+    let (customer_id, _plan, sub) = billing_setup(app).await;
+    app.post_json("/api/v1/time-entries", &time(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
+    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": customer_id, "period_start": OCTOBER.0, "period_end": OCTOBER.1})).await.expect(201).body;
+    let inv = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
+    assert_problem(&app.get(&format!("/api/v1/invoices/{}.xml", inv["id"])).await, 422, "einvoice_incomplete");
+    // Setting them later does not change an issued invoice (its snapshot is frozen).
+    partner(app).await;
+    assert_problem(&app.get(&format!("/api/v1/invoices/{}.xml", inv["id"])).await, 422, "einvoice_incomplete");
 });
