@@ -35,7 +35,7 @@ pub struct InvoiceDocument {
     pub id: i64,
     /// Set at issue: prefix + 6-digit gapless sequence, e.g. `INV-000001`.
     pub number: Option<String>,
-    /// `draft`, `issued` or `void`.
+    /// `draft`, `issued`, `void` or `credited` (SPEC 6).
     pub status: String,
     pub customer_id: i64,
     pub currency: String,

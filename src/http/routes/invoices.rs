@@ -88,7 +88,7 @@ async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput
 #[into_params(parameter_in = Query)]
 pub struct InvoiceQuery {
     pub customer_id: Option<i64>,
-    /// `draft`, `issued` or `void`.
+    /// `draft`, `issued`, `void` or `credited`.
     pub status: Option<String>,
     /// `YYYY-MM-DD`
     pub period_start: Option<String>,
