@@ -121,6 +121,9 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
         let roll = lcg.below(100);
         let ci = if roll < 50 { 0 } else if roll < 75 { 1 } else if roll < 90 { 2 } else { 3 };
         let (country, tax) = [("DE", "19"), ("US", "0"), ("GB", "20"), ("JP", "10")][ci];
+        // One in ten European customers is another EU business: reverse charge at 0 %.
+        let reverse_charge = ci == 0 && lcg.chance(10);
+        let (country, tax) = if reverse_charge { ("AT", "0") } else { (country, tax) };
         customer_currency.push(ci);
         new_customers.push((NewCustomer {
             name: format!("Customer {:05} {}", i + 1, ["GmbH", "Inc.", "Ltd", "K.K."][ci]),
@@ -131,6 +134,8 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
             tax_rate_percent: Dec(tax.parse().map_err(|_| AppError::Internal("tax".into()))?),
             tax_id: format!("{country}{:09}", 100_000_000 + i),
             external_id: Some(demo::guid(0xc057_0000, i as u32 + 1)),
+            tax_treatment: if reverse_charge { "reverse_charge" } else { "standard" }.into(),
+            exemption_reason: String::new(),
         }, customers::created_at.eq(created)));
     }
     let customer_ids = write_tx(conn, |conn| insert_returning_ids!(conn, new_customers, customers))?;

@@ -1,4 +1,5 @@
-//! The `supportbill` command line: serve, migrate, create-key, import, and the back office's
+//! The `supportbill` command line: serve, migrate, create-key, import (time entries, Partner
+//! Center customers and subscriptions), and the back office's
 //! documents (invoice and report files).
 
 pub mod demo;
@@ -21,6 +22,7 @@ use crate::http::{self, AppState};
 use crate::service::api_keys::{self, NewKey};
 use crate::service::clock::{Clock, SystemClock};
 use crate::service::import::{self, SubscriptionBy};
+use crate::service::partner_center::{self, CustomerDefaults};
 use crate::service::time_entries::{self, Locator};
 use crate::storage::{self, DatabaseUrl};
 
@@ -61,10 +63,21 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
-    /// Invoices: write one as CSV or PDF, or draft a period for every customer.
+    /// Invoices: write one as CSV, PDF or UBL XML, or draft a period for every customer.
     Invoice {
         #[command(subcommand)]
         what: InvoiceCommand,
+    },
+    /// Write one credit note as CSV, PDF or UBL XML (the same bytes the API serves).
+    CreditNote {
+        #[arg(value_enum)]
+        format: DocumentFormat,
+        id: i64,
+        /// The file to write (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
+        #[arg(long, value_enum, default_value = "a4")]
+        paper: PaperArg,
     },
     /// Write a report as CSV or PDF.
     Report {
@@ -95,6 +108,13 @@ pub enum InvoiceCommand {
         output: PathBuf,
         #[arg(long, value_enum, default_value = "a4")]
         paper: PaperArg,
+    },
+    /// Write one issued invoice as a UBL 2.1 e-invoice (EN 16931).
+    Xml {
+        id: i64,
+        /// The file to write (`-` for stdout).
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Draft the period's invoice of every customer with something to bill (like
     /// `POST /invoices/run`); prints how many drafts were made.
@@ -160,6 +180,14 @@ pub enum DocFormat {
     Pdf,
 }
 
+/// Invoices and credit notes also come as UBL 2.1 e-invoices.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DocumentFormat {
+    Csv,
+    Pdf,
+    Xml,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum PaperArg {
     A4,
@@ -174,6 +202,39 @@ pub enum ImportCommand {
         /// How the `subscription_id` column names subscriptions.
         #[arg(long, value_enum, default_value = "id")]
         subscription_by: SubscriptionByArg,
+    },
+    /// Customers or subscriptions exported from Microsoft Partner Center (CSV), all or nothing.
+    PartnerCenter {
+        #[command(subcommand)]
+        what: PartnerCenterCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCenterCommand {
+    /// Customers, upserted by Microsoft ID (Customer ID, Tenant ID).
+    Customers {
+        file: PathBuf,
+        /// Currency of new customers when the file has no Currency column.
+        #[arg(long)]
+        currency: Option<String>,
+        /// Country of new customers when the file has no Country column.
+        #[arg(long)]
+        country: Option<String>,
+        /// Tax rate (percent) of new customers.
+        #[arg(long)]
+        tax_rate: Option<String>,
+        /// Print what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Subscriptions, upserted by Subscription ID; new ones go on the plan given.
+    Subscriptions {
+        file: PathBuf,
+        #[arg(long)]
+        plan: i64,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -215,12 +276,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Invoice { what: InvoiceCommand::Csv { id, output } } => write_invoice(&url, id, Format::Csv, Paper::A4, &output),
-        Command::Invoice { what: InvoiceCommand::Pdf { id, output, paper } } => {
-            let paper = match paper {
-                PaperArg::A4 => Paper::A4,
-                PaperArg::Letter => Paper::Letter,
-            };
-            write_invoice(&url, id, Format::Pdf, paper, &output)
+        Command::Invoice { what: InvoiceCommand::Pdf { id, output, paper } } => write_invoice(&url, id, Format::Pdf, paper_of(paper), &output),
+        Command::Invoice { what: InvoiceCommand::Xml { id, output } } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
+            let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| e.detail)?;
+            write_output(&output, &bytes)
         }
         Command::Invoice { what: InvoiceCommand::Run { period_start, period_end } } => {
             let period = crate::http::routes::invoices::period(&period_start, &period_end).map_err(describe)?;
@@ -233,6 +295,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Bench { what: BenchCommand::Generate { customers, entries, seed, month } } => {
             bench_generate(&url, customers, entries, seed, month.as_deref(), clock.now())
+        }
+        Command::CreditNote { format, id, output, paper } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let doc = crate::service::credit_notes::get(&mut conn, &back_office(), id).map_err(describe)?;
+            let bytes = match format {
+                DocumentFormat::Xml => documents::ubl::credit_note_ubl(&doc).map_err(|e| e.detail)?,
+                DocumentFormat::Csv => documents::render_credit_note(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?,
+                DocumentFormat::Pdf => documents::render_credit_note(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?,
+            };
+            write_output(&output, &bytes)
         }
         Command::Report { what } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
@@ -268,6 +341,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     write_output(&output, &bytes)
                 }
             }
+        }
+        Command::Import { what: ImportCommand::PartnerCenter { what } } => {
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let read = |file: &PathBuf| std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()));
+            let (report, what) = match what {
+                PartnerCenterCommand::Customers { file, currency, country, tax_rate, dry_run } => {
+                    let defaults = CustomerDefaults { currency, country, tax_rate_percent: tax_rate };
+                    (partner_center::import_customers(&mut conn, &read(&file)?, &defaults, dry_run, clock.now()).map_err(describe)?, "customer")
+                }
+                PartnerCenterCommand::Subscriptions { file, plan, dry_run } => {
+                    (partner_center::import_subscriptions(&mut conn, &read(&file)?, plan, dry_run, clock.now()).map_err(describe)?, "subscription")
+                }
+            };
+            print!("{}", report.describe(what));
+            Ok(())
         }
         Command::Import { what: ImportCommand::TimeEntries { file, subscription_by } } => {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -326,6 +415,13 @@ fn bench_generate(url: &DatabaseUrl, customers: usize, entries: usize, seed: u64
 /// The back office reads like an admin key would.
 fn back_office() -> Caller {
     Caller { key_id: 0, role: Role::Admin, customer_id: None }
+}
+
+fn paper_of(paper: PaperArg) -> Paper {
+    match paper {
+        PaperArg::A4 => Paper::A4,
+        PaperArg::Letter => Paper::Letter,
+    }
 }
 
 fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {

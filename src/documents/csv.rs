@@ -1,6 +1,7 @@
 //! CSV documents (RFC 4180, UTF-8, one header row): the invoice, the usage summary and the
 //! invoice register. Column sets are documented in docs/documents.md.
 
+use crate::service::credit_notes::CreditNoteDocument;
 use crate::service::invoices::InvoiceDocument;
 use crate::service::reports::{RegisterRow, UsageRow};
 
@@ -11,6 +12,7 @@ pub const INVOICE_COLUMNS: &[&str] = &[
     "invoice_number", "status", "issue_date", "due_date", "period_start", "period_end", "customer", "customer_tax_id",
     "currency", "line", "subscription", "subscription_external_id", "product", "kind", "category", "month",
     "description", "minutes", "hours", "unit_price", "amount", "tax_rate_percent", "subtotal", "tax", "total",
+    "tax_treatment", "tax_note",
 ];
 
 /// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first)
@@ -37,7 +39,7 @@ pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
         let sub = doc.subscriptions.iter().find(|s| s.id == line.subscription_id);
         let position = (i + 1).to_string();
         let is_time = line.quantity_minutes.is_some();
-        let record: [&str; 25] = [
+        let record: [&str; 27] = [
             doc.number.as_deref().unwrap_or(""),
             &doc.status,
             issue_date,
@@ -63,6 +65,8 @@ pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
             &doc.subtotal,
             &doc.tax,
             &doc.total,
+            &doc.tax_treatment,
+            &text_cell(doc.tax_note.as_deref().unwrap_or("")),
         ];
         let _ = w.write_record(record);
     }
@@ -97,7 +101,7 @@ pub fn usage_csv(rows: &[UsageRow]) -> Vec<u8> {
 }
 
 pub const REGISTER_COLUMNS: &[&str] = &[
-    "number", "issue_date", "due_date", "period_start", "period_end", "customer_id", "customer", "status",
+    "kind", "number", "corrects", "issue_date", "due_date", "period_start", "period_end", "customer_id", "customer", "status",
     "currency", "subtotal", "tax", "total",
 ];
 
@@ -107,8 +111,10 @@ pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
     for r in rows {
         let issue_date = r.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("");
         let customer_id = r.customer_id.to_string();
-        let record: [&str; 12] = [
+        let record: [&str; 14] = [
+            &r.kind,
             r.number.as_deref().unwrap_or(""),
+            r.corrects.as_deref().unwrap_or(""),
             issue_date,
             r.due_date.as_deref().unwrap_or(""),
             &r.period_start,
@@ -120,6 +126,59 @@ pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
             &r.subtotal,
             &r.tax,
             &r.total,
+        ];
+        let _ = w.write_record(record);
+    }
+    finish(w)
+}
+
+pub const CREDIT_NOTE_COLUMNS: &[&str] = &[
+    "credit_note_number", "issue_date", "invoice_number", "invoice_issue_date", "credit_type", "reason", "customer",
+    "customer_tax_id", "currency", "line", "invoice_line", "subscription", "subscription_external_id", "product", "kind",
+    "category", "month", "description", "minutes", "hours", "unit_price", "amount", "tax_rate_percent", "subtotal", "tax",
+    "total", "tax_treatment", "tax_note",
+];
+
+/// One row per credit-note line (positive amounts, summing to the subtotal); the credit note's
+/// totals repeat on every row, like the invoice CSV.
+pub fn credit_note_csv(doc: &CreditNoteDocument) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(CREDIT_NOTE_COLUMNS);
+    let issue_date = doc.issued_at.get(..10).unwrap_or(&doc.issued_at);
+    for (i, line) in doc.lines.iter().enumerate() {
+        let sub = doc.subscriptions.iter().find(|s| s.id == line.subscription_id);
+        let position = (i + 1).to_string();
+        let invoice_line = line.invoice_line.to_string();
+        let is_time = line.quantity_minutes.is_some();
+        let record: [&str; 28] = [
+            &doc.number,
+            issue_date,
+            &doc.invoice_number,
+            &doc.invoice_issue_date,
+            &doc.credit_type,
+            &text_cell(&doc.reason),
+            &text_cell(&doc.customer.name),
+            &text_cell(&doc.customer.tax_id),
+            &doc.currency,
+            &position,
+            &invoice_line,
+            &text_cell(sub.map(|s| s.name.as_str()).unwrap_or("")),
+            &text_cell(sub.and_then(|s| s.external_id.as_deref()).unwrap_or("")),
+            sub.map(|s| s.product.as_str()).unwrap_or(""),
+            &line.kind,
+            line.category.as_deref().unwrap_or(""),
+            line.month.as_deref().unwrap_or(""),
+            &text_cell(&line.description),
+            line.quantity_minutes.as_deref().unwrap_or(""),
+            if is_time { &line.quantity } else { "" },
+            &line.unit_price,
+            &line.amount,
+            &doc.tax_rate_percent,
+            &doc.subtotal,
+            &doc.tax,
+            &doc.total,
+            &doc.tax_treatment,
+            &text_cell(doc.tax_note.as_deref().unwrap_or("")),
         ];
         let _ = w.write_record(record);
     }

@@ -1,9 +1,11 @@
-//! Documents rendered from plain data (an invoice's document, a report's rows): CSV and PDF.
+//! Documents rendered from plain data (an invoice's or credit note's document, a report's
+//! rows): CSV, PDF and (invoices and credit notes) UBL 2.1 XML.
 //! Nothing here reads the clock or the database, so an issued invoice, rendered from its
 //! frozen snapshot, gives the same bytes every time.
 
 pub mod csv;
 pub mod pdf;
+pub mod ubl;
 
 use sha2::{Digest, Sha256};
 
@@ -67,5 +69,18 @@ pub fn render_invoice(
         Format::Json => serde_json::to_vec(doc).map_err(|e| pdf::PdfError(e.to_string())),
         Format::Csv => Ok(csv::invoice_csv(doc)),
         Format::Pdf => pdf::invoice_pdf(doc, paper),
+    }
+}
+
+/// A credit note in the asked format, rendered from its frozen snapshot.
+pub fn render_credit_note(
+    doc: &crate::service::credit_notes::CreditNoteDocument,
+    format: Format,
+    paper: pdf::Paper,
+) -> Result<Vec<u8>, pdf::PdfError> {
+    match format {
+        Format::Json => serde_json::to_vec(doc).map_err(|e| pdf::PdfError(e.to_string())),
+        Format::Csv => Ok(csv::credit_note_csv(doc)),
+        Format::Pdf => pdf::credit_note_pdf(doc, paper),
     }
 }

@@ -17,6 +17,7 @@ use printpdf::{
     PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, TextMatrix, WindingOrder,
 };
 
+use crate::service::credit_notes::CreditNoteDocument;
 use crate::service::invoices::{InvoiceDocument, LineDocument, SupportTerms};
 use crate::service::reports::{RegisterRow, UsageRow};
 
@@ -83,6 +84,41 @@ pub fn invoice_pdf(doc: &InvoiceDocument, paper: Paper) -> Result<Vec<u8>, PdfEr
         .map(|t| t.get(..10).unwrap_or(t))
         .unwrap_or(&doc.period_start);
     b.finish(&format!("Invoice {number}"), &doc.partner.name, created)
+}
+
+/// A credit note as a PDF: titled "Credit note", naming the invoice it corrects and the reason.
+pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>, PdfError> {
+    let fonts = fonts()?;
+    let doc = crate::service::credit_notes::as_invoice_like(cn);
+    let mut b = Builder::new(fonts, paper);
+    b.footer_left = format!("{} · Credit note {}", cn.partner.name, cn.number);
+    b.running_header = format!("{} — Credit note {} (continued)", cn.partner.name, cn.number);
+    b.start_page(true);
+    let issue_date = cn.issued_at.get(..10).unwrap_or(&cn.issued_at);
+    let facts: Vec<(&str, String)> = vec![
+        ("Credit note number", cn.number.clone()),
+        ("Issue date", human_date(issue_date)),
+        ("Corrects invoice", cn.invoice_number.clone()),
+        ("Invoice date", human_date(&cn.invoice_issue_date)),
+        ("Currency", cn.currency.clone()),
+    ];
+    parties_header(&mut b, &doc, "CREDIT NOTE", facts);
+    let width = b.content_width();
+    let what = if cn.credit_type == "full" { "in full" } else { "in part" };
+    b.paragraph(Face::Regular, 9.0, BLACK, MARGIN_X, width, &format!("Credit note for invoice {} ({what}).", cn.invoice_number));
+    b.paragraph(Face::Regular, 9.0, BLACK, MARGIN_X, width, &format!("Reason: {}", cn.reason));
+    b.y += 10.0;
+    invoice_lines(&mut b, &doc);
+    b.ensure(24.0);
+    b.paragraph(
+        Face::Regular,
+        8.5,
+        BLACK,
+        MARGIN_X,
+        width,
+        &format!("The total of {} {} is credited to the customer against invoice {}.", cn.total, cn.currency, cn.invoice_number),
+    );
+    b.finish(&format!("Credit note {}", cn.number), &cn.partner.name, issue_date)
 }
 
 /// The usage summary (`GET /reports/usage`) as a PDF: a table and a bar chart of hours per group.
@@ -655,6 +691,27 @@ fn invoice_label(doc: &InvoiceDocument) -> String {
 }
 
 fn invoice_header(b: &mut Builder, doc: &InvoiceDocument, number: &str) {
+    // The title and the invoice facts, top right.
+    let title = match doc.status.as_str() {
+        "draft" => "DRAFT INVOICE",
+        "void" => "INVOICE (VOID)",
+        "credited" => "INVOICE (CREDITED)",
+        _ => "INVOICE",
+    };
+    let period = format!("{} – {}", human_date(&doc.period_start), human_date(&last_day(&doc.period_end)));
+    let facts: Vec<(&str, String)> = vec![
+        ("Invoice number", number.to_string()),
+        ("Issue date", doc.issued_at.as_deref().map(|t| human_date(t.get(..10).unwrap_or(t))).unwrap_or_else(|| "not issued".into())),
+        ("Due date", doc.due_date.as_deref().map(human_date).unwrap_or_else(|| "—".into())),
+        ("Period", period),
+        ("Currency", doc.currency.clone()),
+    ];
+    parties_header(b, doc, title, facts);
+}
+
+/// The partner (top left), the title and facts (top right, the first fact in bold), and the
+/// customer billed: the head of invoices and credit notes.
+fn parties_header(b: &mut Builder, doc: &InvoiceDocument, title: &str, facts: Vec<(&str, String)>) {
     let top = b.y;
     let right = b.right();
     let half = b.content_width() * 0.55;
@@ -675,27 +732,13 @@ fn invoice_header(b: &mut Builder, doc: &InvoiceDocument, number: &str) {
     }
     let left_bottom = b.y;
 
-    // The title and the invoice facts, top right.
-    let title = match doc.status.as_str() {
-        "draft" => "DRAFT INVOICE",
-        "void" => "INVOICE (VOID)",
-        _ => "INVOICE",
-    };
     b.text(Face::Bold, 20.0, ACCENT, right, top + 18.0, Align::Right, title);
-    let period = format!("{} – {}", human_date(&doc.period_start), human_date(&last_day(&doc.period_end)));
-    let facts: Vec<(&str, String)> = vec![
-        ("Invoice number", number.to_string()),
-        ("Issue date", doc.issued_at.as_deref().map(|t| human_date(t.get(..10).unwrap_or(t))).unwrap_or_else(|| "not issued".into())),
-        ("Due date", doc.due_date.as_deref().map(human_date).unwrap_or_else(|| "—".into())),
-        ("Period", period),
-        ("Currency", doc.currency.clone()),
-    ];
     let mut y = top + 36.0;
     let value_x = right;
     let label_x = right - 130.0;
-    for (label, value) in facts {
+    for (i, (label, value)) in facts.into_iter().enumerate() {
         b.text(Face::Regular, 8.5, GREY, label_x, y, Align::Right, label);
-        let face = if label == "Invoice number" { Face::Bold } else { Face::Regular };
+        let face = if i == 0 { Face::Bold } else { Face::Regular };
         b.text_fit(face, 8.5, BLACK, value_x, y, 122.0, Align::Right, &value);
         y += 12.0;
     }
@@ -787,6 +830,16 @@ fn invoice_lines(b: &mut Builder, doc: &InvoiceDocument) {
     b.text(Face::Bold, 11.0, BLACK, label_x, b.y + 11.0, Align::Left, "Total");
     b.text(Face::Bold, 11.0, BLACK, right, b.y + 11.0, Align::Right, &format!("{} {}", doc.total, doc.currency));
     b.y += 22.0;
+    tax_note(b, doc.tax_note.as_deref());
+}
+
+/// The legal note of a non-standard tax treatment (SPEC 6), under the totals.
+fn tax_note(b: &mut Builder, note: Option<&str>) {
+    let Some(note) = note.filter(|n| !n.is_empty()) else { return };
+    b.ensure(20.0);
+    let width = b.content_width();
+    b.paragraph(Face::Bold, 9.0, BLACK, MARGIN_X, width, note);
+    b.y += 8.0;
 }
 
 fn invoice_terms(b: &mut Builder, doc: &InvoiceDocument) {
@@ -1077,7 +1130,7 @@ fn trim_float(v: f64) -> String {
 // Invoice register
 
 fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
-    title_block(b, "Invoice register", &[format!("Invoices issued: {range}"), format!("{} invoice(s); void invoices are marked and not counted in the sums.", rows.len())]);
+    title_block(b, "Invoice register", &[format!("Invoices issued: {range}"), format!("{} document(s); void invoices are marked and not counted in the sums; credit notes (status \u{201c}credit\u{201d}) count negative.", rows.len())]);
     let cols = layout_columns(
         b,
         vec![
@@ -1103,7 +1156,11 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
                 c(r.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t).to_string()).unwrap_or_default()),
                 c(r.due_date.clone().unwrap_or_default()),
                 c(r.customer_name.clone()),
-                Cell { text: if void { "VOID".into() } else { r.status.clone() }, face: if void { Face::Bold } else { Face::Regular }, color },
+                Cell {
+                    text: if void { "VOID".into() } else if r.kind == "credit_note" { "credit".into() } else { r.status.clone() },
+                    face: if void { Face::Bold } else { Face::Regular },
+                    color,
+                },
                 c(r.currency.clone()),
                 c(r.subtotal.clone()),
                 c(r.tax.clone()),
@@ -1155,7 +1212,7 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
     }
     b.y += 6.0;
     for (cur, s, t, tt, n) in sums {
-        let label = format!("Sum of {n} invoice(s)");
+        let label = format!("Sum of {n} document(s)");
         let cells = vec![
             Cell::plain(""),
             Cell::plain(""),

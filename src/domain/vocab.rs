@@ -48,7 +48,33 @@ vocabulary!(
     /// (read-only, one customer's own data).
     Role { Admin => "admin", Finance => "finance", Client => "client" }
 );
-vocabulary!(InvoiceStatus { Draft => "draft", Issued => "issued", Void => "void" });
+vocabulary!(
+    /// `credited`: a credit note (or credit notes) reversed the whole invoice (SPEC 6).
+    InvoiceStatus { Draft => "draft", Issued => "issued", Void => "void", Credited => "credited" }
+);
+vocabulary!(
+    /// How VAT applies to a customer (SPEC 6): `standard` charges its `tax_rate_percent`; the
+    /// others charge none and print why.
+    TaxTreatment { Standard => "standard", ReverseCharge => "reverse_charge", Exempt => "exempt", OutsideScope => "outside_scope" }
+);
+
+/// The legal note reverse-charge documents carry (SPEC 6), word for word.
+pub const REVERSE_CHARGE_NOTE: &str = "Reverse charge: VAT to be accounted for by the recipient";
+/// The note on invoices for supplies outside the scope of VAT.
+pub const OUTSIDE_SCOPE_NOTE: &str = "Outside the scope of VAT";
+
+impl TaxTreatment {
+    /// The note a document prints for this treatment: none for standard, the exemption reason
+    /// for exempt.
+    pub fn note(&self, exemption_reason: &str) -> Option<String> {
+        match self {
+            TaxTreatment::Standard => None,
+            TaxTreatment::ReverseCharge => Some(REVERSE_CHARGE_NOTE.to_string()),
+            TaxTreatment::Exempt => Some(exemption_reason.to_string()),
+            TaxTreatment::OutsideScope => Some(OUTSIDE_SCOPE_NOTE.to_string()),
+        }
+    }
+}
 vocabulary!(Weekday { Mon => "mon", Tue => "tue", Wed => "wed", Thu => "thu", Fri => "fri", Sat => "sat", Sun => "sun" });
 
 impl Weekday {

@@ -1,5 +1,6 @@
 //! Content negotiation for documents: `Accept: text/csv | application/pdf` or a `.csv` / `.pdf`
-//! suffix; downloads carry a file name, and a strong `ETag` so `If-None-Match` answers 304.
+//! suffix (invoices and credit notes also `application/xml` / `.xml`, the UBL e-invoice);
+//! downloads carry a file name, and a strong `ETag` so `If-None-Match` answers 304.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
@@ -39,12 +40,45 @@ pub fn requested_format(req: &HttpRequest, suffix: Option<Format>) -> Result<For
         }
     }
     Err(AppError::NotAcceptable {
-        detail: "this resource is available as application/json, text/csv or application/pdf".into(),
+        detail: "this resource is available as application/json, text/csv or application/pdf (invoices and credit notes also as application/xml)".into(),
     })
+}
+
+/// What a client asked an invoice or a credit note as: one of the formats, or (`None`) the
+/// UBL e-invoice, by the `.xml` suffix or an `Accept` of `application/xml` / `text/xml`.
+pub fn document_request(req: &HttpRequest, raw: &str) -> Result<(i64, Option<Format>), AppError> {
+    if let Some(id) = raw.strip_suffix(".xml") {
+        let id = id.parse::<i64>().map_err(|_| AppError::NotFound { what: "invoice" })?;
+        return Ok((id, None));
+    }
+    let (id, suffix) = id_and_suffix(raw)?;
+    if suffix.is_none() {
+        let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+        for item in accept.split(',') {
+            let media = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            match media.as_str() {
+                "application/xml" | "text/xml" => return Ok((id, None)),
+                "application/json" | "application/problem+json" | "*/*" | "application/*" | "text/csv" | "text/*"
+                | "application/pdf" => break,
+                _ => {}
+            }
+        }
+    }
+    Ok((id, Some(requested_format(req, suffix)?)))
+}
+
+/// The UBL e-invoice download (`application/xml`), with the same caching as the documents.
+pub fn xml_document(req: &HttpRequest, file_name: &str, bytes: Vec<u8>) -> HttpResponse {
+    send(req, "application/xml; charset=utf-8", Some(file_name), bytes)
 }
 
 /// A document download, or 304 when the client's `If-None-Match` has these bytes already.
 pub fn document(req: &HttpRequest, format: Format, file_name: &str, bytes: Vec<u8>) -> HttpResponse {
+    let name = if format != Format::Json { Some(file_name) } else { None };
+    send(req, format.content_type(), name, bytes)
+}
+
+fn send(req: &HttpRequest, content_type: &str, attachment: Option<&str>, bytes: Vec<u8>) -> HttpResponse {
     let tag = etag(&bytes);
     let matches = req
         .headers()
@@ -58,8 +92,8 @@ pub fn document(req: &HttpRequest, format: Format, file_name: &str, bytes: Vec<u
     if matches {
         return response.finish();
     }
-    response.insert_header((header::CONTENT_TYPE, format.content_type()));
-    if format != Format::Json {
+    response.insert_header((header::CONTENT_TYPE, content_type));
+    if let Some(file_name) = attachment {
         let disposition = format!("attachment; filename=\"{}\"", file_name.replace(['"', '\\'], "_"));
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             response.insert_header((header::CONTENT_DISPOSITION, value));

@@ -2,14 +2,27 @@
 
 use diesel::prelude::*;
 
+use crate::domain::vocab::TaxTreatment;
 use crate::error::AppError;
 use crate::service::unique_violation;
 use crate::storage::models::{Customer, NewCustomer};
 use crate::storage::schema::{api_keys, customers, invoices, subscriptions};
 use crate::storage::{write_tx, DbConnection};
 
+/// SPEC 6: a reverse-charge invoice names both VAT ids, so the partner's must be set too.
+fn check_partner_tax_id(conn: &mut DbConnection, new: &NewCustomer) -> Result<(), AppError> {
+    if new.tax_treatment == TaxTreatment::ReverseCharge.as_str() && crate::service::partner::get(conn)?.tax_id.trim().is_empty() {
+        return Err(AppError::field(
+            "tax_treatment",
+            "reverse_charge needs the partner's tax id: set it first (PUT /api/v1/partner)",
+        ));
+    }
+    Ok(())
+}
+
 pub fn create(conn: &mut DbConnection, new: NewCustomer, now: chrono::NaiveDateTime) -> Result<Customer, AppError> {
     write_tx(conn, |conn| {
+        check_partner_tax_id(conn, &new)?;
         let id: i64 = diesel::insert_into(customers::table)
             .values((&new, customers::created_at.eq(now)))
             .returning(customers::id)
@@ -40,6 +53,7 @@ pub fn list(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Custo
 pub fn update(conn: &mut DbConnection, id: i64, changes: NewCustomer) -> Result<Customer, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
+        check_partner_tax_id(conn, &changes)?;
         if current.currency != changes.currency {
             let subs: i64 = subscriptions::table.filter(subscriptions::customer_id.eq(id)).count().get_result(conn)?;
             let invs: i64 = invoices::table.filter(invoices::customer_id.eq(id)).count().get_result(conn)?;

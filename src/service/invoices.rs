@@ -35,7 +35,7 @@ pub struct InvoiceDocument {
     pub id: i64,
     /// Set at issue: prefix + 6-digit gapless sequence, e.g. `INV-000001`.
     pub number: Option<String>,
-    /// `draft`, `issued` or `void`.
+    /// `draft`, `issued`, `void` or `credited` (SPEC 6).
     pub status: String,
     pub customer_id: i64,
     pub currency: String,
@@ -49,6 +49,12 @@ pub struct InvoiceDocument {
     pub tax_rate_percent: String,
     pub tax: String,
     pub total: String,
+    /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6), frozen at issue.
+    #[serde(default = "crate::service::tax::standard")]
+    pub tax_treatment: String,
+    /// The legal note the documents print (reverse charge, the exemption reason, outside scope).
+    #[serde(default)]
+    pub tax_note: Option<String>,
     /// The customer as billed (frozen at issue).
     pub customer: CustomerParty,
     /// The partner as it invoiced (frozen at issue).
@@ -281,6 +287,8 @@ fn assemble(
         tax_rate_percent: s.tax_rate_percent,
         tax: s.tax,
         total: s.total,
+        tax_note: crate::service::tax::note(&customer),
+        tax_treatment: customer.tax_treatment.clone(),
         customer: CustomerParty {
             name: customer.name.clone(),
             billing_address: customer.billing_address.clone(),
@@ -928,7 +936,7 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
     Ok(docs)
 }
 
-fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::update(time_entries::table.filter(time_entries::invoice_id.eq(id)))
         .set(time_entries::invoice_id.eq(None::<i64>))
         .execute(conn)?;
@@ -942,6 +950,9 @@ fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
 pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppError> {
     write_tx(conn, |conn| {
         let row = transition(conn, id, InvoiceStatus::Issued, InvoiceStatus::Void)?;
+        if crate::service::credit_notes::exists_for_invoice(conn, id)? {
+            return Err(AppError::conflict("has_credit_notes", "the invoice has credit notes; credit the rest instead of voiding it"));
+        }
         free_claims(conn, id)?;
         document(conn, &row)
     })

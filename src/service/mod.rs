@@ -7,13 +7,16 @@ pub mod api_keys;
 pub mod auth;
 pub mod charges;
 pub mod clock;
+pub mod credit_notes;
 pub mod customers;
 pub mod import;
 pub mod invoices;
 pub mod partner;
+pub mod partner_center;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;
+pub mod tax;
 pub mod tickets;
 pub mod time_entries;
 

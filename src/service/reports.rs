@@ -211,8 +211,13 @@ impl Groups {
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RegisterRow {
+    /// `invoice` or `credit_note`; credit notes show their amounts negative, so each column
+    /// sums to the net amount invoiced.
+    pub kind: String,
     pub id: i64,
     pub number: Option<String>,
+    /// For credit notes: the number of the invoice they correct.
+    pub corrects: Option<String>,
     pub issued_at: Option<String>,
     pub due_date: Option<String>,
     pub period_start: String,
@@ -227,13 +232,26 @@ pub struct RegisterRow {
 }
 
 pub fn register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<RegisterRow>, AppError> {
+    let mut rows = invoice_register(conn, from, to, customer_id)?;
+    rows.extend(crate::service::credit_notes::register_rows(conn, from, to, customer_id)?);
+    // In issue order; invoices before credit notes issued at the same instant.
+    rows.sort_by_cached_key(|r| {
+        let at = r.issued_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        (at, r.kind != "invoice", r.id)
+    });
+    Ok(rows)
+}
+
+fn invoice_register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<RegisterRow>, AppError> {
     let rows = invoices::issued_between(conn, from, to, customer_id)?;
     rows.into_iter()
         .map(|(inv, customer_name)| {
             let s = invoices::summary(&inv)?;
             Ok(RegisterRow {
+                kind: "invoice".into(),
                 id: s.id,
                 number: s.number,
+                corrects: None,
                 issued_at: s.issued_at,
                 due_date: s.due_date,
                 period_start: s.period_start,

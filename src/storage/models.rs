@@ -33,6 +33,10 @@ pub struct Customer {
     pub tax_id: String,
     pub external_id: Option<String>,
     pub created_at: NaiveDateTime,
+    /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6).
+    pub tax_treatment: String,
+    /// Printed on exempt invoices; empty otherwise.
+    pub exemption_reason: String,
 }
 
 #[derive(Clone, Debug, Insertable, AsChangeset)]
@@ -46,6 +50,8 @@ pub struct NewCustomer {
     pub tax_rate_percent: Dec,
     pub tax_id: String,
     pub external_id: Option<String>,
+    pub tax_treatment: String,
+    pub exemption_reason: String,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
@@ -322,4 +328,40 @@ pub struct NewApiKey {
     pub customer_id: Option<i64>,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
+}
+
+/// A credit note (SPEC 6): issued at once, its document frozen in `snapshot`.
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = credit_notes)]
+pub struct CreditNote {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub customer_id: i64,
+    pub number: String,
+    pub full_credit: bool,
+    pub reason: String,
+    pub currency: String,
+    pub issued_at: NaiveDateTime,
+    pub subtotal: Dec,
+    pub tax_rate_percent: Dec,
+    pub tax: Dec,
+    pub total: Dec,
+    pub snapshot: String,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = credit_notes)]
+pub struct NewCreditNote {
+    pub invoice_id: i64,
+    pub customer_id: i64,
+    pub number: String,
+    pub full_credit: bool,
+    pub reason: String,
+    pub currency: String,
+    pub issued_at: NaiveDateTime,
+    pub subtotal: Dec,
+    pub tax_rate_percent: Dec,
+    pub tax: Dec,
+    pub total: Dec,
+    pub snapshot: String,
 }

@@ -32,6 +32,8 @@ diesel::table! {
         tax_id -> Text,
         external_id -> Nullable<Text>,
         created_at -> Timestamp,
+        tax_treatment -> Text,
+        exemption_reason -> Text,
     }
 }
 
@@ -172,6 +174,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    credit_notes (id) {
+        id -> BigInt,
+        invoice_id -> BigInt,
+        customer_id -> BigInt,
+        number -> Text,
+        full_credit -> Bool,
+        reason -> Text,
+        currency -> Text,
+        issued_at -> Timestamp,
+        subtotal -> Text,
+        tax_rate_percent -> Text,
+        tax -> Text,
+        total -> Text,
+        snapshot -> Text,
+    }
+}
+
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
@@ -183,5 +203,5 @@ diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    time_entries, charges, retainer_claims, api_keys,
+    time_entries, charges, retainer_claims, api_keys, credit_notes,
 );

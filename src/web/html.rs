@@ -204,7 +204,7 @@ pub fn group_digits(amount: &str) -> String {
 /// A status badge.
 pub fn status_badge(status: &str) -> String {
     let class = match status {
-        "draft" | "issued" | "void" => status,
+        "draft" | "issued" | "void" | "credited" => status,
         _ => "other",
     };
     format!("<span class=\"badge {class}\">{}</span>", E(status))

@@ -117,7 +117,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             Some(s) => filter.status = Some(s),
             None => {
                 invalid = true;
-                notices.push(Notice::error(format!("Status: {status_text:?} is not one of draft, issued, void.")));
+                notices.push(Notice::error(format!("Status: {status_text:?} is not one of draft, issued, void, credited.")));
             }
         }
     }
@@ -198,7 +198,7 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             html::select("customer", "f-customer", &options, &customer_text)
         );
     }
-    let statuses: &[&str] = if caller.is_client() { &["issued", "void"] } else { &["draft", "issued", "void"] };
+    let statuses: &[&str] = if caller.is_client() { &["issued", "void", "credited"] } else { &["draft", "issued", "void", "credited"] };
     let mut status_options = vec![(String::new(), "All statuses".to_string())];
     status_options.extend(statuses.iter().map(|s| (s.to_string(), s.to_string())));
     let _ = write!(

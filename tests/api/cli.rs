@@ -52,7 +52,7 @@ fn back_office_files_match_what_the_api_serves() {
     let register = supportbill(&["--database-url", &url, "report", "invoices", "--from", &today.to_string(), "--to", &(today + chrono::Days::new(1)).to_string(), "-o", "-"]).stdout;
     let register = String::from_utf8(register).unwrap();
     assert_eq!(register.lines().count(), 2, "{register}");
-    assert!(register.lines().nth(1).unwrap().starts_with(issued.number.as_deref().unwrap()), "{register}");
+    assert!(register.lines().nth(1).unwrap().starts_with(&format!("invoice,{},", issued.number.as_deref().unwrap())), "{register}");
 
     // Time entries from CSV: by Partner Center subscription id, all or nothing.
     let mut conn = pool.get().unwrap();

@@ -100,11 +100,11 @@ both_backends!(report_csvs, |app| {
         .expect(200);
     let lines: Vec<&str> = reg.text.lines().collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines[1].starts_with("INV-000001,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("invoice,INV-000001,,"), "{}", lines[1]);
     assert!(lines[1].ends_with(",issued,EUR,397.50,75.53,473.03"), "{}", lines[1]);
 });
 
-fn pdftotext(bytes: &[u8]) -> Option<String> {
+pub(crate) fn pdftotext(bytes: &[u8]) -> Option<String> {
     let dir = std::env::temp_dir().join(format!("sb_pdf_{}_{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("doc.pdf");

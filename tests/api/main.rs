@@ -21,3 +21,7 @@ mod robustness;
 mod invoices;
 mod multiprocess;
 mod reports;
+mod tax_treatment;
+mod credit_notes;
+mod einvoice;
+mod partner_center;

@@ -1,6 +1,7 @@
 //! Issue numbers across several server processes on one PostgreSQL database (SPEC section 3):
 //! two real `supportbill serve` processes issue drafts at the same time, and the numbers come
-//! out gapless and distinct. PostgreSQL only (SQLite is one process by design).
+//! out gapless and distinct, and so do credit-note numbers. PostgreSQL only (SQLite is one
+//! process by design).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -131,6 +132,23 @@ async fn two_processes_issue_gapless_numbers() {
     numbers.sort();
     let expected: Vec<String> = (1..=N).map(|n| format!("INV-{n:06}")).collect();
     assert_eq!(numbers, expected);
+
+    // Credit every invoice in full, alternating processes, all at once: the credit-note series
+    // is gapless too (SPEC 6).
+    let calls = ids.iter().enumerate().map(|(i, id)| {
+        let base = if i % 2 == 0 { &b.base } else { &a.base };
+        call(&client, &token, "POST", format!("{base}/api/v1/invoices/{id}/credit-notes"), Some(json!({"reason": "Re-billed"})))
+    });
+    let mut credit_numbers: Vec<String> = futures_util::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|(status, body)| {
+            assert_eq!(status, 201, "{body}");
+            body["number"].as_str().unwrap().to_string()
+        })
+        .collect();
+    credit_numbers.sort();
+    assert_eq!(credit_numbers, (1..=N).map(|n| format!("CN-{n:06}")).collect::<Vec<_>>());
 
     drop((a, b));
     diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();

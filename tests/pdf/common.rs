@@ -38,6 +38,8 @@ pub fn base_invoice(customer: &str, lines: Vec<LineDocument>) -> InvoiceDocument
         tax_rate_percent: "19".into(),
         tax: "75.53".into(),
         total: "473.03".into(),
+        tax_treatment: "standard".into(),
+        tax_note: None,
         customer: CustomerParty {
             name: customer.into(),
             billing_address: "ул. Тверская, д. 1, 125009 Москва".into(),

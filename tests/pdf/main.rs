@@ -217,6 +217,8 @@ fn invoice_register() {
     let mut rows = Vec::new();
     for i in 0..40 {
         rows.push(RegisterRow {
+            kind: "invoice".into(),
+            corrects: None,
             id: i,
             number: Some(format!("INV-{:06}", i + 1)),
             issued_at: Some(format!("2026-10-{:02}T10:00:00Z", 1 + i % 28)),

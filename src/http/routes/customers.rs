@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::domain::validation::{self as v, Check, ValidationErrors};
+use crate::domain::vocab::TaxTreatment;
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
 use crate::http::pagination::{paginate, PageQuery};
@@ -38,6 +39,11 @@ pub struct CustomerInput {
     pub tax_id: String,
     /// Partner Center customer tenant id; unique.
     pub external_id: Option<String>,
+    /// `standard` (default), `reverse_charge` (rate 0, customer and partner tax ids set),
+    /// `exempt` (rate 0, `exemption_reason` required) or `outside_scope` (rate 0).
+    pub tax_treatment: Option<String>,
+    /// Why the customer is exempt; printed on its invoices. Only with `exempt`.
+    pub exemption_reason: Option<String>,
 }
 
 impl CustomerInput {
@@ -54,6 +60,29 @@ impl CustomerInput {
             Some(x) => c.take("external_id", v::required_text(x, 128)).map(Some),
             None => Some(None),
         };
+        let treatment = c.take(
+            "tax_treatment",
+            TaxTreatment::parse_field(self.tax_treatment.as_deref().unwrap_or("standard")),
+        );
+        let reason = c.take("exemption_reason", v::optional_text(self.exemption_reason.as_deref().unwrap_or("").trim(), 500));
+        // SPEC 6: only standard customers pay VAT; the others need what their note refers to.
+        if let (Some(t), Some(rate), Some(reason), Some(tax_id)) = (treatment, tax, reason.as_deref(), tax_id.as_deref()) {
+            if t != TaxTreatment::Standard && !rate.is_zero() {
+                c.add("tax_rate_percent", format!("must be 0 for tax_treatment {}", t.as_str()));
+            }
+            match t {
+                TaxTreatment::ReverseCharge if tax_id.is_empty() => {
+                    c.add("tax_id", "the customer's tax id is required for reverse_charge");
+                }
+                TaxTreatment::Exempt if reason.is_empty() => {
+                    c.add("exemption_reason", "is required for tax_treatment exempt (it is printed on invoices)");
+                }
+                TaxTreatment::Standard | TaxTreatment::ReverseCharge | TaxTreatment::OutsideScope if !reason.is_empty() => {
+                    c.add("exemption_reason", "only applies to tax_treatment exempt");
+                }
+                _ => {}
+            }
+        }
         c.finish(|| NewCustomer {
             name: name.unwrap(),
             billing_address: address.unwrap(),
@@ -63,6 +92,8 @@ impl CustomerInput {
             tax_rate_percent: Dec(tax.unwrap().normalize()),
             tax_id: tax_id.unwrap(),
             external_id: external_id.unwrap(),
+            tax_treatment: treatment.unwrap().as_str().to_string(),
+            exemption_reason: reason.unwrap(),
         })
     }
 }
@@ -78,6 +109,8 @@ pub struct CustomerOut {
     pub tax_rate_percent: String,
     pub tax_id: String,
     pub external_id: Option<String>,
+    pub tax_treatment: String,
+    pub exemption_reason: String,
     pub created_at: String,
 }
 
@@ -93,6 +126,8 @@ impl From<Customer> for CustomerOut {
             tax_rate_percent: c.tax_rate_percent.0.to_string(),
             tax_id: c.tax_id,
             external_id: c.external_id,
+            tax_treatment: c.tax_treatment,
+            exemption_reason: c.exemption_reason,
             created_at: timestamp(c.created_at),
         }
     }

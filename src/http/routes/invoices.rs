@@ -95,7 +95,7 @@ async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput
 #[into_params(parameter_in = Query)]
 pub struct InvoiceQuery {
     pub customer_id: Option<i64>,
-    /// `draft`, `issued` or `void`.
+    /// `draft`, `issued`, `void` or `credited`.
     pub status: Option<String>,
     /// `YYYY-MM-DD`
     pub period_start: Option<String>,
@@ -113,19 +113,29 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<Page
     Ok(HttpResponse::Ok().json(paginate(summaries, page, |s| s.id, |s| s)))
 }
 
-/// The invoice as JSON, CSV or PDF: `Accept: text/csv` / `application/pdf`, or the `.csv` /
-/// `.pdf` suffix (`/invoices/12.pdf`). Issued invoices render from their frozen snapshot, so
-/// the bytes (and the `ETag`) never change.
-#[utoipa::path(tag = "invoices", params(("id" = String, Path, description = "the invoice id, optionally with .json, .csv or .pdf")),
+/// The invoice as JSON, CSV, PDF or a UBL 2.1 e-invoice: `Accept: text/csv` /
+/// `application/pdf` / `application/xml`, or the `.csv` / `.pdf` / `.xml` suffix
+/// (`/invoices/12.pdf`). Issued invoices render from their frozen snapshot, so the bytes (and
+/// the `ETag`) never change. The e-invoice answers 409 `not_issued` for drafts and 422
+/// `einvoice_unsupported` for currencies with three minor digits.
+#[utoipa::path(tag = "invoices", params(("id" = String, Path, description = "the invoice id, optionally with .json, .csv, .pdf or .xml")),
     responses(
-        (status = 200, content((InvoiceDocument = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 200, content((InvoiceDocument = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"), (String = "application/xml"))),
         (status = 304, description = "not modified (If-None-Match)"),
-        (status = 404, body = Problem), (status = 406, body = Problem)))]
+        (status = 404, body = Problem), (status = 406, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[get("/invoices/{id}")]
 async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
-    let (id, suffix) = negotiate::id_and_suffix(&id)?;
-    let format = negotiate::requested_format(&req, suffix)?;
+    let (id, format) = negotiate::document_request(&req, &id)?;
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
+    let Some(format) = format else {
+        // The UBL 2.1 e-invoice (SPEC 6); drafts and 3-digit currencies are refused.
+        let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| match doc.status.as_str() {
+            "draft" => AppError::conflict("not_issued", e.detail),
+            _ => AppError::unprocessable(e.code, e.detail),
+        })?;
+        let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, Format::Json).replace(".json", ".xml");
+        return Ok(negotiate::xml_document(&req, &name, bytes));
+    };
     let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, format);
     let bytes = render_invoice(&doc, format, pdf::Paper::A4)?;
     Ok(negotiate::document(&req, format, &name, bytes))

@@ -2,9 +2,11 @@
 
 pub mod api_keys;
 pub mod charges;
+pub mod credit_notes;
 pub mod customers;
 pub mod invoices;
 pub mod partner;
+pub mod partner_center;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;
@@ -21,7 +23,9 @@ pub fn config(cfg: &mut ServiceConfig) {
     time_entries::config(cfg);
     charges::config(cfg);
     invoices::config(cfg);
+    credit_notes::config(cfg);
     reports::config(cfg);
     api_keys::config(cfg);
     partner::config(cfg);
+    partner_center::config(cfg);
 }

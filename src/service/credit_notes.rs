@@ -1,0 +1,451 @@
+//! Credit notes (SPEC 6): a full or partial reversal of an issued invoice, with its own gapless
+//! series `CN-000001` and a document frozen at issue, like an invoice's.
+//!
+//! A credit note is issued in one transaction: it locks the invoice row (so two credit notes of
+//! one invoice cannot both credit the same amount), takes the next number from the
+//! `credit_note` counter row (so numbers are gapless and in issue order, also across processes
+//! on one PostgreSQL database), and freezes its snapshot. Amounts are positive; the tax is
+//! P9 on the credit note's own subtotal at the invoice's rate.
+//!
+//! Decisions: a full credit credits what partial credits left; once nothing positive is left
+//! uncredited on any line (by a full credit, or by partial credits that add up to every line),
+//! the invoice becomes `credited` and what it claimed (entries, tickets, charges, retainer
+//! months) is free to be invoiced again. A line with a negative amount (a credit charge) is
+//! reversed only by a full credit.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::money::Currency;
+use crate::domain::validation::{self as v, Check};
+use crate::domain::vocab::InvoiceStatus;
+use crate::error::AppError;
+use crate::service::auth::Caller;
+use crate::service::clock::Clock;
+use crate::service::invoices::{self, CustomerParty, InvoiceDocument, PartnerParty, SubscriptionRefDoc};
+use crate::storage::models::{CreditNote, Invoice, NewCreditNote};
+use crate::storage::schema::{counters, credit_notes, invoices as invoices_t};
+use crate::storage::{write_tx, Dec, DbConnection};
+
+/// The number prefix of the credit-note series.
+pub const PREFIX: &str = "CN-";
+
+/// A credit note as clients see it; frozen at issue.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreditNoteDocument {
+    pub id: i64,
+    /// `CN-` + 6-digit gapless sequence.
+    pub number: String,
+    /// Always `credit_note`, so a register or an import can tell it from an invoice.
+    pub document_type: String,
+    /// The invoice it corrects.
+    pub invoice_id: i64,
+    pub invoice_number: String,
+    /// `YYYY-MM-DD`: the corrected invoice's issue date.
+    pub invoice_issue_date: String,
+    /// `full` or `partial`.
+    pub credit_type: String,
+    pub reason: String,
+    pub customer_id: i64,
+    pub currency: String,
+    /// The corrected invoice's period.
+    pub period_start: String,
+    pub period_end: String,
+    pub issued_at: String,
+    pub lines: Vec<CreditLineDocument>,
+    /// Positive amounts: what is credited.
+    pub subtotal: String,
+    pub tax_rate_percent: String,
+    pub tax: String,
+    pub total: String,
+    pub tax_treatment: String,
+    pub tax_note: Option<String>,
+    pub customer: CustomerParty,
+    pub partner: PartnerParty,
+    pub subscriptions: Vec<SubscriptionRefDoc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreditLineDocument {
+    /// The 1-based position of the invoice line credited.
+    pub invoice_line: usize,
+    pub subscription_id: i64,
+    pub kind: String,
+    pub category: Option<String>,
+    pub month: Option<String>,
+    pub description: String,
+    /// As on the invoice line when the whole line is credited; `1` for part of a line.
+    pub quantity: String,
+    /// Set when a whole time line is credited.
+    pub quantity_minutes: Option<String>,
+    /// As on the invoice line when the whole line is credited; else the credited amount.
+    pub unit_price: String,
+    pub amount: String,
+}
+
+/// One summary row (the list; GET the credit note for its lines).
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CreditNoteSummary {
+    pub id: i64,
+    pub number: String,
+    pub invoice_id: i64,
+    pub customer_id: i64,
+    pub credit_type: String,
+    pub reason: String,
+    pub currency: String,
+    pub issued_at: String,
+    pub subtotal: String,
+    pub tax_rate_percent: String,
+    pub tax: String,
+    pub total: String,
+}
+
+/// What a credit-note request asks for, parsed but not yet checked against the invoice.
+#[derive(Clone, Debug)]
+pub struct CreditRequest {
+    pub reason: String,
+    /// `None`: credit everything still uncredited. Else (1-based line, amount text) pairs.
+    pub lines: Option<Vec<(i64, String)>>,
+}
+
+fn currency_of(code: &str) -> Result<Currency, AppError> {
+    Currency::from_code(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?} is unknown")))
+}
+
+fn parse_amount(text: &str) -> Result<Decimal, AppError> {
+    v::decimal(text).map_err(|e| AppError::Internal(format!("stored amount {text:?}: {e}")))
+}
+
+pub fn summary(row: &CreditNote) -> Result<CreditNoteSummary, AppError> {
+    let c = currency_of(&row.currency)?;
+    Ok(CreditNoteSummary {
+        id: row.id,
+        number: row.number.clone(),
+        invoice_id: row.invoice_id,
+        customer_id: row.customer_id,
+        credit_type: if row.full_credit { "full" } else { "partial" }.to_string(),
+        reason: row.reason.clone(),
+        currency: row.currency.clone(),
+        issued_at: crate::http::wire::timestamp(row.issued_at),
+        subtotal: c.format(row.subtotal.0),
+        tax_rate_percent: row.tax_rate_percent.0.to_string(),
+        tax: c.format(row.tax.0),
+        total: c.format(row.total.0),
+    })
+}
+
+pub fn document(row: &CreditNote) -> Result<CreditNoteDocument, AppError> {
+    serde_json::from_str(&row.snapshot).map_err(|e| AppError::Internal(format!("credit note {} snapshot unreadable: {e}", row.id)))
+}
+
+/// What earlier credit notes of the invoice credited, per 1-based line.
+fn credited_so_far(conn: &mut DbConnection, invoice_id: i64) -> Result<HashMap<usize, Decimal>, AppError> {
+    let rows: Vec<CreditNote> =
+        credit_notes::table.filter(credit_notes::invoice_id.eq(invoice_id)).select(CreditNote::as_select()).load(conn)?;
+    let mut credited: HashMap<usize, Decimal> = HashMap::new();
+    for row in &rows {
+        for l in document(row)?.lines {
+            *credited.entry(l.invoice_line).or_default() += parse_amount(&l.amount)?;
+        }
+    }
+    Ok(credited)
+}
+
+/// Whether an invoice has credit notes (it then cannot be voided: void would reverse twice).
+pub fn exists_for_invoice(conn: &mut DbConnection, invoice_id: i64) -> Result<bool, AppError> {
+    let n: i64 = credit_notes::table.filter(credit_notes::invoice_id.eq(invoice_id)).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// A credit line for `amount` of invoice line `position`: the line's own quantity and price
+/// when all of it is credited at once, else one unit at the amount.
+fn credit_line(currency: Currency, position: usize, line: &invoices::LineDocument, amount: Decimal, whole: bool) -> CreditLineDocument {
+    CreditLineDocument {
+        invoice_line: position,
+        subscription_id: line.subscription_id,
+        kind: line.kind.clone(),
+        category: line.category.clone(),
+        month: line.month.clone(),
+        description: line.description.clone(),
+        quantity: if whole { line.quantity.clone() } else { "1".to_string() },
+        quantity_minutes: if whole { line.quantity_minutes.clone() } else { None },
+        unit_price: if whole { line.unit_price.clone() } else { currency.format(amount) },
+        amount: currency.format(amount),
+    }
+}
+
+/// Issues a credit note for an issued invoice (409 for drafts, void and credited invoices;
+/// 422 naming `lines[i].line` / `lines[i].amount` for lines that do not exist or amounts that
+/// are not positive or exceed what is still uncredited on the line).
+pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, clock: &dyn Clock) -> Result<CreditNoteDocument, AppError> {
+    write_tx(conn, |conn| {
+        // Lock the invoice while it is issued: concurrent credits of one invoice queue here.
+        let locked = diesel::update(invoices_t::table.filter(invoices_t::id.eq(invoice_id)).filter(invoices_t::status.eq(InvoiceStatus::Issued.as_str())))
+            .set(invoices_t::status.eq(InvoiceStatus::Issued.as_str()))
+            .execute(conn)?;
+        let row: Option<Invoice> = invoices_t::table.find(invoice_id).select(Invoice::as_select()).first(conn).optional()?;
+        let row = row.ok_or(AppError::NotFound { what: "invoice" })?;
+        if locked == 0 {
+            return Err(AppError::conflict(
+                "invalid_status",
+                format!("the invoice is {}; only issued invoices can be credited", row.status),
+            ));
+        }
+        let doc = invoices::document(conn, &row)?;
+        let currency = currency_of(&doc.currency)?;
+        let credited = credited_so_far(conn, invoice_id)?;
+        let mut uncredited = Vec::with_capacity(doc.lines.len());
+        for (i, l) in doc.lines.iter().enumerate() {
+            uncredited.push(parse_amount(&l.amount)? - credited.get(&(i + 1)).copied().unwrap_or_default());
+        }
+
+        let full = req.lines.is_none();
+        let mut lines = Vec::new();
+        match &req.lines {
+            None => {
+                for (i, l) in doc.lines.iter().enumerate() {
+                    if !uncredited[i].is_zero() {
+                        let whole = !credited.contains_key(&(i + 1));
+                        lines.push(credit_line(currency, i + 1, l, uncredited[i], whole));
+                    }
+                }
+            }
+            Some(asked) => {
+                let mut c = Check::new();
+                if asked.is_empty() {
+                    c.add("lines", "must name at least one line (or leave `lines` out to credit the whole invoice)");
+                }
+                let mut seen = Vec::new();
+                for (i, (k, text)) in asked.iter().enumerate() {
+                    let pos = usize::try_from(*k).ok().filter(|p| (1..=doc.lines.len()).contains(p));
+                    let Some(pos) = pos else {
+                        c.add(&format!("lines[{i}].line"), format!("the invoice has lines 1 to {}", doc.lines.len()));
+                        continue;
+                    };
+                    if seen.contains(&pos) {
+                        c.add(&format!("lines[{i}].line"), "names a line already credited in this request");
+                        continue;
+                    }
+                    seen.push(pos);
+                    let field = format!("lines[{i}].amount");
+                    let Some(amount) = c.take(&field, v::decimal(text).and_then(|d| v::money(d, currency))) else { continue };
+                    if amount <= Decimal::ZERO {
+                        c.add(&field, "must be positive");
+                    } else if amount > uncredited[pos - 1] {
+                        c.add(
+                            &field,
+                            format!("is more than what is still uncredited on line {pos} ({})", currency.format(uncredited[pos - 1].max(Decimal::ZERO))),
+                        );
+                    } else {
+                        let whole = amount == uncredited[pos - 1] && !credited.contains_key(&pos);
+                        lines.push(credit_line(currency, pos, &doc.lines[pos - 1], amount, whole));
+                    }
+                }
+                c.finish(|| ())?;
+                lines.sort_by_key(|l| l.invoice_line);
+            }
+        }
+        let mut subtotal = Decimal::ZERO;
+        for l in &lines {
+            subtotal += parse_amount(&l.amount)?;
+        }
+        if subtotal <= Decimal::ZERO {
+            return Err(AppError::conflict("nothing_to_credit", "nothing is left to credit on this invoice"));
+        }
+        let rate = row.tax_rate_percent.0;
+        let tax = currency.round(subtotal * rate / Decimal::ONE_HUNDRED);
+        let total = subtotal + tax;
+
+        diesel::update(counters::table.filter(counters::name.eq("credit_note")))
+            .set(counters::value.eq(counters::value + 1))
+            .execute(conn)?;
+        let seq: i64 = counters::table.filter(counters::name.eq("credit_note")).select(counters::value).first(conn)?;
+        let number = format!("{PREFIX}{seq:06}");
+        // Read the clock after taking the counter lock, so issue times follow number order.
+        let now = clock.now();
+        let issue_date = doc.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t).to_string()).unwrap_or_default();
+        let credit_type = if full { "full" } else { "partial" };
+        let mut cn = CreditNoteDocument {
+            id: 0,
+            number: number.clone(),
+            document_type: "credit_note".into(),
+            invoice_id,
+            invoice_number: doc.number.clone().unwrap_or_default(),
+            invoice_issue_date: issue_date,
+            credit_type: credit_type.into(),
+            reason: req.reason.clone(),
+            customer_id: row.customer_id,
+            currency: doc.currency.clone(),
+            period_start: doc.period_start.clone(),
+            period_end: doc.period_end.clone(),
+            issued_at: crate::http::wire::timestamp(now),
+            subtotal: currency.format(subtotal),
+            tax_rate_percent: doc.tax_rate_percent.clone(),
+            tax: currency.format(tax),
+            total: currency.format(total),
+            tax_treatment: doc.tax_treatment.clone(),
+            tax_note: doc.tax_note.clone(),
+            customer: doc.customer.clone(),
+            partner: doc.partner.clone(),
+            subscriptions: doc.subscriptions.iter().filter(|s| lines.iter().any(|l| l.subscription_id == s.id)).cloned().collect(),
+            lines,
+        };
+        let id: i64 = diesel::insert_into(credit_notes::table)
+            .values(&NewCreditNote {
+                invoice_id,
+                customer_id: row.customer_id,
+                number,
+                full_credit: full,
+                reason: req.reason.clone(),
+                currency: doc.currency.clone(),
+                issued_at: now,
+                subtotal: Dec(subtotal),
+                tax_rate_percent: Dec(rate),
+                tax: Dec(tax),
+                total: Dec(total),
+                snapshot: String::new(),
+            })
+            .returning(credit_notes::id)
+            .get_result(conn)?;
+        cn.id = id;
+        let snapshot = serde_json::to_string(&cn).map_err(|e| AppError::Internal(e.to_string()))?;
+        diesel::update(credit_notes::table.find(id)).set(credit_notes::snapshot.eq(snapshot)).execute(conn)?;
+
+        // Fully credited (now, or by partial credits adding up): the invoice is `credited` and
+        // its items may be invoiced again.
+        let left_positive = doc.lines.iter().enumerate().any(|(i, _)| {
+            let now_credited: Decimal = cn.lines.iter().filter(|l| l.invoice_line == i + 1).map(|l| parse_amount(&l.amount).unwrap_or_default()).sum();
+            uncredited[i] - now_credited > Decimal::ZERO
+        });
+        if !left_positive {
+            diesel::update(invoices_t::table.find(invoice_id)).set(invoices_t::status.eq(InvoiceStatus::Credited.as_str())).execute(conn)?;
+            invoices::free_claims(conn, invoice_id)?;
+        }
+        Ok(cn)
+    })
+}
+
+/// A credit note the caller may see: clients only their own customer's (else 404).
+pub fn get_row(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<CreditNote, AppError> {
+    let row: Option<CreditNote> = credit_notes::table.find(id).select(CreditNote::as_select()).first(conn).optional()?;
+    match row {
+        Some(r) if caller.may_see_customer(r.customer_id) => Ok(r),
+        _ => Err(AppError::NotFound { what: "credit note" }),
+    }
+}
+
+pub fn get(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<CreditNoteDocument, AppError> {
+    let row = get_row(conn, caller, id)?;
+    document(&row)
+}
+
+/// Credit notes in id order after `after`, for the caller (clients: their own customer's),
+/// optionally those of one invoice (which the caller must be able to see).
+pub fn list(conn: &mut DbConnection, caller: &Caller, invoice_id: Option<i64>, customer_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<CreditNote>, AppError> {
+    if let Some(inv) = invoice_id {
+        invoices::get_row(conn, caller, inv)?;
+    }
+    let mut q = credit_notes::table
+        .filter(credit_notes::id.gt(after))
+        .order(credit_notes::id)
+        .limit(limit + 1)
+        .select(CreditNote::as_select())
+        .into_boxed();
+    if caller.is_client() {
+        q = q.filter(credit_notes::customer_id.eq(caller.customer_id.unwrap_or(-1)));
+    }
+    if let Some(c) = customer_id {
+        q = q.filter(credit_notes::customer_id.eq(c));
+    }
+    if let Some(inv) = invoice_id {
+        q = q.filter(credit_notes::invoice_id.eq(inv));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// For the invoice register: credit notes issued in [from, to), with the customer's name as
+/// credited (from the snapshot).
+pub fn issued_between(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<CreditNoteDocument>, AppError> {
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let mut q = credit_notes::table
+        .filter(credit_notes::issued_at.ge(midnight(from)))
+        .filter(credit_notes::issued_at.lt(midnight(to)))
+        .order((credit_notes::issued_at, credit_notes::id))
+        .select(CreditNote::as_select())
+        .into_boxed();
+    if let Some(c) = customer_id {
+        q = q.filter(credit_notes::customer_id.eq(c));
+    }
+    let rows: Vec<CreditNote> = q.load(conn)?;
+    rows.iter().map(document).collect()
+}
+
+/// The credit note's lines as invoice lines, so the invoice renderers (PDF tables, UBL lines)
+/// can draw them.
+pub fn as_invoice_like(cn: &CreditNoteDocument) -> InvoiceDocument {
+    InvoiceDocument {
+        id: cn.id,
+        number: Some(cn.number.clone()),
+        status: "issued".into(),
+        customer_id: cn.customer_id,
+        currency: cn.currency.clone(),
+        period_start: cn.period_start.clone(),
+        period_end: cn.period_end.clone(),
+        issued_at: Some(cn.issued_at.clone()),
+        due_date: None,
+        lines: cn
+            .lines
+            .iter()
+            .map(|l| invoices::LineDocument {
+                subscription_id: l.subscription_id,
+                kind: l.kind.clone(),
+                category: l.category.clone(),
+                month: l.month.clone(),
+                description: l.description.clone(),
+                quantity: l.quantity.clone(),
+                quantity_minutes: l.quantity_minutes.clone(),
+                unit_price: l.unit_price.clone(),
+                amount: l.amount.clone(),
+            })
+            .collect(),
+        subtotal: cn.subtotal.clone(),
+        tax_rate_percent: cn.tax_rate_percent.clone(),
+        tax: cn.tax.clone(),
+        total: cn.total.clone(),
+        tax_treatment: cn.tax_treatment.clone(),
+        tax_note: cn.tax_note.clone(),
+        customer: cn.customer.clone(),
+        partner: cn.partner.clone(),
+        subscriptions: cn.subscriptions.clone(),
+        support_terms: Vec::new(),
+    }
+}
+
+/// The invoice register's rows for credit notes issued in [from, to): amounts negative.
+pub fn register_rows(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<crate::service::reports::RegisterRow>, AppError> {
+    let negate = |amount: &str| if amount.starts_with('-') || amount.chars().all(|c| c == '0' || c == '.') { amount.to_string() } else { format!("-{amount}") };
+    Ok(issued_between(conn, from, to, customer_id)?
+        .into_iter()
+        .map(|cn| crate::service::reports::RegisterRow {
+            kind: "credit_note".into(),
+            id: cn.id,
+            number: Some(cn.number),
+            corrects: Some(cn.invoice_number),
+            issued_at: Some(cn.issued_at),
+            due_date: None,
+            period_start: cn.period_start,
+            period_end: cn.period_end,
+            customer_id: cn.customer_id,
+            customer_name: cn.customer.name,
+            status: "issued".into(),
+            currency: cn.currency,
+            subtotal: negate(&cn.subtotal),
+            tax: negate(&cn.tax),
+            total: negate(&cn.total),
+        })
+        .collect())
+}
