@@ -518,11 +518,40 @@ impl Builder {
         let (w, h) = (printpdf::Mm::from(Pt(self.width)), printpdf::Mm::from(Pt(self.height)));
         let pages: Vec<PdfPage> = pages.into_iter().map(|p| PdfPage::new(w, h, p.ops)).collect();
         let mut warnings = Vec::new();
-        let bytes = pdf.with_pages(pages).save(&PdfSaveOptions::default(), &mut warnings);
+        // printpdf's own `optimize` compresses every stream at zlib's best level, which was
+        // about half of a page's render time (BENCHMARKS.md); the fastest level makes files a
+        // few per cent larger at a fraction of the cost.
+        let options = PdfSaveOptions { optimize: false, ..PdfSaveOptions::default() };
+        let mut doc = printpdf::serialize::to_lopdf_doc(pdf.with_pages(pages), &options, &mut warnings);
+        for object in doc.objects.values_mut() {
+            if let lopdf::Object::Stream(stream) = object {
+                compress_stream(stream);
+            }
+        }
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).map_err(|e| PdfError(e.to_string()))?;
         if bytes.is_empty() {
             return Err(PdfError("printpdf produced no output".to_string()));
         }
         Ok(fix_trailer_id(bytes))
+    }
+}
+
+/// Deflates a stream at zlib's fastest level, unless it is filtered already or would not shrink.
+fn compress_stream(stream: &mut lopdf::Stream) {
+    use std::io::Write;
+    if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
+        return;
+    }
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    if encoder.write_all(&stream.content).is_err() {
+        return;
+    }
+    if let Ok(compressed) = encoder.finish() {
+        if compressed.len() + 19 < stream.content.len() {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(compressed);
+        }
     }
 }
 

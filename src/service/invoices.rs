@@ -365,6 +365,18 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<InvoiceD
     document(conn, &row)
 }
 
+/// The invoice as JSON bytes. An issued invoice's stored snapshot is its document, so it is
+/// served as stored, without parsing and re-serializing it (the hot path of API clients
+/// polling invoices); drafts and void or credited invoices (whose status moved on) are
+/// serialized from [`document`].
+pub fn get_json(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Vec<u8>, AppError> {
+    let row = get_row(conn, caller, id)?;
+    match row.snapshot {
+        Some(snapshot) if row.status == InvoiceStatus::Issued.as_str() => Ok(snapshot.into_bytes()),
+        _ => serde_json::to_vec(&document(conn, &row)?).map_err(|e| AppError::Internal(e.to_string())),
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct InvoiceFilter {
     pub customer_id: Option<i64>,
