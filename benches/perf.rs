@@ -304,32 +304,17 @@ fn child(url: &str, args: &[&str]) -> (String, Duration, i64) {
     } else {
         Command::new(env!("CARGO_BIN_EXE_supportbill"))
     };
-    let child = command
+    let output = command
         .arg("--database-url")
         .arg(url)
         .args(args)
-        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .spawn()
+        .output()
         .expect("spawn supportbill");
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).expect("read stdout");
-        s
-    });
-    let mut status = 0;
-    // SAFETY: an all-zero rusage is a valid value; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child, not yet waited for; the pointers are to live locals.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let elapsed = t.elapsed();
-    assert_eq!(r, pid, "wait4");
-    let out = reader.join().expect("reader");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "supportbill {args:?} failed: {out}");
+    let out = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(output.status.success(), "supportbill {args:?} failed: {out}");
     let peak_kb = if gnu_time { std::fs::read_to_string(&time_file).ok().and_then(|t| t.trim().lines().last()?.trim().parse().ok()).unwrap_or(0) } else { 0 };
-    let _ = usage;
     (out, elapsed, peak_kb)
 }
 
