@@ -3,6 +3,7 @@
 //! routes. `main` and the tests both start the server through [`start`].
 
 pub mod extract;
+pub mod idempotency;
 pub mod negotiate;
 pub mod pagination;
 pub mod routes;
@@ -104,6 +105,8 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
             .service(
                 utoipa_actix_web::scope("/api/v1")
+                    // The last `wrap` runs first: authenticate, then idempotency keys.
+                    .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
                     .wrap(actix_web::middleware::from_fn(extract::authenticate))
                     .configure(routes::config),
             )

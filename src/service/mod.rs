@@ -9,6 +9,7 @@ pub mod charges;
 pub mod clock;
 pub mod credit_notes;
 pub mod customers;
+pub mod idempotency;
 pub mod import;
 pub mod invoices;
 pub mod partner;

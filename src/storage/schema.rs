@@ -192,6 +192,20 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        api_key_id -> BigInt,
+        idem_key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<Integer>,
+        headers -> Text,
+        body -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
@@ -203,5 +217,5 @@ diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    time_entries, charges, retainer_claims, api_keys, credit_notes,
+    time_entries, charges, retainer_claims, api_keys, credit_notes, idempotency_keys,
 );
