@@ -15,6 +15,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
+use crate::http::ratelimit::{client_ip, Subject};
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
 
@@ -109,7 +110,15 @@ pub async fn authenticate(
         .map(|t| t.trim().to_string());
     let Some(token) = token else { return Err(AppError::Unauthorized.into()) };
     let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
-    let caller = state.run(move |conn| auth::authenticate(conn, &token)).await?;
+    // Per key when the key is good; a wrong key spends its client IP's budget instead.
+    let caller = match state.run(move |conn| auth::authenticate(conn, &token)).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            state.limits.check(Subject::Ip(client_ip(&req)))?;
+            return Err(e.into());
+        }
+    };
+    state.limits.check(Subject::Key(caller.key_id))?;
     req.extensions_mut().insert(caller);
     next.call(req).await
 }

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod negotiate;
 pub mod pagination;
+pub mod ratelimit;
 pub mod routes;
 pub mod wire;
 
@@ -22,14 +23,25 @@ use crate::error::AppError;
 use crate::service::clock::Clock;
 use crate::storage::{DbConnection, Pool};
 
-/// What every handler can reach: the connection pool and the clock.
+/// What every handler can reach: the connection pool, the clock, and the rate limits.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub clock: Arc<dyn Clock>,
+    pub limits: Arc<ratelimit::RateLimits>,
 }
 
 impl AppState {
+    /// With the default (generous) rate limits.
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> AppState {
+        AppState { pool, clock, limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())) }
+    }
+
+    pub fn with_rate_limit(mut self, config: ratelimit::RateLimitConfig) -> AppState {
+        self.limits = Arc::new(ratelimit::RateLimits::new(config));
+        self
+    }
+
     /// Runs blocking database work on actix's thread pool with a pooled connection.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -112,6 +124,7 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             )
             .split_for_parts();
         app.app_data(api.clone())
+            .wrap(actix_web::middleware::from_fn(ratelimit::limit_anonymous))
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
             .route("/healthz", web::get().to(healthz))
             .route("/version", web::get().to(version))
