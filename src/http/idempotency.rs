@@ -49,33 +49,22 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let Some(value) = req.headers().get(IDEMPOTENCY_KEY).filter(|_| req.method() == Method::POST) else {
+    if req.method() != Method::POST || !req.headers().contains_key(IDEMPOTENCY_KEY) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    };
-    let key = parse_key(value)?;
-    let caller = req.extensions().get::<Caller>().cloned().ok_or(AppError::Unauthorized)?;
-    let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
-
-    let body = {
-        let (http_req, payload) = req.parts_mut();
-        read_body(http_req, payload).await?
-    };
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let fp = fingerprint(req.method(), &path, &body);
-    req.set_payload(Payload::from(body));
-
-    let now = state.clock.now();
-    let key_id = caller.key_id;
-    let claim = state.run(move |conn| store::claim(conn, key_id, &key, &fp, now)).await?;
-    let row = match claim {
-        Claim::New(row) => row,
-        Claim::Replay(stored) => return Ok(req.into_response(replay(stored))),
-        Claim::InProgress => {
-            return Err(AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later").into())
+    }
+    // Errors before the handler are answered here (not returned as `Err`), like `authenticate`.
+    let (state, row) = match claim(&mut req).await {
+        Ok((state, Claim::New(row))) => (state, row),
+        Ok((_, Claim::Replay(stored))) => return Ok(req.into_response(replay(stored))),
+        Ok((_, Claim::InProgress)) => {
+            let e = AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later");
+            return Ok(req.error_response(e).map_into_boxed_body());
         }
-        Claim::Reused => {
-            return Err(AppError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used with another request (method, path or body)").into())
+        Ok((_, Claim::Reused)) => {
+            let e = AppError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used with another request (method, path or body)");
+            return Ok(req.error_response(e).map_into_boxed_body());
         }
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
     };
 
     let res = match next.call(req).await {
@@ -97,7 +86,8 @@ pub async fn idempotency(
         Err(e) => {
             release(&state, row).await;
             let e: Box<dyn std::error::Error> = e.into();
-            return Err(AppError::Internal(format!("reading the response body: {e}")).into());
+            let e = AppError::Internal(format!("reading the response body: {e}"));
+            return Ok(ServiceResponse::from_err(e, http_req).map_into_boxed_body());
         }
     };
     let headers = KEPT_HEADERS
@@ -111,6 +101,27 @@ pub async fn idempotency(
         log::error!("idempotency: storing the response of claim {row} failed: {e:?}");
     }
     Ok(ServiceResponse::new(http_req, head.set_body(bytes).map_into_boxed_body()))
+}
+
+/// Validates the key, reads the body (and puts it back for the handler), and claims the key.
+async fn claim(req: &mut ServiceRequest) -> Result<(Data<AppState>, Claim), AppError> {
+    let key = match req.headers().get(IDEMPOTENCY_KEY) {
+        Some(value) => parse_key(value)?,
+        None => return Err(AppError::Internal("no idempotency key".into())),
+    };
+    let caller = req.extensions().get::<Caller>().cloned().ok_or(AppError::Unauthorized)?;
+    let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
+    let body = {
+        let (http_req, payload) = req.parts_mut();
+        read_body(http_req, payload).await?
+    };
+    let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let fp = fingerprint(req.method(), &path, &body);
+    req.set_payload(Payload::from(body));
+    let now = state.clock.now();
+    let key_id = caller.key_id;
+    let claim = state.run(move |conn| store::claim(conn, key_id, &key, &fp, now)).await?;
+    Ok((state, claim))
 }
 
 async fn release(state: &AppState, row: i64) {

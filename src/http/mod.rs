@@ -2,11 +2,13 @@
 //! OpenAPI document is collected from the same registrations, so it cannot drift from the
 //! routes. `main` and the tests both start the server through [`start`].
 
+pub mod audit;
 pub mod extract;
 pub mod idempotency;
 pub mod negotiate;
 pub mod pagination;
 pub mod ratelimit;
+pub mod request_id;
 pub mod routes;
 pub mod wire;
 
@@ -117,7 +119,9 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
             .service(
                 utoipa_actix_web::scope("/api/v1")
-                    // The last `wrap` runs first: authenticate, then idempotency keys.
+                    // The last `wrap` runs first: authenticate, idempotency keys, then the audit of writes
+                    // (so a replayed response is not audited twice).
+                    .wrap(actix_web::middleware::from_fn(audit::audit))
                     .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
                     .wrap(actix_web::middleware::from_fn(extract::authenticate))
                     .configure(routes::config),
@@ -126,6 +130,7 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         app.app_data(api.clone())
             .wrap(actix_web::middleware::from_fn(ratelimit::limit_anonymous))
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+            .wrap(actix_web::middleware::from_fn(request_id::assign))
             .route("/healthz", web::get().to(healthz))
             .route("/version", web::get().to(version))
             .configure(crate::web::config)

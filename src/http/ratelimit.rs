@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
@@ -75,17 +75,19 @@ impl RateLimits {
 pub async fn limit_anonymous(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let path = req.path();
     let keyed = req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
         && path.starts_with("/api/v1/")
         && path != "/api/v1/openapi.json";
     if !keyed {
         if let Some(state) = req.app_data::<Data<AppState>>() {
-            state.limits.check(Subject::Ip(client_ip(&req)))?;
+            if let Err(e) = state.limits.check(Subject::Ip(client_ip(&req))) {
+                return Ok(req.error_response(e).map_into_boxed_body());
+            }
         }
     }
-    next.call(req).await
+    next.call(req).await.map(ServiceResponse::map_into_boxed_body)
 }
 
 pub fn client_ip(req: &ServiceRequest) -> IpAddr {

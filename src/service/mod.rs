@@ -4,6 +4,7 @@
 //! here too, so no handler can forget them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod charges;
 pub mod clock;

@@ -27,3 +27,4 @@ mod einvoice;
 mod partner_center;
 mod idempotency;
 mod ratelimit;
+mod audit;
