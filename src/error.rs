@@ -129,7 +129,7 @@ impl AppError {
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
                 "the database is busy; retry shortly".to_string()
             }
-            // Never leak internals: the log has them, keyed by time.
+            // Never leak internals: the log has them, keyed by the request id.
             AppError::Storage(_) | AppError::Internal(_) => {
                 "the service could not complete the request; it has been logged".to_string()
             }
@@ -178,6 +178,10 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The request's id (also the `X-Request-Id` response header), for support and the logs.
+    /// Added by the HTTP layer, which knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ResponseError for AppError {
@@ -204,9 +208,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
-            log::error!("{status}: {self:?}");
-        }
+        // 5xx causes are logged with the request id by `http::request_id::assign`.
         let problem = Problem {
             type_: format!("https://supportbill.dev/problems/{}", self.code()),
             title: self.title().to_string(),
@@ -217,6 +219,7 @@ impl ResponseError for AppError {
                 AppError::Validation(errors) => errors.0.clone(),
                 _ => Vec::new(),
             },
+            request_id: None,
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));

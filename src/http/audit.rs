@@ -6,7 +6,7 @@
 //! The rows are written right after the handler's transaction commits, in their own
 //! transaction (the services each own their transaction; threading the audit into all of them
 //! would touch every service). If recording fails the write still stands: the failure is logged
-//! with the request id.
+//! with the request id and counted in `/metrics` (`supportbill_audit_failures_total`).
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -131,6 +131,17 @@ pub async fn audit(
     let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
     let path_id = request.match_info().get("id").and_then(|id| id.parse::<i64>().ok());
     let at = state.clock.now();
+    for effect in &effects {
+        let n = match effect.ids {
+            IdSource::Body => body_ids(&body).len() as u64,
+            _ => 1,
+        };
+        match (effect.resource_type, effect.action) {
+            ("invoice", "issued") => state.metrics.invoices_issued(n),
+            ("credit_note", "created") => state.metrics.credit_notes_issued(n),
+            _ => {}
+        }
+    }
     let status = res.status().as_u16() as i32;
     let mut entries = Vec::new();
     for effect in &effects {
@@ -155,6 +166,7 @@ pub async fn audit(
     }
     if let Err(e) = state.run(move |conn| audit::record(conn, &entries)).await {
         log::error!("request_id={request_id} audit: recording {method} {pattern} failed: {e:?}");
+        state.metrics.audit_failure();
     }
     Ok(res)
 }

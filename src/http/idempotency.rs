@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::http::extract::read_body;
+use crate::http::request_id::RequestId;
 use crate::http::AppState;
 use crate::service::auth::Caller;
 use crate::service::idempotency::{self as store, Claim, Stored};
@@ -98,7 +99,7 @@ pub async fn idempotency(
     if let Err(e) = state.run(move |conn| store::complete(conn, row, &stored)).await {
         // The write happened; the response is still the client's. A retry will get 409 until
         // the claim goes stale, never a second write.
-        log::error!("idempotency: storing the response of claim {row} failed: {e:?}");
+        log::error!("request_id={} idempotency: storing the response of claim {row} failed: {e:?}", RequestId::of(&http_req));
     }
     Ok(ServiceResponse::new(http_req, head.set_body(bytes).map_into_boxed_body()))
 }

@@ -1,13 +1,20 @@
 //! The request id (README "Request ids and logs"): taken from `X-Request-Id` when it is sane
 //! (1 to 128 characters of `A-Z a-z 0-9 - _ . : /`), else generated (16 random bytes, hex).
 //! It is kept in the request's extensions as [`RequestId`], echoed in the `X-Request-Id`
-//! response header, written to the audit trail and to every log line of the request.
+//! response header and in problem+json bodies (`request_id`), written to the audit trail and
+//! to the request's log lines (`request_id=...`). The same middleware counts the request for
+//! `/metrics` and writes the one access-log line per request.
 
-use actix_web::body::MessageBody;
+use std::time::Instant;
+
+use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest};
+
+use crate::http::AppState;
 
 pub const HEADER: &str = "x-request-id";
 
@@ -38,11 +45,13 @@ pub fn generate() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Outermost middleware: assigns the id and echoes it on every response, errors included.
+/// Outermost middleware: assigns the id, echoes it on every response (errors included), adds
+/// it to problem+json bodies, counts the request in `/metrics` and writes the access log line.
 pub async fn assign(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
     let id = req
         .headers()
         .get(HEADER)
@@ -52,14 +61,80 @@ pub async fn assign(
         .map(str::to_string)
         .unwrap_or_else(generate);
     req.extensions_mut().insert(RequestId(id.clone()));
+    let peer = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "-".into());
     // Our middleware answers its errors (401, 429, ...) as responses, not `Err`, so they pass
     // through here and get the header too. (Cloning the request to answer an `Err` here would
     // break routing, which needs the only reference.)
-    let mut res = next.call(req).await?;
+    let res = next.call(req).await?;
+    let mut res = tag_problem(res, &id).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static(HEADER), value);
     }
+
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    let request = res.request();
+    let route = request.match_pattern();
+    if let Some(state) = request.app_data::<Data<AppState>>() {
+        state.metrics.observe(request.method(), route.clone(), status, elapsed);
+    }
+    if status >= 500 {
+        // The cause, which the client never sees.
+        let cause = res.response().error().map(|e| format!("{e:?}")).unwrap_or_else(|| "-".into());
+        log::error!("request_id={id} status={status} error={cause:?}");
+    }
+    log::info!(
+        target: "supportbill::access",
+        "request_id={id} peer={peer} method={} path={} route={} status={status} duration_ms={:.1}",
+        request.method(),
+        request.path(),
+        route.as_deref().unwrap_or("-"),
+        elapsed.as_secs_f64() * 1000.0
+    );
     Ok(res)
+}
+
+/// Innermost middleware of `/api/v1`: adds the request id to problem+json bodies before the
+/// idempotency layer stores them, so a replay is the first response byte for byte.
+pub async fn tag_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let res = next.call(req).await?;
+    Ok(match id {
+        Some(id) => tag_problem(res, &id).await,
+        None => res.map_into_boxed_body(),
+    })
+}
+
+/// `{"type": ..., "code": ...}` -> `{"type": ..., "code": ..., "request_id": "ID"}`, unless it
+/// has one already. The id is plain ASCII (`is_sane` or generated hex), so it needs no escaping.
+async fn tag_problem<B: MessageBody + 'static>(res: ServiceResponse<B>, id: &str) -> ServiceResponse<BoxBody> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/problem+json"));
+    if !is_problem {
+        return res.map_into_boxed_body();
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body).await else {
+        return ServiceResponse::new(http_req, head.set_body(BoxBody::new(())));
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let tagged = match text.trim_end().strip_suffix('}') {
+        Some(open) if !text.contains("\"request_id\"") && open.trim_start().starts_with('{') => {
+            let sep = if open.trim_end().ends_with('{') { "" } else { "," };
+            format!("{open}{sep}\"request_id\":\"{id}\"}}").into_bytes()
+        }
+        _ => bytes.to_vec(),
+    };
+    let mut head = head;
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    ServiceResponse::new(http_req, head.set_body(tagged).map_into_boxed_body())
 }
 
 #[cfg(test)]

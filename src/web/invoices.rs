@@ -456,7 +456,7 @@ async fn download(req: HttpRequest, state: web::Data<AppState>, id: String, form
     match render_invoice(&doc, format, pdf::Paper::A4) {
         Ok(bytes) => Ok(negotiate::document(&req, format, &name, bytes)),
         Err(e) => {
-            log::error!("web: {} of invoice {}: {e:?}", format.extension(), doc.id);
+            log::error!("request_id={} web: {} of invoice {}: {e:?}", crate::http::request_id::RequestId::of(&req), format.extension(), doc.id);
             let label = invoice_label(doc.number.as_deref(), doc.id);
             Err(Failure::Message(
                 StatusCode::INTERNAL_SERVER_ERROR,

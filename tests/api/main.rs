@@ -28,3 +28,4 @@ mod partner_center;
 mod idempotency;
 mod ratelimit;
 mod audit;
+mod operations;
