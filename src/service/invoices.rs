@@ -287,7 +287,7 @@ fn assemble(
         tax_rate_percent: s.tax_rate_percent,
         tax: s.tax,
         total: s.total,
-        tax_note: crate::service::tax::note(&customer),
+        tax_note: crate::service::tax::note(customer),
         tax_treatment: customer.tax_treatment.clone(),
         customer: CustomerParty {
             name: customer.name.clone(),
