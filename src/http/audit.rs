@@ -13,7 +13,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web::Data;
-use actix_web::HttpMessage;
+use actix_web::{HttpMessage, HttpRequest};
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -169,6 +169,34 @@ pub async fn audit(
         state.metrics.audit_failure();
     }
     Ok(res)
+}
+
+/// Records writes made outside `/api/v1` (the finance page's run, issue and void), which answer
+/// with redirects rather than the bodies the middleware reads: one row per id, status as sent.
+pub async fn record_direct(state: &AppState, req: &HttpRequest, caller: &Caller, resource_type: &str, action: &str, ids: &[i64], status: u16) {
+    let request_id = RequestId::of(req);
+    let route = req.match_pattern().unwrap_or_else(|| req.path().to_string());
+    if (resource_type, action) == ("invoice", "issued") {
+        state.metrics.invoices_issued(ids.len() as u64);
+    }
+    let entries: Vec<NewAuditEntry> = ids
+        .iter()
+        .map(|id| NewAuditEntry {
+            at: state.clock.now(),
+            api_key_id: Some(caller.key_id),
+            request_id: request_id.clone(),
+            method: req.method().to_string(),
+            route: route.clone(),
+            status: status as i32,
+            resource_type: resource_type.to_string(),
+            resource_id: Some(*id),
+            action: action.to_string(),
+        })
+        .collect();
+    if let Err(e) = state.run(move |conn| audit::record(conn, &entries)).await {
+        log::error!("request_id={request_id} audit: recording {} {route} failed: {e:?}", req.method());
+        state.metrics.audit_failure();
+    }
 }
 
 #[cfg(test)]
