@@ -98,3 +98,27 @@ both_backends!(ten_concurrent_requests_with_one_key_create_one_resource, |app| {
     let later = post_idem(app, &app.admin_token, "/api/v1/customers", "burst-1", &mueller()).await.expect(201);
     assert_eq!(later.bytes, created[0].bytes);
 });
+
+both_backends!(a_retried_csv_import_and_invoice_run_happen_once, |app| {
+    let (_, _, sub) = fixtures::billing_setup(app).await;
+    let csv = format!(
+        "subscription_id,started_at,minutes,agent,category\n\
+         {sub},2026-10-06T09:30:00Z,25,a.kowalski,technical\n\
+         {sub},2026-10-07T10:00:00Z,15,b.nowak,billing\n"
+    );
+    for _ in 0..2 {
+        let r = app
+            .send_headers("POST", "/api/v1/time-entries/import", Some(&app.admin_token), None, Some("text/csv"),
+                &[("Idempotency-Key", "import-oct")], Some(csv.clone().into_bytes()))
+            .await
+            .expect(201);
+        assert_eq!(r.body, json!({"imported": 2}));
+    }
+    assert_eq!(fixtures::count_entries(app).await, 2, "imported once");
+
+    let period = json!({"period_start": "2026-10-01", "period_end": "2026-11-01"});
+    let first = post_idem(app, &app.admin_token, "/api/v1/invoices/run", "run-oct", &period).await.expect(201);
+    let again = post_idem(app, &app.admin_token, "/api/v1/invoices/run", "run-oct", &period).await.expect(201);
+    assert_eq!(again.bytes, first.bytes);
+    assert_eq!(app.list_all("/api/v1/invoices", 100).await.len(), 1, "one draft");
+});
