@@ -73,6 +73,16 @@ macro_rules! both_backends {
     };
 }
 
+/// Spawns the app, runs `f`, and shuts the server down (kept for callers outside the macro).
+#[allow(dead_code)]
+pub async fn run<F, Fut>(backend: Backend, name: &str, f: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
+    run_with(backend, name, |s| s, f).await
+}
+
 /// Spawns the app (its state adjusted by `configure`), runs `f`, and shuts the server down
 /// before the database is removed. (If `f` panics, `TestApp`'s `Drop` still removes the database.)
 pub async fn run_with<F, Fut>(backend: Backend, name: &str, configure: fn(AppState) -> AppState, f: F)
@@ -211,8 +221,14 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts the app on a new database; `None` for PostgreSQL when `SUPPORTBILL_TEST_PG_URL`
-    /// is not set. `configure` adjusts the app state first (e.g. a low rate limit).
+    /// Starts the app on a new database (rate limits off); `None` for PostgreSQL when
+    /// `SUPPORTBILL_TEST_PG_URL` is not set.
+    #[allow(dead_code)]
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |s| s).await
+    }
+
+    /// `spawn`, and `configure` adjusts the app state first (e.g. a low rate limit).
     pub async fn spawn_with(backend: Backend, configure: fn(AppState) -> AppState) -> Option<TestApp> {
         let suffix = unique_suffix();
         let (db, url) = match backend {
