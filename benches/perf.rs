@@ -328,7 +328,7 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], report: 
     let (token, _, _) = child(&db.url, &["create-key", "--role", "admin", "--name", "bench"]);
     let token = token.trim().to_string();
     let mut server = Command::new(env!("CARGO_BIN_EXE_supportbill"))
-        .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0"])
+        .args(["--database-url", &db.url, "serve", "--bind", "127.0.0.1:0", "--rate-limit-per-second", "0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -50,6 +50,9 @@ pub enum AppError {
     /// 409: the request conflicts with the current state (claimed entries, issued invoices).
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 429: the caller's rate limit is spent; retry after that many seconds.
+    #[error("rate limit exceeded")]
+    RateLimited { retry_after: u64 },
     /// 5xx: our side failed; the cause is logged, not returned.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -85,6 +88,7 @@ impl AppError {
             AppError::Forbidden { .. } => "forbidden",
             AppError::NotFound { .. } => "not_found",
             AppError::Conflict { code, .. } => code,
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => "database_busy",
             AppError::Storage(_) | AppError::Internal(_) => "internal_error",
         }
@@ -101,6 +105,7 @@ impl AppError {
             AppError::Forbidden { .. } => "Forbidden",
             AppError::NotFound { .. } => "Not found",
             AppError::Conflict { .. } => "Conflict",
+            AppError::RateLimited { .. } => "Too many requests",
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => "Service busy",
             AppError::Storage(_) | AppError::Internal(_) => "Internal error",
         }
@@ -115,13 +120,16 @@ impl AppError {
             AppError::PayloadTooLarge { limit } => {
                 format!("the request body is larger than the limit of {limit} bytes")
             }
+            AppError::RateLimited { retry_after } => {
+                format!("too many requests for this API key or client; retry in {retry_after} s")
+            }
             AppError::Unauthorized => {
                 "send a valid API key as 'Authorization: Bearer <token>'".to_string()
             }
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
                 "the database is busy; retry shortly".to_string()
             }
-            // Never leak internals: the log has them, keyed by time.
+            // Never leak internals: the log has them, keyed by the request id.
             AppError::Storage(_) | AppError::Internal(_) => {
                 "the service could not complete the request; it has been logged".to_string()
             }
@@ -170,6 +178,10 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The request's id (also the `X-Request-Id` response header), for support and the logs.
+    /// Added by the HTTP layer, which knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ResponseError for AppError {
@@ -186,6 +198,7 @@ impl ResponseError for AppError {
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -195,9 +208,7 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
-            log::error!("{status}: {self:?}");
-        }
+        // 5xx causes are logged with the request id by `http::request_id::assign`.
         let problem = Problem {
             type_: format!("https://supportbill.dev/problems/{}", self.code()),
             title: self.title().to_string(),
@@ -208,11 +219,15 @@ impl ResponseError for AppError {
                 AppError::Validation(errors) => errors.0.clone(),
                 _ => Vec::new(),
             },
+            request_id: None,
         };
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let AppError::RateLimited { retry_after } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, "1"));

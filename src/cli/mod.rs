@@ -18,6 +18,7 @@ use crate::service::auth::Caller;
 use crate::service::invoices;
 use crate::service::reports::{self, GroupBy};
 use crate::error::AppError;
+use crate::http::ratelimit::RateLimitConfig;
 use crate::http::{self, AppState};
 use crate::service::api_keys::{self, NewKey};
 use crate::service::clock::{Clock, SystemClock};
@@ -45,6 +46,12 @@ pub enum Command {
         /// Fill an empty database with a demo partner and print an admin key.
         #[arg(long)]
         demo: bool,
+        /// Requests per second per API key (per client IP without a key); 0 turns limits off.
+        #[arg(long, env = "SUPPORTBILL_RATE_LIMIT_PER_SECOND", default_value_t = 200)]
+        rate_limit_per_second: u32,
+        /// Requests a caller may send at once before the per-second rate applies.
+        #[arg(long, env = "SUPPORTBILL_RATE_LIMIT_BURST", default_value_t = 400)]
+        rate_limit_burst: u32,
     },
     /// Run pending migrations and exit.
     Migrate,
@@ -256,7 +263,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
     let url = DatabaseUrl::parse(&cli.database_url).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Serve { bind, demo } => serve(&url, &bind, demo, clock),
+        Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst } => {
+            let limits = RateLimitConfig { per_second: rate_limit_per_second, burst: rate_limit_burst };
+            serve(&url, &bind, demo, limits, clock)
+        }
         Command::Migrate => {
             storage::connect(&url, 1).map_err(|e| e.to_string())?;
             eprintln!("migrations applied to {}", url.redacted());
@@ -443,7 +453,7 @@ fn describe(e: AppError) -> String {
     }
 }
 
-fn serve(url: &DatabaseUrl, bind: &str, demo: bool, clock: Arc<dyn Clock>) -> Result<(), String> {
+fn serve(url: &DatabaseUrl, bind: &str, demo: bool, limits: RateLimitConfig, clock: Arc<dyn Clock>) -> Result<(), String> {
     let pool_size = if url.is_sqlite() { 8 } else { 16 };
     let pool = storage::connect(url, pool_size).map_err(|e| e.to_string())?;
     if demo {
@@ -468,7 +478,7 @@ fn serve(url: &DatabaseUrl, bind: &str, demo: bool, clock: Arc<dyn Clock>) -> Re
     if demo {
         println!("try: curl -H \"Authorization: Bearer $KEY\" http://{addr}/api/v1/invoices");
     }
-    let state = AppState { pool, clock };
+    let state = AppState::new(pool, clock).with_rate_limit(limits);
     actix_web::rt::System::new().block_on(async move {
         let server = http::start(listener, state).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())

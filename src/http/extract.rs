@@ -8,13 +8,14 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::web::{Bytes, Data};
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
+use crate::http::ratelimit::{client_ip, Subject};
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
 
@@ -99,19 +100,39 @@ impl<T: 'static> FromRequest for JsonBody<T> {
 /// a 401 whatever else is wrong with the request; the caller is kept in the extensions.
 pub async fn authenticate(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match caller_of(&req).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+        }
+        // Answered here rather than returned as `Err`, so outer middleware (the request id)
+        // still sees a response.
+        Err(e) => Ok(req.error_response(e).map_into_boxed_body()),
+    }
+}
+
+async fn caller_of(req: &ServiceRequest) -> Result<Caller, AppError> {
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|t| t.trim().to_string());
-    let Some(token) = token else { return Err(AppError::Unauthorized.into()) };
     let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
-    let caller = state.run(move |conn| auth::authenticate(conn, &token)).await?;
-    req.extensions_mut().insert(caller);
-    next.call(req).await
+    // (No key at all: `ratelimit::limit_anonymous` has counted it against the client IP.)
+    let Some(token) = token else { return Err(AppError::Unauthorized) };
+    // Per key when the key is good; a wrong key spends its client IP's budget instead.
+    let caller = match state.run(move |conn| auth::authenticate(conn, &token)).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            state.limits.check(Subject::Ip(client_ip(req)))?;
+            return Err(e);
+        }
+    };
+    state.limits.check(Subject::Key(caller.key_id))?;
+    Ok(caller)
 }
 
 impl FromRequest for Caller {

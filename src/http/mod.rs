@@ -2,9 +2,14 @@
 //! OpenAPI document is collected from the same registrations, so it cannot drift from the
 //! routes. `main` and the tests both start the server through [`start`].
 
+pub mod audit;
 pub mod extract;
+pub mod idempotency;
+pub mod metrics;
 pub mod negotiate;
 pub mod pagination;
+pub mod ratelimit;
+pub mod request_id;
 pub mod routes;
 pub mod wire;
 
@@ -21,14 +26,31 @@ use crate::error::AppError;
 use crate::service::clock::Clock;
 use crate::storage::{DbConnection, Pool};
 
-/// What every handler can reach: the connection pool and the clock.
+/// What every handler can reach: the connection pool, the clock, and the rate limits.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
     pub clock: Arc<dyn Clock>,
+    pub limits: Arc<ratelimit::RateLimits>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
+    /// With the default (generous) rate limits.
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            pool,
+            clock,
+            limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+
+    pub fn with_rate_limit(mut self, config: ratelimit::RateLimitConfig) -> AppState {
+        self.limits = Arc::new(ratelimit::RateLimits::new(config));
+        self
+    }
+
     /// Runs blocking database work on actix's thread pool with a pooled connection.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -104,13 +126,20 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
             .service(
                 utoipa_actix_web::scope("/api/v1")
+                    // The last `wrap` runs first: authenticate, idempotency keys, the audit of writes (so a
+                    // replayed response is not audited twice), the request id in problem bodies.
+                    .wrap(actix_web::middleware::from_fn(request_id::tag_problems))
+                    .wrap(actix_web::middleware::from_fn(audit::audit))
+                    .wrap(actix_web::middleware::from_fn(idempotency::idempotency))
                     .wrap(actix_web::middleware::from_fn(extract::authenticate))
                     .configure(routes::config),
             )
             .split_for_parts();
         app.app_data(api.clone())
-            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+            .wrap(actix_web::middleware::from_fn(ratelimit::limit_anonymous))
+            .wrap(actix_web::middleware::from_fn(request_id::assign))
             .route("/healthz", web::get().to(healthz))
+            .route("/metrics", web::get().to(metrics::metrics))
             .route("/version", web::get().to(version))
             .configure(crate::web::config)
             .default_service(web::to(not_found))

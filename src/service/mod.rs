@@ -4,11 +4,13 @@
 //! here too, so no handler can forget them.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
 pub mod charges;
 pub mod clock;
 pub mod credit_notes;
 pub mod customers;
+pub mod idempotency;
 pub mod import;
 pub mod invoices;
 pub mod partner;

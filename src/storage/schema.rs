@@ -192,6 +192,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    idempotency_keys (id) {
+        id -> BigInt,
+        api_key_id -> BigInt,
+        idem_key -> Text,
+        fingerprint -> Text,
+        status -> Nullable<Integer>,
+        headers -> Text,
+        body -> Nullable<Binary>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        api_key_id -> Nullable<BigInt>,
+        request_id -> Text,
+        method -> Text,
+        route -> Text,
+        status -> Integer,
+        resource_type -> Text,
+        resource_id -> Nullable<BigInt>,
+        action -> Text,
+    }
+}
+
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
@@ -203,5 +232,5 @@ diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    time_entries, charges, retainer_claims, api_keys, credit_notes,
+    time_entries, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
 );

@@ -456,7 +456,7 @@ async fn download(req: HttpRequest, state: web::Data<AppState>, id: String, form
     match render_invoice(&doc, format, pdf::Paper::A4) {
         Ok(bytes) => Ok(negotiate::document(&req, format, &name, bytes)),
         Err(e) => {
-            log::error!("web: {} of invoice {}: {e:?}", format.extension(), doc.id);
+            log::error!("request_id={} web: {} of invoice {}: {e:?}", crate::http::request_id::RequestId::of(&req), format.extension(), doc.id);
             let label = invoice_label(doc.number.as_deref(), doc.id);
             Err(Failure::Message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -510,6 +510,8 @@ pub(crate) async fn run(req: HttpRequest, state: web::Data<AppState>, body: web:
     let period = Period::new(start, end).map_err(|e| AppError::field(e.field, e.message)).for_caller(&caller)?;
     let now = state.clock.now();
     let docs = state.run(move |conn| svc::run(conn, period, now)).await.for_caller(&caller)?;
+    let ids: Vec<i64> = docs.iter().map(|d| d.id).collect();
+    crate::http::audit::record_direct(&state, &req, &caller, "invoice", "created", &ids, 303).await;
     let n = docs.len().to_string();
     Ok(see_other(&link("/invoices", &[("status", "draft"), ("period", &month_value(start)), ("flash", "run"), ("n", &n)])))
 }
@@ -521,6 +523,7 @@ pub(crate) async fn issue(req: HttpRequest, state: web::Data<AppState>, id: web:
     let id = parse_id(&id).for_caller(&caller)?;
     let clock = state.clock.clone();
     state.run(move |conn| svc::issue(conn, id, clock.as_ref())).await.for_caller(&caller)?;
+    crate::http::audit::record_direct(&state, &req, &caller, "invoice", "issued", &[id], 303).await;
     Ok(see_other(&format!("/invoices/{id}?flash=issued")))
 }
 
@@ -530,6 +533,7 @@ pub(crate) async fn void(req: HttpRequest, state: web::Data<AppState>, id: web::
     caller.require_staff("invoice").for_caller(&caller)?;
     let id = parse_id(&id).for_caller(&caller)?;
     state.run(move |conn| svc::void(conn, id)).await.for_caller(&caller)?;
+    crate::http::audit::record_direct(&state, &req, &caller, "invoice", "voided", &[id], 303).await;
     Ok(see_other(&format!("/invoices/{id}?flash=voided")))
 }
 

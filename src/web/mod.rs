@@ -20,6 +20,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
+use crate::http::request_id::RequestId;
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
 use crate::storage::StorageError;
@@ -280,12 +281,12 @@ pub(crate) fn check_same_origin(req: &HttpRequest) -> Result<(), Failure> {
     let origin = text(header::ORIGIN);
     let host = text(header::HOST).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string()));
     if !origin_allowed(origin, host.as_deref()) {
-        log::warn!("web: refused a POST to {} from origin {:?} (host {:?})", req.path(), origin, host);
+        log::warn!("request_id={} web: refused a POST to {} from origin {:?} (host {:?})", RequestId::of(req), req.path(), origin, host);
         return Err(Failure::CrossSite);
     }
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
-            log::warn!("web: refused a {site} POST to {}", req.path());
+            log::warn!("request_id={} web: refused a {site} POST to {}", RequestId::of(req), req.path());
             return Err(Failure::CrossSite);
         }
     }

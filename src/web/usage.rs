@@ -223,7 +223,7 @@ async fn download(req: HttpRequest, state: web::Data<AppState>, format: Format) 
     let bytes = match format {
         Format::Pdf => pdf::usage_pdf("Support usage summary", &r.from.to_string(), &r.to.to_string(), &r.group_name, &rows, pdf::Paper::A4)
             .map_err(|e| {
-                log::error!("web: usage PDF: {e}");
+                log::error!("request_id={} web: usage PDF: {e}", crate::http::request_id::RequestId::of(&req));
                 Failure::Message(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "The PDF of the usage summary could not be produced right now; the error has been logged. \

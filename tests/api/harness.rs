@@ -19,6 +19,7 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::Value;
 
 use supportbill::domain::vocab::Role;
+use supportbill::http::ratelimit::RateLimitConfig;
 use supportbill::http::AppState;
 use supportbill::service::api_keys::{self, NewKey};
 use supportbill::service::clock::{Clock, SystemClock};
@@ -38,6 +39,10 @@ pub enum Backend {
 /// the name (e.g. `#[ignore = "why"]`) go on both tests.
 macro_rules! both_backends {
     ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
+        both_backends!($(#[$meta])* $name, state = |s| s, |$app| $body);
+    };
+    // `state = |s| ...` adjusts the `AppState` before the server starts (e.g. a low rate limit).
+    ($(#[$meta:meta])* $name:ident, state = $configure:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -48,7 +53,7 @@ macro_rules! both_backends {
             #[actix_rt::test]
             $(#[$meta])*
             async fn sqlite() {
-                crate::harness::run(crate::harness::Backend::Sqlite, stringify!($name), |app| async move {
+                crate::harness::run_with(crate::harness::Backend::Sqlite, stringify!($name), $configure, |app| async move {
                     body(&app).await;
                     app
                 })
@@ -58,7 +63,7 @@ macro_rules! both_backends {
             #[actix_rt::test]
             $(#[$meta])*
             async fn postgres() {
-                crate::harness::run(crate::harness::Backend::Postgres, stringify!($name), |app| async move {
+                crate::harness::run_with(crate::harness::Backend::Postgres, stringify!($name), $configure, |app| async move {
                     body(&app).await;
                     app
                 })
@@ -68,14 +73,24 @@ macro_rules! both_backends {
     };
 }
 
-/// Spawns the app, runs `f`, and shuts the server down before the database is removed.
-/// (If `f` panics, `TestApp`'s `Drop` still removes the database.)
+/// Spawns the app, runs `f`, and shuts the server down (kept for callers outside the macro).
+#[allow(dead_code)]
 pub async fn run<F, Fut>(backend: Backend, name: &str, f: F)
 where
     F: FnOnce(TestApp) -> Fut,
     Fut: std::future::Future<Output = TestApp>,
 {
-    let Some(app) = TestApp::spawn(backend).await else {
+    run_with(backend, name, |s| s, f).await
+}
+
+/// Spawns the app (its state adjusted by `configure`), runs `f`, and shuts the server down
+/// before the database is removed. (If `f` panics, `TestApp`'s `Drop` still removes the database.)
+pub async fn run_with<F, Fut>(backend: Backend, name: &str, configure: fn(AppState) -> AppState, f: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
+    let Some(app) = TestApp::spawn_with(backend, configure).await else {
         // Straight to the stderr handle: libtest captures `eprintln!`, and a skip must be seen.
         use std::io::Write;
         let _ = writeln!(
@@ -206,9 +221,15 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts the app on a new database; `None` for PostgreSQL when `SUPPORTBILL_TEST_PG_URL`
-    /// is not set.
+    /// Starts the app on a new database (rate limits off); `None` for PostgreSQL when
+    /// `SUPPORTBILL_TEST_PG_URL` is not set.
+    #[allow(dead_code)]
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |s| s).await
+    }
+
+    /// `spawn`, and `configure` adjusts the app state first (e.g. a low rate limit).
+    pub async fn spawn_with(backend: Backend, configure: fn(AppState) -> AppState) -> Option<TestApp> {
         let suffix = unique_suffix();
         let (db, url) = match backend {
             Backend::Sqlite => {
@@ -242,7 +263,10 @@ impl TestApp {
 
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
         let port = listener.local_addr().expect("local addr").port();
-        let state = AppState { pool: pool.clone(), clock };
+        // Rate limits off unless a test turns them on: tests fire requests far faster than any
+        // client would (the limiter itself is tested in `ratelimit`).
+        let unlimited = RateLimitConfig { per_second: 0, burst: 0 };
+        let state = configure(AppState::new(pool.clone(), clock).with_rate_limit(unlimited));
         let server = supportbill::http::start(listener, state).expect("start the server");
         let handle = server.handle();
         actix_rt::spawn(server);

@@ -25,3 +25,7 @@ mod tax_treatment;
 mod credit_notes;
 mod einvoice;
 mod partner_center;
+mod idempotency;
+mod ratelimit;
+mod audit;
+mod operations;

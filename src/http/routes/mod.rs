@@ -1,6 +1,7 @@
 //! Route modules, one per resource; each exposes `config`, composed here under `/api/v1`.
 
 pub mod api_keys;
+pub mod audit;
 pub mod charges;
 pub mod credit_notes;
 pub mod customers;
@@ -28,4 +29,5 @@ pub fn config(cfg: &mut ServiceConfig) {
     api_keys::config(cfg);
     partner::config(cfg);
     partner_center::config(cfg);
+    audit::config(cfg);
 }
