@@ -1,2 +1,2 @@
-DROP INDEX time_entries_invoice;
+ALTER TABLE time_entries RESET (fillfactor);
 CREATE INDEX time_entries_invoice ON time_entries (invoice_id);
