@@ -25,3 +25,4 @@ mod tax_treatment;
 mod credit_notes;
 mod einvoice;
 mod partner_center;
+mod authz_matrix;
