@@ -26,3 +26,4 @@ mod credit_notes;
 mod einvoice;
 mod partner_center;
 mod authz_matrix;
+mod fuzz;
