@@ -27,3 +27,4 @@ mod einvoice;
 mod partner_center;
 mod authz_matrix;
 mod fuzz;
+mod backup;
