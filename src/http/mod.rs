@@ -4,6 +4,7 @@
 
 pub mod extract;
 pub mod negotiate;
+pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod wire;
@@ -82,7 +83,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
         .split_for_parts();
-    api
+    openapi::with_common_responses(api)
 }
 
 /// Binds the app to `listener` and returns the running server (not yet awaited).

@@ -332,6 +332,25 @@ both_backends!(every_operation_follows_the_role_table, |app| {
     let stale: Vec<_> = ruled.difference(&documented).collect();
     assert!(stale.is_empty(), "rules for operations the OpenAPI document does not have: {stale:?}");
 
+    // And the document tells API clients about the 401 and 404 every operation may answer,
+    // as problem+json (what schemathesis' status-code and content-type checks hold it to).
+    let doc = serde_json::to_value(supportbill::http::openapi_document()).unwrap();
+    for (method, path) in &documented {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in ["401", "404"] {
+            assert!(
+                responses[status]["content"]["application/problem+json"].is_object(),
+                "{method} {path}: {status} not documented as problem+json: {responses}"
+            );
+        }
+        for (status, response) in responses.as_object().unwrap() {
+            assert!(
+                response["content"].get("application/json").is_none_or(|c| c["schema"]["$ref"] != "#/components/schemas/Problem"),
+                "{method} {path}: {status} documents a problem as application/json"
+            );
+        }
+    }
+
     let a = fixture(app, "Alpha Kunde GmbH").await;
     let b = fixture(app, "Bravo Customer Ltd").await;
     let finance = app.make_key(Role::Finance, None);
