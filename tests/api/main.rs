@@ -28,3 +28,4 @@ mod partner_center;
 mod authz_matrix;
 mod fuzz;
 mod backup;
+mod crash;
