@@ -55,6 +55,13 @@ pub enum Command {
     },
     /// Run pending migrations and exit.
     Migrate,
+    /// Copy a SQLite database to FILE while the service runs (`VACUUM INTO`: one consistent
+    /// snapshot; writers carry on). Refuses an existing FILE. For PostgreSQL it prints the
+    /// `pg_dump` command to use and fails.
+    Backup {
+        /// The new file to write; it must not exist.
+        file: PathBuf,
+    },
     /// Create an API key and print its token (alone, on stdout).
     CreateKey {
         #[arg(long, value_enum)]
@@ -272,6 +279,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             eprintln!("migrations applied to {}", url.redacted());
             Ok(())
         }
+        Command::Backup { file } => backup(&url, &file),
         Command::CreateKey { role, customer, name } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -432,6 +440,60 @@ fn paper_of(paper: PaperArg) -> Paper {
         PaperArg::A4 => Paper::A4,
         PaperArg::Letter => Paper::Letter,
     }
+}
+
+/// `supportbill backup FILE`: an online copy of a SQLite database with `VACUUM INTO`, which
+/// reads one consistent snapshot (WAL: the server's writers are not blocked) and writes a
+/// compact database file; the copy is checked with `PRAGMA integrity_check`.
+fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+
+    let path = match url {
+        DatabaseUrl::Postgres(_) => {
+            return Err(format!(
+                "backup copies SQLite databases only. For PostgreSQL use pg_dump, which takes a consistent \
+                 snapshot while the service runs:\n  pg_dump -Fc --no-owner -f {file} '{url}'\n\
+                 and restore into a new, empty database with:\n  createdb NEWDB && pg_restore --no-owner -d NEWDB {file}\n\
+                 (the password is not shown: give it in the URL, PGPASSWORD or ~/.pgpass; see README.md, Backups)",
+                file = file.display(),
+                url = url.redacted(),
+            ))
+        }
+        DatabaseUrl::Sqlite(path) => path,
+    };
+    if std::fs::symlink_metadata(file).is_ok() {
+        return Err(format!("{} exists: backup writes a new file and never overwrites one", file.display()));
+    }
+    if !std::path::Path::new(path).is_file() {
+        return Err(format!("no SQLite database at {path}"));
+    }
+    let target = file.to_str().ok_or_else(|| format!("{}: the backup path must be UTF-8", file.display()))?;
+    let started = std::time::Instant::now();
+    let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| format!("cannot open {path}: {e}"))?;
+    // Wait for a writer's lock rather than fail, like the server's own connections.
+    conn.batch_execute("PRAGMA busy_timeout = 30000;").map_err(|e| e.to_string())?;
+    // A string literal: single quotes doubled, so any file name is taken literally.
+    let literal = format!("'{}'", target.replace('\'', "''"));
+    diesel::sql_query(format!("VACUUM INTO {literal}"))
+        .execute(&mut conn)
+        .map_err(|e| format!("backup of {path} to {target} failed: {e}"))?;
+    drop(conn);
+
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let mut copy = diesel::SqliteConnection::establish(target).map_err(|e| format!("cannot open the copy {target}: {e}"))?;
+    let checks: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(&mut copy).map_err(|e| e.to_string())?;
+    if checks.len() != 1 || checks[0].integrity_check != "ok" {
+        let found: Vec<_> = checks.into_iter().map(|c| c.integrity_check).collect();
+        return Err(format!("the copy {target} fails its integrity check: {}", found.join("; ")));
+    }
+    let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    eprintln!("backed up {} to {target}: {bytes} bytes in {} ms, integrity ok", url.redacted(), started.elapsed().as_millis());
+    Ok(())
 }
 
 fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {

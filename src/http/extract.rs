@@ -158,3 +158,28 @@ impl FromRequest for RawBody {
     }
 }
 
+
+/// A query string of type `T`, read but not yet parsed: like [`JsonBody`], handlers call
+/// [`DeferredQuery::parse`] after authorization, so a caller who may not use a route gets its
+/// 404 (or 403) rather than a 422 about the query. Errors match `web::Query`'s (field `query`).
+pub struct DeferredQuery<T> {
+    raw: String,
+    _type: std::marker::PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> DeferredQuery<T> {
+    pub fn parse(&self) -> Result<T, AppError> {
+        actix_web::web::Query::<T>::from_query(&self.raw)
+            .map(|q| q.into_inner())
+            .map_err(|err| AppError::field("query", format!("invalid query string: {err}")))
+    }
+}
+
+impl<T: 'static> FromRequest for DeferredQuery<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(DeferredQuery { raw: req.query_string().to_string(), _type: std::marker::PhantomData }))
+    }
+}

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod negotiate;
+pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
 pub mod request_id;
@@ -104,7 +105,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .service(utoipa_actix_web::scope("/api/v1").configure(routes::config))
         .split_for_parts();
-    api
+    openapi::with_common_responses(api)
 }
 
 /// Binds the app to `listener` and returns the running server (not yet awaited).

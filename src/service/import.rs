@@ -82,6 +82,9 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
     let mut index = std::collections::HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         let name = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+        if name.is_empty() {
+            return Err(fail(1, "header", format!("column {} has no name; expected some of: {}", i + 1, COLUMNS.join(", "))));
+        }
         if !COLUMNS.contains(&name.as_str()) {
             return Err(fail(1, &name, format!("unknown column; expected some of: {}", COLUMNS.join(", "))));
         }

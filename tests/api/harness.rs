@@ -213,6 +213,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub base_url: String,
     pub admin_token: String,
+    /// The test database, as `--database-url` takes it (a SQLite file path or a PostgreSQL URL).
+    pub database_url: String,
     pub pool: Pool,
     client: awc::Client,
     handle: ServerHandle,
@@ -276,6 +278,7 @@ impl TestApp {
             backend,
             base_url: format!("http://127.0.0.1:{port}"),
             admin_token,
+            database_url: url,
             pool,
             client,
             handle,

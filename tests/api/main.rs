@@ -29,3 +29,7 @@ mod idempotency;
 mod ratelimit;
 mod audit;
 mod operations;
+mod authz_matrix;
+mod fuzz;
+mod backup;
+mod crash;

@@ -75,9 +75,9 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ApiKe
 
 #[utoipa::path(tag = "api-keys", params(PageQuery), responses((status = 200, body = Page<ApiKeyOut>), (status = 403, body = Problem)))]
 #[get("/api-keys")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
-    let page = query.parse()?;
+    let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| api_keys::list(conn, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |k| k.id, ApiKeyOut::from)))
 }

@@ -68,10 +68,16 @@ impl From<AuditEntry> for AuditEntryOut {
 #[utoipa::path(tag = "audit", params(PageQuery, AuditQuery),
     responses((status = 200, body = Page<AuditEntryOut>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[get("/audit")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<AuditQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    // The query is read only after the role check: finance gets 403, not a 422 about it.
     caller.require_admin("route")?;
-    let page = query.parse()?;
-    let filter = filter.into_inner();
+    let page = query.parse()?.parse()?;
+    let filter = filter.parse()?;
     if let Some(r) = &filter.resource {
         if !RESOURCES.contains(&r.as_str()) {
             return Err(AppError::field("resource", format!("must be one of {}", RESOURCES.join(", "))));

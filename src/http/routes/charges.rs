@@ -82,10 +82,10 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Charg
 
 #[utoipa::path(tag = "charges", params(PageQuery, ChargeFilter), responses((status = 200, body = Page<ChargeOut>)))]
 #[get("/charges")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<ChargeFilter>) -> Result<HttpResponse, AppError> {
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<ChargeFilter>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let page = query.parse()?;
-    let subscription_id = filter.subscription_id;
+    let page = query.parse()?.parse()?;
+    let subscription_id = filter.parse()?.subscription_id;
     let rows = state.run(move |conn| charges::list(conn, subscription_id, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |c| c.id, ChargeOut::from)))
 }

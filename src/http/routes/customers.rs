@@ -146,9 +146,9 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Custo
 
 #[utoipa::path(tag = "customers", params(PageQuery), responses((status = 200, body = Page<CustomerOut>)))]
 #[get("/customers")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let page = query.parse()?;
+    let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| customers::list(conn, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |c| c.id, CustomerOut::from)))
 }

@@ -87,8 +87,9 @@ pub struct RegisterQuery {
     responses((status = 200, content((DataList<RegisterRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 422, body = Problem)))]
 #[get("/reports/invoices")]
-async fn register(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: web::Query<RegisterQuery>) -> Result<HttpResponse, AppError> {
+async fn register(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: crate::http::extract::DeferredQuery<RegisterQuery>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
+    let query = query.parse()?;
     let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
     let rows = state.run(move |conn| reports::register(conn, from, to, None)).await?;

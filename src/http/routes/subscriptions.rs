@@ -135,7 +135,7 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 }
 
 #[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionPatch,
-    responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/subscriptions/{id}")]
 async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<SubscriptionPatch>) -> Result<HttpResponse, AppError> {
     caller.require_staff("subscription")?;

@@ -157,10 +157,10 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Ticke
 
 #[utoipa::path(tag = "tickets", params(PageQuery, TicketFilter), responses((status = 200, body = Page<TicketOut>)))]
 #[get("/tickets")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<TicketFilter>) -> Result<HttpResponse, AppError> {
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<TicketFilter>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let page = query.parse()?;
-    let subscription_id = filter.subscription_id;
+    let page = query.parse()?.parse()?;
+    let subscription_id = filter.parse()?.subscription_id;
     let rows = state.run(move |conn| tickets::list(conn, subscription_id, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |t| t.id, TicketOut::from)))
 }

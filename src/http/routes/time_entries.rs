@@ -153,8 +153,9 @@ pub struct ImportQuery {
 #[utoipa::path(tag = "time-entries", params(ImportQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 201, body = ImportResult), (status = 422, body = Problem)))]
 #[post("/time-entries/import")]
-async fn import_csv(caller: Caller, state: web::Data<AppState>, query: web::Query<ImportQuery>, body: RawBody) -> Result<HttpResponse, AppError> {
+async fn import_csv(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<ImportQuery>, body: RawBody) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
+    let query = query.parse()?;
     let by = parse_subscription_by(query.subscription_by.as_deref())?;
     let bytes = body.0;
     // Parsing a large file is CPU work: it runs on the blocking pool with the insert, not on
@@ -188,9 +189,10 @@ pub struct EntryQuery {
 
 #[utoipa::path(tag = "time-entries", params(PageQuery, EntryQuery), responses((status = 200, body = Page<TimeEntryOut>)))]
 #[get("/time-entries")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<EntryQuery>) -> Result<HttpResponse, AppError> {
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<EntryQuery>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let page = query.parse()?;
+    let page = query.parse()?.parse()?;
+    let filter = filter.parse()?;
     let from = filter.from.as_deref().map(v::timestamp).transpose().map_err(|m| AppError::field("from", m))?;
     let to = filter.to.as_deref().map(v::timestamp).transpose().map_err(|m| AppError::field("to", m))?;
     let f = EntryFilter { subscription_id: filter.subscription_id, from, to };
