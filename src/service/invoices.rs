@@ -948,23 +948,12 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
     Ok(docs)
 }
 
-/// Frees everything invoice `id` claimed.
-///
-/// Its time entries are found through the time index: a draft only claims entries started in
-/// its period, and a claimed entry cannot be edited, so they all lie there. `time_entries` has
-/// no index on `invoice_id` on purpose: with one, every claim of a run would also update that
-/// index, and on PostgreSQL it would rule out HOT updates (a new version of every index entry
-/// for every claimed row); see BENCHMARKS.md.
+/// Frees everything invoice `id` claimed (its time entries through the partial index on
+/// claimed entries).
 pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
-    let (start, end): (NaiveDate, NaiveDate) = invoices::table.find(id).select((invoices::period_start, invoices::period_end)).first(conn)?;
-    diesel::update(
-        time_entries::table
-            .filter(time_entries::started_at.ge(utc_midnight(start)))
-            .filter(time_entries::started_at.lt(utc_midnight(end)))
-            .filter(time_entries::invoice_id.eq(id)),
-    )
-    .set(time_entries::invoice_id.eq(None::<i64>))
-    .execute(conn)?;
+    diesel::update(time_entries::table.filter(time_entries::invoice_id.eq(id)))
+        .set(time_entries::invoice_id.eq(None::<i64>))
+        .execute(conn)?;
     diesel::update(tickets::table.filter(tickets::invoice_id.eq(id))).set(tickets::invoice_id.eq(None::<i64>)).execute(conn)?;
     diesel::update(charges::table.filter(charges::invoice_id.eq(id))).set(charges::invoice_id.eq(None::<i64>)).execute(conn)?;
     diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;

@@ -1,2 +1,2 @@
-ALTER TABLE time_entries RESET (fillfactor);
+DROP INDEX time_entries_invoice;
 CREATE INDEX time_entries_invoice ON time_entries (invoice_id);
