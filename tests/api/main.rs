@@ -33,3 +33,4 @@ mod authz_matrix;
 mod fuzz;
 mod backup;
 mod crash;
+mod billing_clock;
