@@ -34,3 +34,4 @@ mod fuzz;
 mod backup;
 mod crash;
 mod billing_clock;
+mod invariants;

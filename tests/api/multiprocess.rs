@@ -150,6 +150,11 @@ async fn two_processes_issue_gapless_numbers() {
     credit_numbers.sort();
     assert_eq!(credit_numbers, (1..=N).map(|n| format!("CN-{n:06}")).collect::<Vec<_>>());
 
+    // The billing invariants hold after all that (numbers, claims, subtotals).
+    let pool = supportbill::storage::connect(&supportbill::storage::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
+    crate::invariants::check(&mut pool.get().unwrap());
+    drop(pool);
+
     drop((a, b));
     diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();
 }

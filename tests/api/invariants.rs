@@ -1,0 +1,139 @@
+//! The billing invariants (SPEC section 3, issue 3 item 5), checked in SQL after concurrent
+//! work: invoice numbers unique and gapless; nothing claimed by a void or credited invoice;
+//! every claimed entry, ticket and charge on an invoice of its own customer; every invoice's
+//! subtotal the sum of its lines. [`check`] is shared with the multi-process test; the test
+//! here throws concurrent runs, single and bulk issues, voids, deletes and re-runs at one
+//! server (both backends) and then checks them.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, tickets, time_entries};
+use supportbill::storage::DbConnection;
+
+/// Panics with the first broken invariant.
+pub fn check(conn: &mut DbConnection) {
+    // Numbers: unique, and exactly INV-000001..N over every invoice that was ever issued.
+    let mut numbers: Vec<String> = invoices::table.filter(invoices::number.is_not_null()).select(invoices::number.assume_not_null()).load(conn).unwrap();
+    numbers.sort();
+    let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("INV-{n:06}")).collect();
+    assert_eq!(numbers, expected, "invoice numbers are not unique and gapless");
+
+    let status: HashMap<i64, (String, i64)> = invoices::table
+        .select((invoices::id, invoices::status, invoices::customer_id))
+        .load::<(i64, String, i64)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(id, s, c)| (id, (s, c)))
+        .collect();
+    let customer_of_sub: HashMap<i64, i64> =
+        subscriptions::table.select((subscriptions::id, subscriptions::customer_id)).load::<(i64, i64)>(conn).unwrap().into_iter().collect();
+    let claims: Vec<(&str, i64, i64)> = time_entries::table
+        .filter(time_entries::invoice_id.is_not_null())
+        .select((time_entries::subscription_id, time_entries::invoice_id.assume_not_null()))
+        .load::<(i64, i64)>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(s, i)| ("time entry", s, i))
+        .chain(
+            tickets::table
+                .filter(tickets::invoice_id.is_not_null())
+                .select((tickets::subscription_id, tickets::invoice_id.assume_not_null()))
+                .load::<(i64, i64)>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|(s, i)| ("ticket", s, i)),
+        )
+        .chain(
+            charges::table
+                .filter(charges::invoice_id.is_not_null())
+                .select((charges::subscription_id, charges::invoice_id.assume_not_null()))
+                .load::<(i64, i64)>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|(s, i)| ("charge", s, i)),
+        )
+        .collect();
+    for (what, sub, invoice) in claims {
+        let (s, customer) = status.get(&invoice).unwrap_or_else(|| panic!("a {what} is claimed by invoice {invoice}, which does not exist"));
+        assert!(s == "draft" || s == "issued", "a {what} is still claimed by {s} invoice {invoice}");
+        assert_eq!(customer_of_sub[&sub], *customer, "a {what} of another customer is on invoice {invoice}");
+    }
+
+    // Subtotal = the sum of the lines, exactly.
+    let mut sums: HashMap<i64, Decimal> = HashMap::new();
+    for (invoice, amount) in invoice_lines::table.select((invoice_lines::invoice_id, invoice_lines::amount)).load::<(i64, supportbill::storage::Dec)>(conn).unwrap() {
+        *sums.entry(invoice).or_default() += amount.0;
+    }
+    for (id, subtotal) in invoices::table.select((invoices::id, invoices::subtotal)).load::<(i64, supportbill::storage::Dec)>(conn).unwrap() {
+        assert_eq!(sums.get(&id).copied().unwrap_or_default(), subtotal.0, "invoice {id}: subtotal is not the sum of its lines");
+    }
+}
+
+const OCTOBER: &str = r#"{"period_start": "2026-10-01", "period_end": "2026-11-01"}"#;
+
+both_backends!(concurrent_runs_issues_voids_and_deletes_keep_the_invariants, |app| {
+    let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
+    for i in 0..10 {
+        let c = create(app, "/api/v1/customers", &customer_named(&format!("Mixed {i}"))).await["id"].as_i64().unwrap();
+        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
+            .await["id"].as_i64().unwrap();
+        let entries: Vec<Value> = (0..5)
+            .map(|k| json!({"subscription_id": sub, "agent": "a.kowalski", "started_at": format!("2026-10-{:02}T09:00:00Z", 5 + k), "minutes": 30 + k, "category": "technical"}))
+            .collect();
+        app.post_json("/api/v1/time-entries", &json!(entries)).await.expect(201);
+    }
+    let run: Value = serde_json::from_str(OCTOBER).unwrap();
+    // Three runs at once: each customer is drafted once.
+    let runs = futures_util::future::join_all((0..3).map(|_| app.post_json("/api/v1/invoices/run", &run))).await;
+    let mut drafts: Vec<i64> = Vec::new();
+    for r in &runs {
+        assert!(r.status == 201 || r.status == 409, "run: {} {}", r.status, r.text);
+        if r.status == 201 {
+            drafts.extend(r.data().iter().map(|d| d["id"].as_i64().unwrap()));
+        }
+    }
+    drafts.sort_unstable();
+    assert_eq!(drafts.len(), 10, "one draft per customer across three concurrent runs");
+    check(&mut app.conn());
+
+    // At once: a bulk issue of the first half, single issues of everything, deletes of the last three.
+    let empty = json!({});
+    let bulk = json!({"invoice_ids": drafts[..5].to_vec()});
+    let singles: Vec<String> = drafts.iter().map(|id| format!("/api/v1/invoices/{id}/issue")).collect();
+    let deletes: Vec<String> = drafts[7..].iter().map(|id| format!("/api/v1/invoices/{id}")).collect();
+    let (b, s, d) = futures_util::future::join3(
+        app.post_json("/api/v1/invoices/issue", &bulk),
+        futures_util::future::join_all(singles.iter().map(|p| app.post_json(p, &empty))),
+        futures_util::future::join_all(deletes.iter().map(|p| app.delete(p))),
+    )
+    .await;
+    for r in std::iter::once(&b).chain(s.iter()).chain(d.iter()) {
+        assert!([200, 204, 404, 409].contains(&r.status), "{} {}", r.status, r.text);
+    }
+    check(&mut app.conn());
+
+    // Void every issued invoice while two re-runs draft what was freed.
+    let issued: Vec<i64> = app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    assert!(!issued.is_empty());
+    let voids: Vec<String> = issued.iter().map(|id| format!("/api/v1/invoices/{id}/void")).collect();
+    let (v, reruns) = futures_util::future::join(
+        futures_util::future::join_all(voids.iter().map(|p| app.post_json(p, &empty))),
+        futures_util::future::join_all((0..2).map(|_| app.post_json("/api/v1/invoices/run", &run))),
+    )
+    .await;
+    for r in v.iter().chain(reruns.iter()) {
+        assert!([200, 201, 409].contains(&r.status), "{} {}", r.status, r.text);
+    }
+    // A last run picks up anything a re-run missed while the voids were going on.
+    app.post_json("/api/v1/invoices/run", &run).await.expect(201);
+    check(&mut app.conn());
+    // Every entry is billed once again: on a draft or an issued invoice.
+    let mut conn = app.conn();
+    let unbilled: i64 = time_entries::table.filter(time_entries::invoice_id.is_null()).count().get_result(&mut *conn).unwrap();
+    assert_eq!(unbilled, 0, "entries freed by the voids were not billed again");
+});
