@@ -4,6 +4,7 @@
 //! restart nothing of the import is there, the database is intact, and the same import then
 //! succeeds in full. The same for an invoice run over 200,000 entries: killed while its drafts
 //! are written, it leaves no invoice and no claim, and the repeated run bills everything once.
+//! And SIGTERM (a graceful shutdown) during the import lets it finish and answer first.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -245,4 +246,44 @@ both_backends!(a_kill_during_a_large_invoice_run_leaves_no_invoice_and_the_run_c
     assert_eq!(count_of(app, "SELECT COUNT(*) AS n FROM invoices"), 1);
     assert_eq!(count_of(app, "SELECT COUNT(*) AS n FROM time_entries WHERE invoice_id IS NULL"), 0, "entries left unbilled");
     drop(server);
+});
+
+both_backends!(sigterm_lets_a_request_in_flight_finish, |app| {
+    let (_, _, sub) = billing_setup(app).await;
+    let mut csv = String::with_capacity(ROWS * 48 + 64);
+    csv.push_str("subscription_id,started_at,minutes,agent,category\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n", 1 + i % 28, i % 24, i % 60, 1 + i % 120, i % 50));
+    }
+    let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
+    let token = app.admin_token.clone();
+    let mut server = serve(&app.database_url);
+    let request = client
+        .post(format!("{}/api/v1/time-entries/import", server.base))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .send_body(csv.into_bytes());
+    let (backend, url) = (app.backend, app.database_url.clone());
+    let pid = server.child.id().to_string();
+    let terminate = async move {
+        let started = Instant::now();
+        loop {
+            let (b, u) = (backend, url.clone());
+            if actix_rt::task::spawn_blocking(move || import_in_progress(b, &u)).await.unwrap() {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "the import's transaction was never seen open");
+            actix_rt::time::sleep(Duration::from_millis(2)).await;
+        }
+        // SIGTERM while the import is being written: a graceful shutdown.
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(status.success());
+    };
+    let (response, ()) = futures_util::future::join(request, terminate).await;
+    let mut response = response.expect("the request in flight gets its answer");
+    let text = response.body().limit(1 << 20).await.unwrap();
+    assert_eq!(response.status().as_u16(), 201, "{}", String::from_utf8_lossy(&text));
+    let exit = server.child.wait().expect("the server exits after SIGTERM");
+    assert!(exit.success(), "the server's exit after SIGTERM: {exit:?}");
+    assert_eq!(count_rows(app), ROWS as i64, "the import finished in full");
 });
