@@ -5,6 +5,7 @@
 //! cargo bench --bench perf                                  # 10,000 customers, 1,000,000 entries, SQLite
 //! cargo bench --bench perf -- --backend both --entries 100000 --customers 1000
 //! cargo test --bench perf -- --smoke                        # tiny, debug build: what CI runs
+//! cargo bench --bench perf -- --customers 1000 --entries 100000 --soak 180   # plus 3 minutes of mixed traffic
 //! ```
 //!
 //! PostgreSQL: `--backend postgres|both` needs `SUPPORTBILL_BENCH_PG_URL` (or
@@ -33,7 +34,7 @@ use supportbill::service::invoices::{self, InvoiceDocument};
 use supportbill::service::reports::{self, GroupBy};
 use supportbill::service::time_entries::{self, Locator};
 use supportbill::storage::models::Invoice;
-use supportbill::storage::schema::{invoices as invoices_t, time_entries as entries_t};
+use supportbill::storage::schema::{invoices as invoices_t, subscriptions as subscriptions_t, time_entries as entries_t};
 use supportbill::storage::{self, DatabaseUrl, DbConnection, Pool};
 
 struct Args {
@@ -41,12 +42,13 @@ struct Args {
     entries: usize,
     backends: Vec<&'static str>,
     wrk_seconds: u32,
+    soak_seconds: u32,
     pdf_all: bool,
     out: Option<PathBuf>,
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { customers: 10_000, entries: 1_000_000, backends: vec!["sqlite"], wrk_seconds: 10, pdf_all: true, out: None };
+    let mut a = Args { customers: 10_000, entries: 1_000_000, backends: vec!["sqlite"], wrk_seconds: 10, soak_seconds: 0, pdf_all: true, out: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -57,6 +59,7 @@ fn parse_args() -> Args {
                 a.entries = 20_000;
                 a.backends = vec!["sqlite", "postgres"];
                 a.wrk_seconds = 1;
+                a.soak_seconds = 5;
             }
             "--customers" => a.customers = value().parse().expect("--customers N"),
             "--entries" => a.entries = value().parse().expect("--entries N"),
@@ -69,6 +72,7 @@ fn parse_args() -> Args {
                 }
             }
             "--wrk-seconds" => a.wrk_seconds = value().parse().expect("--wrk-seconds N"),
+            "--soak" => a.soak_seconds = value().parse().expect("--soak SECONDS"),
             "--no-pdf-all" => a.pdf_all = false,
             "--out" => a.out = Some(PathBuf::from(value())),
             other => panic!("unknown argument {other}"),
@@ -237,7 +241,8 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     );
 
     // 5. GET /api/v1/invoices/{id} under wrk, against the trivial /version route.
-    http(args, backend, db, &draft_ids, report);
+    let sub: i64 = subscriptions_t::table.select(subscriptions_t::id).order(subscriptions_t::id).first(&mut conn).expect("a subscription");
+    http(args, backend, db, &draft_ids, sub, report);
 
     // 6. PDF (the same on both backends: once, on the first).
     if backend == args.backends[0] {
@@ -320,7 +325,7 @@ fn child(url: &str, args: &[&str]) -> (String, Duration, i64) {
 
 /// `wrk` against a served copy: GET of issued invoices (client of the API, admin key) and the
 /// trivial `/version` route.
-fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], report: &mut Report) {
+fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64, report: &mut Report) {
     if Command::new("wrk").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
         eprintln!("\n!!! wrk is not installed (apt-get install wrk): HTTP benchmark SKIPPED\n");
         return;
@@ -373,8 +378,24 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], report: 
     let (base_rps, base_p99) = run(&[], format!("http://{addr}/version"));
     let script_arg = script.to_string_lossy().to_string();
     let (rps, p99) = run(&["-s", &script_arg], format!("http://{addr}"));
+    let soak = (args.soak_seconds > 0).then(|| soak(args.soak_seconds, &addr, &token, ids, sub, &dir, server.id()));
     let _ = server.kill();
     let _ = server.wait();
+    if let Some((requests, rate, errors, rss)) = soak {
+        let first = rss.first().copied().unwrap_or(0);
+        let last = rss.last().copied().unwrap_or(0);
+        let peak = rss.iter().copied().max().unwrap_or(0);
+        let samples: Vec<String> = rss.iter().map(|kb| format!("{}", kb / 1024)).collect();
+        assert_eq!(errors, 0, "the soak run saw {errors} failed requests");
+        report.add(
+            backend,
+            &format!("soak: mixed traffic for {} s (wrk, 2 threads, 16 connections)", args.soak_seconds),
+            format!("{requests} requests, {rate:.0} req/s, 0 errors"),
+            format!("server RSS MB every 5 s: {}", samples.join(" ")),
+            format!("RSS {}→{} MB, peak {} MB", first / 1024, last / 1024, peak / 1024),
+            "no errors, flat memory",
+        );
+    }
     report.add(
         backend,
         "GET /api/v1/invoices/{id} (wrk, 2 threads, 32 connections)",
@@ -383,6 +404,66 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], report: 
         format!("{:.2}x", rps / base_rps.max(1e-9)),
         ">= 10k req/s, p99 < 20 ms",
     );
+}
+
+/// Mixed traffic for `seconds` against the server `pid` at `addr`: 60 % GET of an issued
+/// invoice, 20 % invoice lists, 10 % one day's usage summary, 10 % POST of a time entry.
+/// Returns (requests, requests/s, failed requests, the server's RSS in KB every 5 s).
+fn soak(seconds: u32, addr: &str, token: &str, ids: &[i64], sub: i64, dir: &std::path::Path, pid: u32) -> (u64, f64, u64, Vec<u64>) {
+    let script = dir.join("soak.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local first, count, token = {first}, {count}, "{token}"
+counter = 0
+request = function()
+  counter = counter + 1
+  local r = counter % 10
+  local h = {{["Authorization"] = "Bearer " .. token}}
+  if r < 6 then
+    return wrk.format("GET", "/api/v1/invoices/" .. (first + math.random(0, count - 1)), h)
+  elseif r < 8 then
+    return wrk.format("GET", "/api/v1/invoices?limit=50", h)
+  elseif r < 9 then
+    return wrk.format("GET", "/api/v1/reports/usage?from=2026-12-01&to=2026-12-02&group_by=category", h)
+  else
+    h["Content-Type"] = "application/json"
+    return wrk.format("POST", "/api/v1/time-entries", h, '{{"subscription_id": {sub}, "agent": "soak", "started_at": "2026-12-01T09:00:00Z", "minutes": 15, "category": "technical"}}')
+  end
+end
+"#,
+            first = ids[0],
+            count = ids.len(),
+        ),
+    )
+    .expect("soak.lua");
+    let rss = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()?.parse().ok())))
+            .unwrap_or(0)
+    };
+    let wrk = Command::new("wrk")
+        .args(["-t2", "-c16", "-d", &format!("{seconds}s"), "-s"])
+        .arg(&script)
+        .arg(format!("http://{addr}"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("wrk");
+    let mut samples = vec![rss(pid)];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(seconds as u64) {
+        std::thread::sleep(Duration::from_secs(5).min(Duration::from_secs(seconds as u64)));
+        samples.push(rss(pid));
+    }
+    let out = wrk.wait_with_output().expect("wrk output");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let requests = text.lines().find_map(|l| l.trim().split(" requests in").next().filter(|_| l.contains(" requests in")).and_then(|n| n.trim().parse().ok())).unwrap_or(0);
+    let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
+    let errors = text.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        + text.lines().find_map(|l| l.trim().strip_prefix("Socket errors:")).map(|_| 1).unwrap_or(0);
+    assert!(requests > 0, "wrk made no requests: {text}");
+    (requests, rate, errors, samples)
 }
 
 /// PDF renders: one page and 200 lines on one thread, all of the run on every core, and
