@@ -438,7 +438,7 @@ pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Resul
 
 /// The invoice run without the documents: the new drafts' ids, in customer order.
 pub fn run_ids(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
-    write_tx(conn, |conn| draft(conn, Scope::All, period, now))
+    crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| draft(conn, Scope::All, period, now)))
 }
 
 /// On PostgreSQL, drafting locks the customers' rows first, so two concurrent drafts for one

@@ -62,7 +62,7 @@ pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: L
 /// writes with `COPY ... FROM STDIN (FORMAT binary)` instead of INSERTs (several times faster
 /// for a month of entries). Still one transaction, all or nothing.
 pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<usize, AppError> {
-    write_tx(conn, |conn| {
+    crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| {
         let mut rows = resolve(conn, drafts, &locator)?;
         // In time order, the `started_at` index grows at its end instead of splitting pages
         // all over (ids then follow time, not file lines; nothing depends on file order).
@@ -76,7 +76,7 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
             }
             DbConnection::Postgresql(c) => Ok(diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?),
         }
-    })
+    }))
 }
 
 /// SQLite allows 32766 bind values per statement; 8 columns a row. Fewer, larger statements

@@ -119,14 +119,16 @@ impl ManageConnection for Manager {
                 // writer wait for the lock instead of failing at once.
                 // busy_timeout first: switching to WAL needs the lock, and a connection opened
                 // while another holds it should wait rather than fail.
-                // A 64 MiB page cache: a month's import or invoice run touches far more than
-                // SQLite's default 2 MiB, and spilling it through pread/pwrite was most of the
-                // import's time (see BENCHMARKS.md). No mmap: it would make the process's
-                // resident memory grow with the database file.
+                // SQLite's default page cache is 2 MiB. Pooled connections get 16 MiB each
+                // (8 connections: at most 128 MiB); the bulk jobs (a month's import, an invoice
+                // run) raise theirs to 64 MiB while they run (`with_bulk_cache`), because
+                // spilling their pages through pread/pwrite was most of their time (see
+                // BENCHMARKS.md). No mmap: it would make the process's resident memory grow
+                // with the database file.
                 conn.batch_execute(
                     "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
-                     PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                     PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY;",
                 )?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -172,6 +174,23 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StorageError> {
 /// On SQLite the write lock is taken at BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue
 /// on the busy timeout instead of failing half-way; on PostgreSQL it is a plain transaction and
 /// row locks do the queueing.
+/// Runs a bulk job with a 64 MiB SQLite page cache on its connection, then gives the memory
+/// back (lowering `cache_size` evicts the extra pages). PostgreSQL: runs `f` as is.
+pub fn with_bulk_cache<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return f(conn);
+    }
+    conn.batch_execute("PRAGMA cache_size = -65536;")?;
+    let result = f(conn);
+    let restored = conn.batch_execute("PRAGMA cache_size = -16384;");
+    let value = result?;
+    restored?;
+    Ok(value)
+}
+
 pub fn write_tx<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
