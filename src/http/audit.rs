@@ -1,12 +1,18 @@
-//! The audit middleware of `/api/v1` (README "Audit trail"): after a successful write (a 2xx
-//! answer to POST, PUT, PATCH or DELETE) it records who, when, the request and which resources
-//! it touched, read from the route pattern, the path's `{id}` and the response body's `id` /
-//! `data[].id`. Storage is `service::audit`.
+//! The audit middleware of `/api/v1` (README "Audit trail"): every write (POST, PUT, PATCH or
+//! DELETE) records who, when, the request and which resources it touched, read from the route
+//! pattern, the path's `{id}` and the response body's `id` / `data[].id`. Storage is
+//! `service::audit`.
 //!
-//! The rows are written right after the handler's transaction commits, in their own
-//! transaction (the services each own their transaction; threading the audit into all of them
-//! would touch every service). If recording fails the write still stands: the failure is logged
-//! with the request id and counted in `/metrics` (`supportbill_audit_failures_total`).
+//! The rows are written **inside the request's own write transaction**: this middleware puts
+//! them in a task-local, `AppState::run` hands them to `storage::with_before_commit`, and
+//! `storage::write_tx` inserts them just before it commits. So a write cannot commit without
+//! its audit rows, and a crash cannot leave one without the other. Their status is 0 until the
+//! answer is known; then a second, small transaction sets it and fills in the ids of what the
+//! request created (known only from the response body). A row left at status 0 is a write that
+//! committed while the server stopped before answering.
+
+use std::cell::RefCell;
+use std::rc::Rc;
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -94,6 +100,42 @@ fn body_ids(body: &[u8]) -> Vec<i64> {
         .unwrap_or_default()
 }
 
+/// `/api/v1/invoices/12/issue` -> `/api/v1/invoices/{id}/issue`: the route pattern of a write,
+/// known before the router has matched it (the ids of every write route are numbers).
+pub fn pattern_of(path: &str) -> String {
+    path.split('/').map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s }).collect::<Vec<_>>().join("/")
+}
+
+tokio::task_local! {
+    /// The audit rows of the write request being handled, for `AppState::run` to write inside
+    /// the request's first write transaction.
+    pub static PENDING_AUDIT: PendingAudit;
+}
+
+/// A write request's audit rows: what is known before the handler runs (who, when, the request
+/// id, the route, the path's id), written inside its transaction; then the ids of the rows,
+/// once written.
+#[derive(Clone)]
+pub struct PendingAudit {
+    rows: Rc<Vec<NewAuditEntry>>,
+    written: Rc<RefCell<Option<Vec<i64>>>>,
+}
+
+impl PendingAudit {
+    /// Records that `ids` were written by a transaction that reached its commit.
+    pub fn written(&self, ids: Vec<i64>) {
+        *self.written.borrow_mut() = Some(ids);
+    }
+}
+
+/// The rows still to write in this request's next write transaction, if any.
+pub fn pending_rows() -> Option<(PendingAudit, Vec<NewAuditEntry>)> {
+    PENDING_AUDIT
+        .try_with(|p| p.written.borrow().is_none().then(|| (p.clone(), p.rows.as_ref().clone())))
+        .ok()
+        .flatten()
+}
+
 pub async fn audit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -101,15 +143,44 @@ pub async fn audit(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
     }
-    let res = next.call(req).await?;
-    if !res.status().is_success() {
+    let Some(state) = req.app_data::<Data<AppState>>().cloned() else {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    };
+    let method = req.method().clone();
+    let pattern = pattern_of(req.path());
+    let effects = effects(&method, &pattern);
+    if effects.is_empty() {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let path_id = req.path().split('/').rev().find_map(|s| s.parse::<i64>().ok());
+    let caller = req.extensions().get::<Caller>().cloned();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let at = state.clock.now();
+    let row = |effect: &Effect, resource_id: Option<i64>, status: i32| NewAuditEntry {
+        at,
+        api_key_id: caller.as_ref().map(|c| c.key_id),
+        request_id: request_id.clone(),
+        method: method.to_string(),
+        route: pattern.clone(),
+        status,
+        resource_type: effect.resource_type.to_string(),
+        resource_id,
+        action: effect.action.to_string(),
+    };
+    let rows: Vec<NewAuditEntry> = effects
+        .iter()
+        .map(|e| row(e, if e.ids == IdSource::Path { path_id } else { None }, audit::STATUS_PENDING))
+        .collect();
+    let pending = PendingAudit { rows: Rc::new(rows), written: Rc::new(RefCell::new(None)) };
+    let res = PENDING_AUDIT.scope(pending.clone(), next.call(req)).await?;
+    let written = pending.written.borrow_mut().take();
+    let status = res.status().as_u16() as i32;
+    if written.is_none() && !res.status().is_success() {
+        // Nothing committed: nothing to record.
         return Ok(res.map_into_boxed_body());
     }
-    let request = res.request().clone();
-    let method = request.method().clone();
-    let pattern = request.match_pattern().unwrap_or_else(|| request.path().to_string());
-    let effects = effects(&method, &pattern);
-    let needs_body = effects.iter().any(|e| e.ids == IdSource::Body);
+
+    let needs_body = res.status().is_success() && effects.iter().any(|e| e.ids == IdSource::Body);
     let (res, body) = if needs_body {
         let (http_req, response) = res.into_parts();
         let (head, body) = response.into_parts();
@@ -125,47 +196,48 @@ pub async fn audit(
     } else {
         (res.map_into_boxed_body(), Vec::new())
     };
+    let created_ids = body_ids(&body);
+    if res.status().is_success() {
+        for effect in &effects {
+            let n = if effect.ids == IdSource::Body { created_ids.len() as u64 } else { 1 };
+            match (effect.resource_type, effect.action) {
+                ("invoice", "issued") => state.metrics.invoices_issued(n),
+                ("credit_note", "created") => state.metrics.credit_notes_issued(n),
+                _ => {}
+            }
+        }
+    }
 
-    let Some(state) = request.app_data::<Data<AppState>>().cloned() else { return Ok(res) };
-    let caller = request.extensions().get::<Caller>().cloned();
-    let request_id = request.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let path_id = request.match_info().get("id").and_then(|id| id.parse::<i64>().ok());
-    let at = state.clock.now();
-    for effect in &effects {
-        let n = match effect.ids {
-            IdSource::Body => body_ids(&body).len() as u64,
-            _ => 1,
-        };
-        match (effect.resource_type, effect.action) {
-            ("invoice", "issued") => state.metrics.invoices_issued(n),
-            ("credit_note", "created") => state.metrics.credit_notes_issued(n),
-            _ => {}
+    let outcome = match written {
+        // The usual case: the rows went in with the request's own transaction; now their
+        // status and the ids of what was created.
+        Some(ids) => {
+            let created: Vec<(i64, Vec<i64>)> = effects
+                .iter()
+                .zip(&ids)
+                .filter(|(e, _)| e.ids == IdSource::Body)
+                .map(|(_, &row_id)| (row_id, created_ids.clone()))
+                .collect();
+            state.run(move |conn| audit::finish(conn, &ids, status, &created)).await
         }
-    }
-    let status = res.status().as_u16() as i32;
-    let mut entries = Vec::new();
-    for effect in &effects {
-        let ids: Vec<Option<i64>> = match effect.ids {
-            IdSource::Path => vec![path_id],
-            IdSource::Body => body_ids(&body).into_iter().map(Some).collect(),
-            IdSource::None => vec![None],
-        };
-        for resource_id in ids {
-            entries.push(NewAuditEntry {
-                at,
-                api_key_id: caller.as_ref().map(|c| c.key_id),
-                request_id: request_id.clone(),
-                method: method.to_string(),
-                route: pattern.clone(),
-                status,
-                resource_type: effect.resource_type.to_string(),
-                resource_id,
-                action: effect.action.to_string(),
-            });
+        // A successful write that committed outside `storage::write_tx` (none should): its
+        // rows are recorded now, in their own transaction.
+        None => {
+            let mut entries = Vec::new();
+            for effect in &effects {
+                let ids: Vec<Option<i64>> = match effect.ids {
+                    IdSource::Path => vec![path_id],
+                    IdSource::Body => created_ids.iter().copied().map(Some).collect(),
+                    IdSource::None => vec![None],
+                };
+                entries.extend(ids.into_iter().map(|id| row(effect, id, status)));
+            }
+            log::warn!("request_id={request_id} audit: {method} {pattern} wrote outside a write transaction; recorded after it");
+            state.run(move |conn| audit::record(conn, &entries)).await
         }
-    }
-    if let Err(e) = state.run(move |conn| audit::record(conn, &entries)).await {
-        log::error!("request_id={request_id} audit: recording {method} {pattern} failed: {e:?}");
+    };
+    if let Err(e) = outcome {
+        log::error!("request_id={request_id} audit: completing the record of {method} {pattern} failed: {e:?}");
         state.metrics.audit_failure();
     }
     Ok(res)

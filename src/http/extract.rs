@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 use crate::http::ratelimit::{client_ip, Subject};
+use crate::http::auth_cache::{self, CheckState, PendingCheck};
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
 
@@ -98,22 +99,58 @@ impl<T: 'static> FromRequest for JsonBody<T> {
 
 /// Authenticates every `/api/v1` request before any extractor runs, so a missing or bad key is
 /// a 401 whatever else is wrong with the request; the caller is kept in the extensions.
+///
+/// A token seen before is recognised from the [`AuthCache`] without a database trip; its key
+/// is then confirmed live in the handler's own first trip (see `http::auth_cache`), or here
+/// after the handler if it never made one, and a revoked key's answer is replaced by a 401.
 pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    match caller_of(&req).await {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            next.call(req).await.map(ServiceResponse::map_into_boxed_body)
-        }
+    let (caller, cached) = match caller_of(&req).await {
+        Ok(found) => found,
         // Answered here rather than returned as `Err`, so outer middleware (the request id)
         // still sees a response.
-        Err(e) => Ok(req.error_response(e).map_into_boxed_body()),
+        Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
+    };
+    req.extensions_mut().insert(caller.clone());
+    if !cached {
+        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
+    }
+    let state = req.app_data::<Data<AppState>>().cloned();
+    // (No clone of the request may be kept across `next.call`: the router needs it unshared.)
+    let pending = PendingCheck::new(caller.key_id);
+    let response = auth_cache::PENDING.scope(pending.clone(), next.call(req)).await;
+    let live = match pending.state() {
+        CheckState::Live => Ok(true),
+        CheckState::Revoked => Ok(false),
+        // The handler answered without touching the database: check now.
+        CheckState::Unchecked => match &state {
+            Some(state) => {
+                let key_id = caller.key_id;
+                state.run(move |conn| auth::is_live(conn, key_id)).await
+            }
+            None => Ok(false),
+        },
+    };
+    let refusal = match live {
+        Ok(true) => return response.map(ServiceResponse::map_into_boxed_body),
+        Ok(false) => {
+            if let Some(state) = &state {
+                state.auth_cache.forget_key(caller.key_id);
+            }
+            AppError::Unauthorized
+        }
+        Err(e) => e,
+    };
+    match response {
+        Ok(res) => Ok(ServiceResponse::from_err(refusal, res.request().clone()).map_into_boxed_body()),
+        Err(_) => Err(refusal.into()),
     }
 }
 
-async fn caller_of(req: &ServiceRequest) -> Result<Caller, AppError> {
+/// The caller, and whether it came from the cache (its key not yet confirmed live).
+async fn caller_of(req: &ServiceRequest) -> Result<(Caller, bool), AppError> {
     let token = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -123,16 +160,27 @@ async fn caller_of(req: &ServiceRequest) -> Result<Caller, AppError> {
     let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
     // (No key at all: `ratelimit::limit_anonymous` has counted it against the client IP.)
     let Some(token) = token else { return Err(AppError::Unauthorized) };
+    if !auth::plausible_token(&token) {
+        state.limits.check(Subject::Ip(client_ip(req)))?;
+        return Err(AppError::Unauthorized);
+    }
+    let hash = auth::hash_token(&token);
+    if let Some(caller) = state.auth_cache.get(&hash) {
+        state.limits.check(Subject::Key(caller.key_id))?;
+        return Ok((caller, true));
+    }
     // Per key when the key is good; a wrong key spends its client IP's budget instead.
-    let caller = match state.run(move |conn| auth::authenticate(conn, &token)).await {
+    let lookup = hash.clone();
+    let caller = match state.run(move |conn| auth::authenticate_hash(conn, &lookup)).await {
         Ok(caller) => caller,
         Err(e) => {
             state.limits.check(Subject::Ip(client_ip(req)))?;
             return Err(e);
         }
     };
+    state.auth_cache.insert(hash, caller.clone());
     state.limits.check(Subject::Key(caller.key_id))?;
-    Ok(caller)
+    Ok((caller, false))
 }
 
 impl FromRequest for Caller {

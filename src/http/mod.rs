@@ -3,6 +3,7 @@
 //! routes. `main` and the tests both start the server through [`start`].
 
 pub mod audit;
+pub mod auth_cache;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub limits: Arc<ratelimit::RateLimits>,
     pub metrics: Arc<metrics::Metrics>,
+    pub auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 impl AppState {
@@ -44,6 +46,7 @@ impl AppState {
             clock,
             limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
             metrics: Arc::new(metrics::Metrics::default()),
+            auth_cache: Arc::new(auth_cache::AuthCache::default()),
         }
     }
 
@@ -52,19 +55,57 @@ impl AppState {
         self
     }
 
-    /// Runs blocking database work on actix's thread pool with a pooled connection.
+    /// Runs blocking database work on actix's thread pool with a pooled connection. When the
+    /// request's caller came from the authentication cache and its key has not been confirmed
+    /// live yet, that check runs first, on the same connection (see [`auth_cache`]): a revoked
+    /// key gets 401 and `f` does not run. A write request's audit rows ([`audit`]) are written
+    /// inside the first write transaction `f` commits.
     pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+        let pending = auth_cache::pending_key();
+        let key_to_check = pending.as_ref().map(|p| p.key_id);
+        let (audit, audit_rows) = audit::pending_rows().unzip();
+        let (live, result, audit_ids) = web::block(move || {
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => return (None, Err(e.into()), None),
+            };
+            if let Some(key_id) = key_to_check {
+                match crate::service::auth::is_live(&mut conn, key_id) {
+                    Ok(true) => {}
+                    Ok(false) => return (Some(false), Err(AppError::Unauthorized), None),
+                    Err(e) => return (None, Err(e), None),
+                }
+            }
+            let live = key_to_check.map(|_| true);
+            let Some(rows) = audit_rows else { return (live, f(&mut conn), None) };
+            // The request's audit rows go into its first write transaction, before the commit.
+            let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = ids.clone();
+            let hook: crate::storage::BeforeCommit = Box::new(move |conn| {
+                let written = crate::service::audit::insert_returning_ids(conn, &rows)?;
+                if let Ok(mut sink) = sink.lock() {
+                    *sink = written;
+                }
+                Ok(())
+            });
+            let (result, ran) = crate::storage::with_before_commit(hook, || f(&mut conn));
+            let ids = ran.then(|| ids.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default());
+            (live, result, ids)
         })
         .await
-        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
+        if let (Some(p), Some(live)) = (pending, live) {
+            p.settle(live);
+        }
+        if let (Some(audit), Some(ids)) = (audit, audit_ids) {
+            audit.written(ids);
+        }
+        result
     }
 }
 

@@ -53,6 +53,54 @@ pub fn record(conn: &mut DbConnection, entries: &[NewAuditEntry]) -> Result<(), 
     })
 }
 
+/// Status of rows written inside a request's transaction until its answer is known
+/// ([`finish`]); a row left at 0 is a write that committed while the server stopped before
+/// answering.
+pub const STATUS_PENDING: i32 = 0;
+
+/// Inserts `entries` (on the caller's open transaction) and returns their ids, in order.
+pub fn insert_returning_ids(conn: &mut DbConnection, entries: &[NewAuditEntry]) -> Result<Vec<i64>, diesel::result::Error> {
+    entries
+        .iter()
+        .map(|e| diesel::insert_into(audit_log::table).values(e).returning(audit_log::id).get_result(conn))
+        .collect()
+}
+
+/// Completes the rows `ids` written inside the request's transaction, once its answer is
+/// known: their status, and the ids of what it created (`created`, one per row: the first
+/// fills the row's empty `resource_id`, each further one gets a copy of the row).
+pub fn finish(conn: &mut DbConnection, ids: &[i64], status: i32, created: &[(i64, Vec<i64>)]) -> Result<(), AppError> {
+    write_tx(conn, |conn| {
+        diesel::update(audit_log::table.filter(audit_log::id.eq_any(ids))).set(audit_log::status.eq(status)).execute(conn)?;
+        for (row_id, resource_ids) in created {
+            let Some((first, rest)) = resource_ids.split_first() else { continue };
+            diesel::update(audit_log::table.find(row_id)).set(audit_log::resource_id.eq(Some(*first))).execute(conn)?;
+            if rest.is_empty() {
+                continue;
+            }
+            let row: AuditEntry = audit_log::table.find(row_id).first(conn)?;
+            let copies: Vec<NewAuditEntry> = rest
+                .iter()
+                .map(|&id| NewAuditEntry {
+                    at: row.at,
+                    api_key_id: row.api_key_id,
+                    request_id: row.request_id.clone(),
+                    method: row.method.clone(),
+                    route: row.route.clone(),
+                    status,
+                    resource_type: row.resource_type.clone(),
+                    resource_id: Some(id),
+                    action: row.action.clone(),
+                })
+                .collect();
+            for copy in &copies {
+                diesel::insert_into(audit_log::table).values(copy).execute(conn)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Audit rows in id order after `after`, `limit + 1` of them (for pagination).
 pub fn list(conn: &mut DbConnection, resource_type: Option<&str>, resource_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
     let mut q = audit_log::table.filter(audit_log::id.gt(after)).into_boxed();

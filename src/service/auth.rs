@@ -63,12 +63,21 @@ pub fn new_token() -> Result<String, AppError> {
 }
 
 pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Caller, AppError> {
-    if token.is_empty() || token.len() > 200 {
+    if !plausible_token(token) {
         return Err(AppError::Unauthorized);
     }
-    let hash = hash_token(token);
+    authenticate_hash(conn, &hash_token(token))
+}
+
+/// Tokens are short; anything empty or long is refused before it is hashed.
+pub fn plausible_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 200
+}
+
+/// [`authenticate`] with the token already hashed ([`hash_token`]).
+pub fn authenticate_hash(conn: &mut DbConnection, hash: &str) -> Result<Caller, AppError> {
     let row: Option<(i64, String, Option<i64>)> = api_keys::table
-        .filter(api_keys::token_hash.eq(&hash))
+        .filter(api_keys::token_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
         .select((api_keys::id, api_keys::role, api_keys::customer_id))
         .first(conn)
@@ -76,4 +85,16 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Caller, AppE
     let (key_id, role, customer_id) = row.ok_or(AppError::Unauthorized)?;
     let role = Role::parse(&role).ok_or(AppError::Unauthorized)?;
     Ok(Caller { key_id, role, customer_id })
+}
+
+/// Whether key `key_id` still exists and is not revoked: the per-request check of a caller the
+/// authentication cache remembered (`http::auth_cache`), by primary key.
+pub fn is_live(conn: &mut DbConnection, key_id: i64) -> Result<bool, AppError> {
+    let found: Option<i64> = api_keys::table
+        .filter(api_keys::id.eq(key_id))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::id)
+        .first(conn)
+        .optional()?;
+    Ok(found.is_some())
 }

@@ -169,11 +169,6 @@ pub fn migrate(conn: &mut DbConnection) -> Result<(), StorageError> {
         .map_err(|e| StorageError::Migration(e.to_string()))
 }
 
-/// Runs `f` in one write transaction: all of it commits, or none of it.
-///
-/// On SQLite the write lock is taken at BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue
-/// on the busy timeout instead of failing half-way; on PostgreSQL it is a plain transaction and
-/// row locks do the queueing.
 /// Runs a bulk job with a 64 MiB SQLite page cache on its connection, then gives the memory
 /// back (lowering `cache_size` evicts the extra pages). PostgreSQL: runs `f` as is.
 pub fn with_bulk_cache<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
@@ -191,6 +186,14 @@ where
     Ok(value)
 }
 
+/// Runs `f` in one write transaction: all of it commits, or none of it.
+///
+/// On SQLite the write lock is taken at BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue
+/// on the busy timeout instead of failing half-way; on PostgreSQL it is a plain transaction and
+/// row locks do the queueing.
+///
+/// Work registered with [`with_before_commit`] on this thread runs inside the transaction, after
+/// `f` succeeded and before the commit (the audit trail's rows of the request).
 pub fn write_tx<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -198,6 +201,11 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    let f = |conn: &mut DbConnection| -> Result<T, E> {
+        let value = f(conn)?;
+        run_before_commit(conn)?;
+        Ok(value)
+    };
     match conn {
         DbConnection::Postgresql(_) => conn.transaction(f),
         DbConnection::Sqlite(inner) => {
@@ -220,6 +228,30 @@ where
                 }
             }
         }
+    }
+}
+
+/// Work for the inside of a write transaction, just before it commits.
+pub type BeforeCommit = Box<dyn FnOnce(&mut DbConnection) -> Result<(), diesel::result::Error>>;
+
+thread_local! {
+    static BEFORE_COMMIT: std::cell::RefCell<Option<BeforeCommit>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `hook` registered for the first [`write_tx`] that `f` runs on this thread: the
+/// hook runs inside that transaction, so what it writes commits with it or not at all. Returns
+/// `f`'s result and whether the hook ran (that is, a write transaction reached its commit).
+pub fn with_before_commit<T>(hook: BeforeCommit, f: impl FnOnce() -> T) -> (T, bool) {
+    BEFORE_COMMIT.with(|h| *h.borrow_mut() = Some(hook));
+    let value = f();
+    let unused = BEFORE_COMMIT.with(|h| h.borrow_mut().take());
+    (value, unused.is_none())
+}
+
+fn run_before_commit(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    match BEFORE_COMMIT.with(|h| h.borrow_mut().take()) {
+        Some(hook) => hook(conn),
+        None => Ok(()),
     }
 }
 

@@ -117,3 +117,108 @@ both_backends!(the_finance_page_writes_are_audited_too, |app| {
     let log = app.get(&format!("/api/v1/audit?resource=invoice&resource_id={inv}")).await.expect(200);
     assert_eq!(log.data()[1]["route"], "/invoices/{id}/issue");
 });
+
+/// API keys in the database, counted directly.
+fn key_count(app: &TestApp) -> i64 {
+    use diesel::prelude::*;
+    supportbill::storage::schema::api_keys::table.count().get_result(&mut *app.conn()).unwrap()
+}
+
+fn audit_rows_of(app: &TestApp, request_id: &str) -> Vec<(String, i32)> {
+    use diesel::prelude::*;
+    use supportbill::storage::schema::audit_log;
+    audit_log::table
+        .filter(audit_log::request_id.eq(request_id))
+        .order(audit_log::id)
+        .select((audit_log::action, audit_log::status))
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+fn audit_row(request_id: &str) -> supportbill::service::audit::NewAuditEntry {
+    supportbill::service::audit::NewAuditEntry {
+        at: chrono::Utc::now().naive_utc(),
+        api_key_id: None,
+        request_id: request_id.to_string(),
+        method: "POST".into(),
+        route: "/api/v1/api-keys".into(),
+        status: supportbill::service::audit::STATUS_PENDING,
+        resource_type: "api_key".into(),
+        resource_id: None,
+        action: "created".into(),
+    }
+}
+
+// The audit rows of a request go in with its write, in the same transaction (the mechanism
+// under the middleware): the write and its rows commit together or not at all.
+both_backends!(audit_rows_commit_and_roll_back_with_the_write, |app| {
+    use diesel::prelude::*;
+    use supportbill::error::AppError;
+    use supportbill::service::{api_keys, audit};
+    use supportbill::storage::{with_before_commit, write_tx, BeforeCommit};
+    let key = |name: &str| api_keys::NewKey { name: name.to_string(), role: Role::Finance, customer_id: None };
+    let now = chrono::Utc::now().naive_utc();
+    let hook = |id: &'static str| -> BeforeCommit { Box::new(move |conn| audit::insert_returning_ids(conn, &[audit_row(id)]).map(|_| ())) };
+    let before = key_count(app);
+
+    // The write commits: so do its audit rows.
+    let mut conn = app.conn();
+    let (r, ran) = with_before_commit(hook("tx-ok"), || api_keys::create(&mut conn, key("committed"), now));
+    r.unwrap();
+    assert!(ran);
+    drop(conn);
+    assert_eq!(key_count(app), before + 1);
+    assert_eq!(audit_rows_of(app, "tx-ok"), [("created".to_string(), 0)]);
+
+    // The write fails after writing: its rows are not there either.
+    let mut conn = app.conn();
+    let (r, ran) = with_before_commit(hook("tx-failed"), || {
+        write_tx(&mut conn, |c| {
+            diesel::insert_into(supportbill::storage::schema::api_keys::table)
+                .values(&supportbill::storage::models::NewApiKey {
+                    name: "rolled back".into(),
+                    role: "finance".into(),
+                    customer_id: None,
+                    token_hash: "not-a-real-hash".into(),
+                    created_at: now,
+                })
+                .execute(c)?;
+            Err::<(), _>(AppError::conflict("test", "fails after its write"))
+        })
+    });
+    assert!(r.is_err());
+    assert!(!ran);
+    drop(conn);
+    assert_eq!(key_count(app), before + 1);
+    assert!(audit_rows_of(app, "tx-failed").is_empty());
+
+    // Recording the rows fails: the write is undone with them.
+    let mut conn = app.conn();
+    let failing: BeforeCommit = Box::new(|_| Err(diesel::result::Error::RollbackTransaction));
+    let (r, _) = with_before_commit(failing, || api_keys::create(&mut conn, key("unaudited"), now));
+    assert!(r.is_err());
+    drop(conn);
+    assert_eq!(key_count(app), before + 1);
+});
+
+// Over HTTP: a write's rows carry its final status, and a write that failed left none.
+both_backends!(an_audited_write_ends_with_its_status, |app| {
+    let created = app
+        .send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
+            &[("X-Request-Id", "req-final-status")], Some(fixtures::mueller().to_string().into_bytes()))
+        .await
+        .expect(201);
+    let rows = audit_rows_of(app, "req-final-status");
+    assert_eq!(rows, [("created".to_string(), 201)]);
+    let listed = app.get("/api/v1/audit?resource=customer").await.expect(200);
+    let row = listed.data().iter().find(|r| r["request_id"] == "req-final-status").expect("listed");
+    assert_eq!(row["resource_id"], json!(created.id()));
+
+    let mut bad = fixtures::mueller();
+    bad["currency"] = json!("EURO");
+    app.send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
+        &[("X-Request-Id", "req-refused")], Some(bad.to_string().into_bytes()))
+        .await
+        .expect(422);
+    assert!(audit_rows_of(app, "req-refused").is_empty());
+});

@@ -160,3 +160,48 @@ both_backends!(finance_key_reads_and_writes_data_but_not_keys, |app| {
         "customer_id",
     );
 });
+
+/// Revokes `token`'s key straight in the database, as another server process on the same
+/// database would: this process's authentication cache hears nothing of it.
+fn revoke_behind_the_servers_back(app: &TestApp, token: &str) {
+    use diesel::prelude::*;
+    use supportbill::storage::schema::api_keys;
+    let mut conn = app.conn();
+    let id: i64 = api_keys::table
+        .filter(api_keys::token_hash.eq(supportbill::service::auth::hash_token(token)))
+        .select(api_keys::id)
+        .first(&mut *conn)
+        .unwrap();
+    supportbill::service::api_keys::revoke(&mut conn, id, chrono::Utc::now().naive_utc()).unwrap();
+}
+
+// The server remembers which key a token is (http::auth_cache), but must still refuse a key
+// revoked by another process at once, on every kind of request, and never act on it.
+both_backends!(a_remembered_key_revoked_elsewhere_is_refused_on_every_request, |app| {
+    let finance = app.make_key(Role::Finance, None);
+    // Seen once, so the next requests find it in the cache.
+    app.get_as(&finance, "/api/v1/customers").await.expect(200);
+    app.get_as(&finance, "/api/v1/invoices").await.expect(200);
+    let customers_before = app.list_all("/api/v1/customers", 100).await.len();
+
+    revoke_behind_the_servers_back(app, &finance);
+
+    // A read that reaches the database.
+    assert_problem(&app.get_as(&finance, "/api/v1/invoices").await, 401, "unauthorized");
+    // A read that fails on its query before any database work: still 401, not 422.
+    assert_problem(&app.get_as(&finance, "/api/v1/invoices?status=bogus").await, 401, "unauthorized");
+    // Writes: a malformed body is 401, not 400; a valid one is 401 and changes nothing.
+    let r = app.send("POST", "/api/v1/customers", Some(&finance), Some("application/json"), Some(b"{not json".to_vec())).await;
+    assert_problem(&r, 401, "unauthorized");
+    let r = app.post_json_as(&finance, "/api/v1/customers", &customer_named("Revoked GmbH")).await;
+    assert_problem(&r, 401, "unauthorized");
+    assert_eq!(app.list_all("/api/v1/customers", 100).await.len(), customers_before);
+    // And it stays refused.
+    assert_problem(&app.get_as(&finance, "/api/v1/customers").await, 401, "unauthorized");
+
+    // Other keys are unaffected, remembered or not.
+    app.get("/api/v1/customers").await.expect(200);
+    let other = app.make_key(Role::Finance, None);
+    app.get_as(&other, "/api/v1/customers").await.expect(200);
+    app.get_as(&other, "/api/v1/customers").await.expect(200);
+});
