@@ -485,19 +485,34 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     }
     // A run reads the period's entries in one pass in id order (sequential on disk), a draft
     // for one customer through its subscriptions.
+    // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
+    let started = std::time::Instant::now();
     let mut entries = match scope {
         Scope::All => Some(period_entries(conn, period)?),
         Scope::One(_) => None,
     };
+    let read = started.elapsed();
     let mut ids = Vec::new();
     // (entry id, invoice id) of every claimed entry, applied at the end in entry order.
     let mut entry_claims: Vec<(i64, i64)> = Vec::new();
+    let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
+        let t = std::time::Instant::now();
         let priced = price_batch(conn, batch, &terms, period, entries.as_mut())?;
+        pricing += t.elapsed();
+        let t = std::time::Instant::now();
         ids.extend(write_drafts(conn, &priced, now, &mut entry_claims)?);
+        writing += t.elapsed();
     }
     drop(entries);
+    let t = std::time::Instant::now();
+    let claimed = entry_claims.len();
     claim_entries(conn, entry_claims)?;
+    log::debug!(
+        "draft: {} invoices; read entries {read:?}, price (with items and retainers) {pricing:?}, write drafts {writing:?}, claim {claimed} entries {:?}",
+        ids.len(),
+        t.elapsed()
+    );
     Ok(ids)
 }
 

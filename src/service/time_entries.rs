@@ -77,6 +77,25 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
             DbConnection::Postgresql(c) => Ok(diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?),
         }
     }))
+    .inspect(|&n| refresh_statistics(conn, n))
+}
+
+/// Imports at least this large refresh PostgreSQL's planner statistics at once.
+const ANALYZE_AFTER_ROWS: usize = 50_000;
+
+/// After a large import, PostgreSQL's statistics of `time_entries` are stale until autovacuum
+/// gets round to them, and the planner's estimates can be off by orders of magnitude: right
+/// after a million-row import it read the whole month and sorted it on disk for each page of
+/// the invoice run and the usage summary (0.5 s a page instead of 65 ms; BENCHMARKS.md). So a
+/// large import runs `ANALYZE` (a sample, a fraction of a second), after its commit. A failure
+/// here does not undo the import: it is logged, and autovacuum will catch up.
+fn refresh_statistics(conn: &mut DbConnection, imported: usize) {
+    if imported < ANALYZE_AFTER_ROWS || !matches!(conn, DbConnection::Postgresql(_)) {
+        return;
+    }
+    if let Err(e) = diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE time_entries") {
+        log::warn!("ANALYZE time_entries after an import of {imported} entries failed: {e}");
+    }
 }
 
 /// SQLite allows 32766 bind values per statement; 8 columns a row. Fewer, larger statements
