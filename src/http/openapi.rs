@@ -5,6 +5,11 @@
 //! - every operation may answer 401 (no or bad key) and 404 (a client asking for what is not its
 //!   own, or an id that does not exist); operations with a query string or a body 422 (invalid
 //!   input); operations with a body 400 (not JSON) and 413 (too large).
+//!
+//! It also makes each list page (`Page_X`) refer to its item schema `X` instead of repeating it
+//! inline (the same document, only named): schemathesis tells which resource a list returns by
+//! that name, and its object-level authorization check needs to know that `GET /subscriptions`
+//! lists what `GET /subscriptions/{id}` reads (see `.ci/schemathesis/bola.toml`).
 
 use serde_json::{json, Map, Value};
 
@@ -27,7 +32,25 @@ pub fn with_common_responses(api: utoipa::openapi::OpenApi) -> utoipa::openapi::
             }
         }
     }
+    reference_page_items(&mut doc);
     serde_json::from_value(doc).unwrap_or(api)
+}
+
+/// `Page_X.data.items`, inlined by utoipa for the generic `Page<X>`, becomes `$ref: X` where
+/// the component `X` is exactly that schema.
+fn reference_page_items(doc: &mut Value) {
+    let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) else { return };
+    let names: Vec<String> = schemas.keys().filter(|k| k.starts_with("Page_")).cloned().collect();
+    for name in names {
+        let item = &name["Page_".len()..];
+        let Some(component) = schemas.get(item).cloned() else { continue };
+        let Some(items) = schemas.get_mut(&name).and_then(|page| page.pointer_mut("/properties/data/items")) else {
+            continue;
+        };
+        if *items == component {
+            *items = json!({"$ref": format!("#/components/schemas/{item}")});
+        }
+    }
 }
 
 fn problem(description: &str) -> Value {
