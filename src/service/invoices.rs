@@ -2,10 +2,11 @@
 //! with a gapless number, voiding, deleting drafts; and the invoice document, which is frozen
 //! into a snapshot at issue so an issued invoice never changes afterwards.
 //!
-//! Claims: a draft marks the entries, tickets and charges it bills (`invoice_id`) and the
-//! retainer months it takes (`retainer_claims`), in the same transaction that creates it. The
-//! claim UPDATEs only take rows that are still free, and the count is checked, so two
-//! concurrent drafts can never bill the same item: one of them fails and rolls back whole.
+//! Claims: a draft records the time entries it bills (`time_entry_claims`, keyed by the
+//! entry), marks the tickets and charges it bills (`invoice_id`) and the retainer months it
+//! takes (`retainer_claims`), in the same transaction that creates it. Claims only take items
+//! that are still free, and the count is checked, so two concurrent drafts can never bill the
+//! same item: one of them fails and rolls back whole.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -488,7 +489,7 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
     let started = std::time::Instant::now();
     let mut entries = match scope {
-        Scope::All => Some(period_entries(conn, period)?),
+        Scope::All => Some(crate::storage::with_custom_plans(conn, |conn| period_entries(conn, period))?),
         Scope::One(_) => None,
     };
     let read = started.elapsed();
@@ -530,7 +531,7 @@ fn period_entries(conn: &mut DbConnection, period: Period) -> Result<HashMap<i64
             .filter(time_entries::id.gt(after))
             .filter(time_entries::started_at.ge(start))
             .filter(time_entries::started_at.lt(end))
-            .filter(time_entries::invoice_id.is_null())
+            .filter(entry_unclaimed())
             .order(time_entries::id)
             .limit(ENTRY_PAGE)
             .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
@@ -590,7 +591,7 @@ fn price_batch<'a>(
             .filter(time_entries::subscription_id.eq_any(chunk))
             .filter(time_entries::started_at.ge(start))
             .filter(time_entries::started_at.lt(end))
-            .filter(time_entries::invoice_id.is_null())
+            .filter(entry_unclaimed())
             .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
             .load(conn)?;
         for (id, sub, started_at, minutes, category, billable) in rows {
@@ -776,27 +777,25 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
     Ok(ids)
 }
 
-/// Marks time entries as claimed by their invoices (`(entry, invoice)` pairs), only where
-/// still free; fails whole if any was taken meanwhile. The pairs are applied in entry order,
-/// so the table is updated in one forward pass instead of hopping between invoices:
-/// PostgreSQL gets one UPDATE joined to two arrays per 100,000 entries; SQLite the same join
-/// against a temporary table.
+/// Claims time entries for their invoices (`(entry, invoice)` pairs) by inserting them into
+/// `time_entry_claims`, whose key is the entry: a pair whose entry was claimed meanwhile is
+/// skipped, the count shows it, and the whole draft fails. PostgreSQL gets one INSERT from two
+/// arrays per 100,000 entries, SQLite multi-row INSERTs.
 fn claim_entries(conn: &mut DbConnection, mut pairs: Vec<(i64, i64)>) -> Result<(), AppError> {
     use diesel::sql_types::{Array, BigInt};
     if pairs.is_empty() {
         return Ok(());
     }
+    // In entry order, the claims' primary key grows at its end.
     pairs.sort_unstable();
     let taken = || AppError::conflict("already_claimed", "some time entries were claimed by another invoice meanwhile; retry");
-    const CHUNK: usize = 100_000;
     match conn {
         DbConnection::Postgresql(pg) => {
-            for chunk in pairs.chunks(CHUNK) {
+            for chunk in pairs.chunks(100_000) {
                 let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
                 let n = diesel::sql_query(
-                    "UPDATE time_entries SET invoice_id = c.invoice_id \
-                     FROM unnest($1, $2) AS c(id, invoice_id) \
-                     WHERE time_entries.id = c.id AND time_entries.invoice_id IS NULL",
+                    "INSERT INTO time_entry_claims (time_entry_id, invoice_id) \
+                     SELECT * FROM unnest($1, $2) ON CONFLICT (time_entry_id) DO NOTHING",
                 )
                 .bind::<Array<BigInt>, _>(&ids)
                 .bind::<Array<BigInt>, _>(&invoices)
@@ -807,25 +806,26 @@ fn claim_entries(conn: &mut DbConnection, mut pairs: Vec<(i64, i64)>) -> Result<
             }
         }
         DbConnection::Sqlite(lite) => {
-            use diesel::connection::SimpleConnection;
-            lite.batch_execute("CREATE TEMP TABLE IF NOT EXISTS entry_claims (id INTEGER PRIMARY KEY, invoice_id INTEGER NOT NULL); DELETE FROM temp.entry_claims;")?;
-            diesel::table! { entry_claims (id) { id -> BigInt, invoice_id -> BigInt, } }
-            for chunk in pairs.chunks(4_000) {
-                let rows: Vec<_> = chunk.iter().map(|&(id, inv)| (entry_claims::id.eq(id), entry_claims::invoice_id.eq(inv))).collect();
-                diesel::insert_into(entry_claims::table).values(&rows).execute(lite)?;
-            }
-            let n = diesel::sql_query(
-                "UPDATE time_entries SET invoice_id = c.invoice_id FROM temp.entry_claims AS c \
-                 WHERE time_entries.id = c.id AND time_entries.invoice_id IS NULL",
-            )
-            .execute(lite)?;
-            lite.batch_execute("DELETE FROM temp.entry_claims;")?;
-            if n != pairs.len() {
-                return Err(taken());
+            // Two values a row, within SQLite's 32,766 bind values per statement.
+            for chunk in pairs.chunks(16_000) {
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .map(|&(id, inv)| (time_entry_claims::time_entry_id.eq(id), time_entry_claims::invoice_id.eq(inv)))
+                    .collect();
+                let n = diesel::insert_or_ignore_into(time_entry_claims::table).values(&rows).execute(lite)?;
+                if n != chunk.len() {
+                    return Err(taken());
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Time entries no invoice has claimed.
+#[allow(clippy::type_complexity)]
+fn entry_unclaimed() -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, time_entries::id>>>> {
+    diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id))))
 }
 
 /// Claims `ids` with `update` (which only touches free rows) and fails whole if any was taken.
@@ -963,12 +963,9 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
     Ok(docs)
 }
 
-/// Frees everything invoice `id` claimed (its time entries through the partial index on
-/// claimed entries).
+/// Frees everything invoice `id` claimed.
 pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
-    diesel::update(time_entries::table.filter(time_entries::invoice_id.eq(id)))
-        .set(time_entries::invoice_id.eq(None::<i64>))
-        .execute(conn)?;
+    diesel::delete(time_entry_claims::table.filter(time_entry_claims::invoice_id.eq(id))).execute(conn)?;
     diesel::update(tickets::table.filter(tickets::invoice_id.eq(id))).set(tickets::invoice_id.eq(None::<i64>)).execute(conn)?;
     diesel::update(charges::table.filter(charges::invoice_id.eq(id))).set(charges::invoice_id.eq(None::<i64>)).execute(conn)?;
     diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;

@@ -59,7 +59,7 @@ pub struct UsageRow {
 /// Grouped by `group_by`; entries of tickets without escalation group under `none` for
 /// `escalation_channel`.
 pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>) -> Result<Vec<UsageRow>, AppError> {
-    usage_in_pages(conn, from, to, group_by, customer_id, USAGE_PAGE)
+    crate::storage::with_custom_plans(conn, |conn| usage_in_pages(conn, from, to, group_by, customer_id, USAGE_PAGE))
 }
 
 /// [`usage`], reading `page` entries per query (tests use tiny pages to cross page boundaries).

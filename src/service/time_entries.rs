@@ -9,7 +9,7 @@ use crate::domain::validation::{FieldError, ValidationErrors};
 use crate::error::AppError;
 use crate::service::IN_CHUNK;
 use crate::storage::models::{NewTimeEntry, TimeEntry};
-use crate::storage::schema::{subscriptions, tickets, time_entries};
+use crate::storage::schema::{subscriptions, tickets, time_entries, time_entry_claims};
 use crate::storage::{write_tx, DbConnection};
 
 /// A parsed entry whose references are not yet checked against the database.
@@ -208,7 +208,8 @@ fn insert_rows(conn: &mut DbConnection, rows: &[NewTimeEntry]) -> Result<Vec<i64
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<TimeEntry, AppError> {
     time_entries::table
-        .find(id)
+        .left_join(time_entry_claims::table)
+        .filter(time_entries::id.eq(id))
         .select(TimeEntry::as_select())
         .first(conn)
         .optional()?
@@ -218,7 +219,14 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<TimeEntry, AppError> {
 pub fn get_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<TimeEntry>, AppError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IN_CHUNK) {
-        out.extend(time_entries::table.filter(time_entries::id.eq_any(chunk)).order(time_entries::id).select(TimeEntry::as_select()).load(conn)?);
+        out.extend(
+            time_entries::table
+                .left_join(time_entry_claims::table)
+                .filter(time_entries::id.eq_any(chunk))
+                .order(time_entries::id)
+                .select(TimeEntry::as_select())
+                .load(conn)?,
+        );
     }
     Ok(out)
 }
@@ -231,6 +239,7 @@ pub struct EntryFilter {
 
 pub fn list(conn: &mut DbConnection, filter: EntryFilter, after: i64, limit: i64) -> Result<Vec<TimeEntry>, AppError> {
     let mut query = time_entries::table
+        .left_join(time_entry_claims::table)
         .filter(time_entries::id.gt(after))
         .order(time_entries::id)
         .limit(limit + 1)
@@ -258,6 +267,12 @@ fn ensure_unclaimed(entry: &TimeEntry) -> Result<(), AppError> {
     Ok(())
 }
 
+/// True while no invoice claims entry `id` (in the statement that writes it, so a claim made
+/// meanwhile makes the write touch nothing).
+fn unclaimed(id: i64) -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, i64>>>> {
+    diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(id))))
+}
+
 /// The write only touches the entry while it is unclaimed; a draft that claimed it meanwhile
 /// makes this a 409.
 fn claimed_meanwhile(n: usize) -> Result<(), AppError> {
@@ -273,7 +288,7 @@ pub fn update(conn: &mut DbConnection, id: i64, draft: EntryDraft) -> Result<Tim
         let row = resolve(conn, vec![draft], &Locator::JsonSingle)?.remove(0);
         crate::service::lock_customers_of(conn, &[current.subscription_id, row.subscription_id])?;
         ensure_unclaimed(&get(conn, id)?)?;
-        let n = diesel::update(time_entries::table.find(id).filter(time_entries::invoice_id.is_null())).set(&row).execute(conn)?;
+        let n = diesel::update(time_entries::table.find(id).filter(unclaimed(id))).set(&row).execute(conn)?;
         claimed_meanwhile(n)?;
         get(conn, id)
     })
@@ -284,7 +299,7 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
         let current = get(conn, id)?;
         crate::service::lock_customers_of(conn, &[current.subscription_id])?;
         ensure_unclaimed(&get(conn, id)?)?;
-        let n = diesel::delete(time_entries::table.find(id).filter(time_entries::invoice_id.is_null())).execute(conn)?;
+        let n = diesel::delete(time_entries::table.find(id).filter(unclaimed(id))).execute(conn)?;
         claimed_meanwhile(n)
     })
 }

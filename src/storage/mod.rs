@@ -160,12 +160,24 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StorageError> {
 }
 
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StorageError> {
-    let migrations = match conn {
-        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
-        DbConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
-    };
+    let migrations = migrations_of(conn);
     conn.run_pending_migrations(migrations)
         .map(|_| ())
+        .map_err(|e| StorageError::Migration(e.to_string()))
+}
+
+fn migrations_of(conn: &DbConnection) -> EmbeddedMigrations {
+    match conn {
+        DbConnection::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConnection::Postgresql(_) => POSTGRES_MIGRATIONS,
+    }
+}
+
+/// Reverts the newest migration (its `down.sql`); for tests of a migration's data path.
+pub fn revert_last_migration(conn: &mut DbConnection) -> Result<String, StorageError> {
+    let migrations = migrations_of(conn);
+    conn.revert_last_migration(migrations)
+        .map(|version| version.to_string())
         .map_err(|e| StorageError::Migration(e.to_string()))
 }
 
@@ -183,6 +195,27 @@ where
     let restored = conn.batch_execute("PRAGMA cache_size = -16384;");
     let value = result?;
     restored?;
+    Ok(value)
+}
+
+/// Runs `f` with PostgreSQL planning each of its statements for the values bound, never
+/// reusing a generic plan. The keyset-paged reads over a period (the invoice run, the usage
+/// summary) need it: after five executions of a prepared statement PostgreSQL may switch to a
+/// generic plan, and for `id > $1 AND started_at in [$2, $3) ORDER BY id LIMIT $4` it chose the
+/// `started_at` index and an on-disk sort of the whole month, 0.5 s a page instead of 35 ms
+/// (BENCHMARKS.md). SQLite: runs `f` as is.
+pub fn with_custom_plans<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if !matches!(conn, DbConnection::Postgresql(_)) {
+        return f(conn);
+    }
+    conn.batch_execute("SET plan_cache_mode = force_custom_plan")?;
+    let result = f(conn);
+    let reset = conn.batch_execute("RESET plan_cache_mode");
+    let value = result?;
+    reset?;
     Ok(value)
 }
 

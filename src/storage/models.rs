@@ -181,6 +181,10 @@ pub struct TimeEntry {
     pub category: String,
     pub billable: bool,
     pub description: String,
+    /// The invoice that claimed the entry (`time_entry_claims`): load with
+    /// `time_entries::table.left_join(time_entry_claims::table)`.
+    #[diesel(select_expression = time_entry_claims::invoice_id.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<time_entry_claims::invoice_id>)]
     pub invoice_id: Option<i64>,
 }
 

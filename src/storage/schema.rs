@@ -136,7 +136,14 @@ diesel::table! {
         category -> Text,
         billable -> Bool,
         description -> Text,
-        invoice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Which invoice bills a time entry (one at a time: the key is the entry).
+    time_entry_claims (time_entry_id) {
+        time_entry_id -> BigInt,
+        invoice_id -> BigInt,
     }
 }
 
@@ -224,6 +231,8 @@ diesel::table! {
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
+diesel::joinable!(time_entry_claims -> time_entries (time_entry_id));
+diesel::joinable!(time_entry_claims -> invoices (invoice_id));
 diesel::joinable!(tickets -> subscriptions (subscription_id));
 diesel::joinable!(charges -> subscriptions (subscription_id));
 diesel::joinable!(retainer_claims -> subscriptions (subscription_id));
@@ -232,5 +241,5 @@ diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    time_entries, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
+    time_entries, time_entry_claims, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
 );

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::fixtures::*;
 use supportbill::domain::pricing::Period;
 use supportbill::service::invoices;
-use supportbill::storage::schema::{invoices as invoices_t, time_entries};
+use supportbill::storage::schema::{invoices as invoices_t, time_entries, time_entry_claims};
 
 fn at(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").unwrap()
@@ -97,7 +97,11 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
     // Every entry is claimed, by the invoice of the UTC month it started in; April and
     // November 2026 and March 2028 were never billed (no run for them yet).
     let entries: Vec<(NaiveDateTime, Option<i64>)> =
-        time_entries::table.select((time_entries::started_at, time_entries::invoice_id)).load(&mut conn).unwrap();
+        time_entries::table
+            .left_join(time_entry_claims::table)
+            .select((time_entries::started_at, time_entry_claims::invoice_id.nullable()))
+            .load(&mut conn)
+            .unwrap();
     let periods: std::collections::HashMap<i64, NaiveDate> =
         invoices_t::table.select((invoices_t::id, invoices_t::period_start)).load::<(i64, NaiveDate)>(&mut conn).unwrap().into_iter().collect();
     for (started, invoice) in entries {

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
-use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, tickets, time_entries};
+use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, tickets, time_entries, time_entry_claims};
 use supportbill::storage::DbConnection;
 
 /// Panics with the first broken invariant.
@@ -32,9 +32,17 @@ pub fn check(conn: &mut DbConnection) {
         .collect();
     let customer_of_sub: HashMap<i64, i64> =
         subscriptions::table.select((subscriptions::id, subscriptions::customer_id)).load::<(i64, i64)>(conn).unwrap().into_iter().collect();
-    let claims: Vec<(&str, i64, i64)> = time_entries::table
-        .filter(time_entries::invoice_id.is_not_null())
-        .select((time_entries::subscription_id, time_entries::invoice_id.assume_not_null()))
+    // No claim of an entry that does not exist (time_entry_claims has no foreign key to it).
+    let dangling: i64 = time_entry_claims::table
+        .left_join(time_entries::table)
+        .filter(time_entries::id.nullable().is_null())
+        .count()
+        .get_result(conn)
+        .unwrap();
+    assert_eq!(dangling, 0, "claims of time entries that do not exist");
+    let claims: Vec<(&str, i64, i64)> = time_entry_claims::table
+        .inner_join(time_entries::table)
+        .select((time_entries::subscription_id, time_entry_claims::invoice_id))
         .load::<(i64, i64)>(conn)
         .unwrap()
         .into_iter()
@@ -134,6 +142,58 @@ both_backends!(concurrent_runs_issues_voids_and_deletes_keep_the_invariants, |ap
     check(&mut app.conn());
     // Every entry is billed once again: on a draft or an issued invoice.
     let mut conn = app.conn();
-    let unbilled: i64 = time_entries::table.filter(time_entries::invoice_id.is_null()).count().get_result(&mut *conn).unwrap();
+    let unbilled: i64 = time_entries::table
+        .left_join(time_entry_claims::table)
+        .filter(time_entry_claims::time_entry_id.nullable().is_null())
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
     assert_eq!(unbilled, 0, "entries freed by the voids were not billed again");
+});
+
+// The migration that moved claims out of `time_entries` into `time_entry_claims` keeps every
+// claim, both ways: down puts them back into `time_entries.invoice_id`, up moves them again.
+both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName)]
+    struct Pair {
+        #[diesel(sql_type = BigInt)]
+        entry: i64,
+        #[diesel(sql_type = BigInt)]
+        invoice: i64,
+    }
+    let (customer, _, sub) = crate::fixtures::billing_setup(app).await;
+    for minutes in [30, 45, 60] {
+        app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, minutes)).await.expect(201);
+    }
+    let draft = app
+        .post_json("/api/v1/invoices", &serde_json::json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .await
+        .expect(201)
+        .id();
+    // One more entry, unclaimed.
+    app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, 15)).await.expect(201);
+    let mut conn = app.conn();
+    let claims = |conn: &mut supportbill::storage::DbConnection, sql: &str| -> Vec<(i64, i64)> {
+        diesel::sql_query(sql).load::<Pair>(conn).unwrap().into_iter().map(|p| (p.entry, p.invoice)).collect()
+    };
+    let before = claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1");
+    assert_eq!(before.len(), 3, "the draft claims its three entries");
+    assert!(before.iter().all(|&(_, inv)| inv == draft));
+
+    let reverted = supportbill::storage::revert_last_migration(&mut conn).unwrap();
+    assert!(reverted.contains("time_entry_claims") || reverted.starts_with("20261128000001"), "reverted {reverted}");
+    let down = claims(&mut conn, "SELECT id AS entry, invoice_id AS invoice FROM time_entries WHERE invoice_id IS NOT NULL ORDER BY 1");
+    assert_eq!(down, before);
+    let entries: Vec<Pair> = diesel::sql_query("SELECT id AS entry, id AS invoice FROM time_entries").load(&mut conn).unwrap();
+    assert_eq!(entries.len(), 4, "no entry lost on the way down");
+
+    supportbill::storage::migrate(&mut conn).unwrap();
+    assert_eq!(claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1"), before);
+    drop(conn);
+    // The service sees the same: three claimed entries, one free.
+    let listed = app.list_all(&format!("/api/v1/time-entries?subscription_id={sub}"), 100).await;
+    assert_eq!(listed.len(), 4);
+    assert_eq!(listed.iter().filter(|e| e["invoice_id"] == serde_json::json!(draft)).count(), 3);
+    check(&mut app.conn());
 });
