@@ -178,16 +178,33 @@ fn revoke_behind_the_servers_back(app: &TestApp, token: &str) {
 // The server remembers which key a token is (http::auth_cache), but must still refuse a key
 // revoked by another process at once, on every kind of request, and never act on it.
 both_backends!(a_remembered_key_revoked_elsewhere_is_refused_on_every_request, |app| {
+    let (customer, _, sub) = billing_setup(app).await;
+    app.post_json("/api/v1/time-entries", &entry(sub, 30)).await.expect(201);
+    let invoice = app
+        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .await
+        .expect(201)
+        .id();
+    app.post_json(&format!("/api/v1/invoices/{invoice}/issue"), &json!({})).await.expect(200);
     let finance = app.make_key(Role::Finance, None);
-    // Seen once, so the next requests find it in the cache.
+    let client = app.make_key(Role::Client, Some(customer));
+    // Seen once, so the next requests find them in the cache.
     app.get_as(&finance, "/api/v1/customers").await.expect(200);
     app.get_as(&finance, "/api/v1/invoices").await.expect(200);
+    // The invoice's JSON (the path that confirms the key in its own statement), as both.
+    app.get_as(&finance, &format!("/api/v1/invoices/{invoice}")).await.expect(200);
+    app.get_as(&client, &format!("/api/v1/invoices/{invoice}")).await.expect(200);
+    assert_problem(&app.get_as(&client, "/api/v1/invoices/999999").await, 404, "not_found");
+    revoke_behind_the_servers_back(app, &client);
+    assert_problem(&app.get_as(&client, &format!("/api/v1/invoices/{invoice}")).await, 401, "unauthorized");
+    assert_problem(&app.get_as(&client, "/api/v1/invoices/999999").await, 401, "unauthorized");
     let customers_before = app.list_all("/api/v1/customers", 100).await.len();
 
     revoke_behind_the_servers_back(app, &finance);
 
     // A read that reaches the database.
     assert_problem(&app.get_as(&finance, "/api/v1/invoices").await, 401, "unauthorized");
+    assert_problem(&app.get_as(&finance, &format!("/api/v1/invoices/{invoice}")).await, 401, "unauthorized");
     // A read that fails on its query before any database work: still 401, not 422.
     assert_problem(&app.get_as(&finance, "/api/v1/invoices?status=bogus").await, 401, "unauthorized");
     // Writes: a malformed body is 401, not 400; a valid one is 401 and changes nothing.
