@@ -460,9 +460,18 @@ end
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let requests = text.lines().find_map(|l| l.trim().split(" requests in").next().filter(|_| l.contains(" requests in")).and_then(|n| n.trim().parse().ok())).unwrap_or(0);
     let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
+    // "Socket errors: connect 0, read 0, write 0, timeout 3": the sum of the four.
+    let socket_errors: u64 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
+        .map(|v| v.split(',').filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
     let errors = text.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
-        + text.lines().find_map(|l| l.trim().strip_prefix("Socket errors:")).map(|_| 1).unwrap_or(0);
+        + socket_errors;
     assert!(requests > 0, "wrk made no requests: {text}");
+    if errors > 0 {
+        eprintln!("wrk reported failed requests:\n{text}");
+    }
     (requests, rate, errors, samples)
 }
 
