@@ -1,0 +1,2 @@
+DROP INDEX tickets_escalated;
+DROP INDEX tickets_opened;
