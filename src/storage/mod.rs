@@ -187,12 +187,28 @@ pub fn with_bulk_cache<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConn
 where
     E: From<diesel::result::Error>,
 {
-    if !matches!(conn, DbConnection::Sqlite(_)) {
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    with_session_setting(conn, sqlite, "PRAGMA cache_size = -65536;", "PRAGMA cache_size = -16384;", f)
+}
+
+/// Runs `f` between `set` and `reset` (session settings), when `applies`; `reset` runs whether
+/// `f` succeeded or not.
+fn with_session_setting<T, E>(
+    conn: &mut DbConnection,
+    applies: bool,
+    set: &str,
+    reset: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    if !applies {
         return f(conn);
     }
-    conn.batch_execute("PRAGMA cache_size = -65536;")?;
+    conn.batch_execute(set)?;
     let result = f(conn);
-    let restored = conn.batch_execute("PRAGMA cache_size = -16384;");
+    let restored = conn.batch_execute(reset);
     let value = result?;
     restored?;
     Ok(value)
@@ -208,15 +224,8 @@ pub fn with_custom_plans<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbCo
 where
     E: From<diesel::result::Error>,
 {
-    if !matches!(conn, DbConnection::Postgresql(_)) {
-        return f(conn);
-    }
-    conn.batch_execute("SET plan_cache_mode = force_custom_plan")?;
-    let result = f(conn);
-    let reset = conn.batch_execute("RESET plan_cache_mode");
-    let value = result?;
-    reset?;
-    Ok(value)
+    let postgres = matches!(conn, DbConnection::Postgresql(_));
+    with_session_setting(conn, postgres, "SET plan_cache_mode = force_custom_plan", "RESET plan_cache_mode", f)
 }
 
 /// Runs `f` in one write transaction: all of it commits, or none of it.
