@@ -372,9 +372,17 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<InvoiceD
 /// serialized from [`document`].
 pub fn get_json(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Vec<u8>, AppError> {
     let row = get_row(conn, caller, id)?;
-    match row.snapshot {
+    json_of(conn, row)
+}
+
+/// An issued invoice's stored snapshot as is; anything else serialized from [`document`].
+fn json_of(conn: &mut DbConnection, mut row: Invoice) -> Result<Vec<u8>, AppError> {
+    match row.snapshot.take() {
         Some(snapshot) if row.status == InvoiceStatus::Issued.as_str() => Ok(snapshot.into_bytes()),
-        _ => serde_json::to_vec(&document(conn, &row)?).map_err(|e| AppError::Internal(e.to_string())),
+        snapshot => {
+            row.snapshot = snapshot;
+            serde_json::to_vec(&document(conn, &row)?).map_err(|e| AppError::Internal(e.to_string()))
+        }
     }
 }
 
@@ -398,11 +406,7 @@ pub fn get_json_confirming_key(conn: &mut DbConnection, caller: &Caller, id: i64
     if !visible {
         return (Err(AppError::NotFound { what: "invoice" }), Some(true));
     }
-    let bytes = match row.snapshot {
-        Some(ref snapshot) if row.status == InvoiceStatus::Issued.as_str() => Ok(snapshot.clone().into_bytes()),
-        _ => document(conn, &row).and_then(|d| serde_json::to_vec(&d).map_err(|e| AppError::Internal(e.to_string()))),
-    };
-    (bytes, Some(true))
+    (json_of(conn, row), Some(true))
 }
 
 #[derive(Clone, Debug, Default)]
