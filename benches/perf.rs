@@ -381,17 +381,25 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64
     let soak = (args.soak_seconds > 0).then(|| soak(args.soak_seconds, &addr, &token, ids, sub, &dir, server.id()));
     let _ = server.kill();
     let _ = server.wait();
-    if let Some((requests, rate, errors, rss)) = soak {
+    if let Some((requests, rate, errors, memory)) = soak {
+        let rss: Vec<u64> = memory.iter().map(|m| m.0).collect();
         let first = rss.first().copied().unwrap_or(0);
         let last = rss.last().copied().unwrap_or(0);
         let peak = rss.iter().copied().max().unwrap_or(0);
         let samples: Vec<String> = rss.iter().map(|kb| format!("{}", kb / 1024)).collect();
+        // The rest of the process: RSS less what SQLite holds (its page caches grow with the
+        // database the soak's POSTs grow, up to 16 MiB a pooled connection).
+        let rest: Vec<String> = memory.iter().map(|(kb, sqlite)| format!("{}", kb.saturating_sub(sqlite / 1024) / 1024)).collect();
+        let sqlite: Vec<String> = memory.iter().map(|(_, sqlite)| format!("{}", sqlite / (1024 * 1024))).collect();
+        println!("  soak memory every 5 s, MB: RSS {}", samples.join(" "));
+        println!("  of which SQLite (supportbill_sqlite_memory_bytes): {}", sqlite.join(" "));
+        println!("  RSS less SQLite: {}", rest.join(" "));
         assert_eq!(errors, 0, "the soak run saw {errors} failed requests");
         report.add(
             backend,
             &format!("soak: mixed traffic for {} s (wrk, 2 threads, 16 connections)", args.soak_seconds),
             format!("{requests} requests, {rate:.0} req/s, 0 errors"),
-            format!("server RSS MB every 5 s: {}", samples.join(" ")),
+            format!("server RSS MB every 5 s: {}; less SQLite's own memory: {}", samples.join(" "), rest.join(" ")),
             format!("RSS {}→{} MB, peak {} MB", first / 1024, last / 1024, peak / 1024),
             "no errors, flat memory",
         );
@@ -409,7 +417,7 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64
 /// Mixed traffic for `seconds` against the server `pid` at `addr`: 60 % GET of an issued
 /// invoice, 20 % invoice lists, 10 % one day's usage summary, 10 % POST of a time entry.
 /// Returns (requests, requests/s, failed requests, the server's RSS in KB every 5 s).
-fn soak(seconds: u32, addr: &str, token: &str, ids: &[i64], sub: i64, dir: &std::path::Path, pid: u32) -> (u64, f64, u64, Vec<u64>) {
+fn soak(seconds: u32, addr: &str, token: &str, ids: &[i64], sub: i64, dir: &std::path::Path, pid: u32) -> (u64, f64, u64, Vec<(u64, u64)>) {
     let script = dir.join("soak.lua");
     std::fs::write(
         &script,
@@ -450,11 +458,20 @@ end
         .stdout(Stdio::piped())
         .spawn()
         .expect("wrk");
-    let mut samples = vec![rss(pid)];
+    // The server's own gauge of what SQLite holds, from /metrics (0 on PostgreSQL).
+    let sqlite_bytes = || -> u64 {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(addr) else { return 0 };
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text.lines().find_map(|l| l.strip_prefix("supportbill_sqlite_memory_bytes ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    };
+    let mut samples = vec![(rss(pid), sqlite_bytes())];
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(seconds as u64) {
         std::thread::sleep(Duration::from_secs(5).min(Duration::from_secs(seconds as u64)));
-        samples.push(rss(pid));
+        samples.push((rss(pid), sqlite_bytes()));
     }
     let out = wrk.wait_with_output().expect("wrk output");
     let text = String::from_utf8_lossy(&out.stdout).to_string();

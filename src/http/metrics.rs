@@ -115,6 +115,15 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
+        // What the embedded SQLite holds (mostly the pooled connections' page caches, at most
+        // 16 MiB each): the share of the process's memory that grows with the database, not
+        // with traffic. 0 on PostgreSQL.
+        // SAFETY: sqlite3_memory_used takes no arguments and only reads SQLite's own counter.
+        let sqlite_bytes = unsafe { libsqlite3_sys::sqlite3_memory_used() };
+        let _ = writeln!(
+            out,
+            "# HELP supportbill_sqlite_memory_bytes Memory held by the embedded SQLite library (page caches of pooled connections).\n# TYPE supportbill_sqlite_memory_bytes gauge\nsupportbill_sqlite_memory_bytes {sqlite_bytes}"
+        );
         out
     }
 }

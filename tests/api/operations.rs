@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::fixtures;
-use crate::harness::{assert_problem, TestApp};
+use crate::harness::{assert_problem, Backend, TestApp};
 
 /// The value of the metric line that starts with `series` (name and labels), 0 if absent.
 async fn metric(app: &TestApp, series: &str) -> f64 {
@@ -69,4 +69,10 @@ both_backends!(metrics_count_requests_latency_and_documents, |app| {
     app.post_json(&format!("/api/v1/invoices/{inv}/credit-notes"), &json!({"reason": "goodwill"})).await.expect(201);
     assert_eq!(metric(app, "supportbill_credit_notes_issued_total").await, 1.0);
     assert_eq!(metric(app, "supportbill_http_errors_total").await, 0.0);
+    // SQLite's own memory, as a gauge (the SQLite test databases are open in this process;
+    // on PostgreSQL the test process may still hold SQLite databases of other tests).
+    let sqlite_bytes = metric(app, "supportbill_sqlite_memory_bytes").await;
+    if matches!(app.backend, Backend::Sqlite) {
+        assert!(sqlite_bytes > 0.0, "SQLite holds some memory while its database is open");
+    }
 });
