@@ -107,43 +107,6 @@ impl AppState {
         }
         result
     }
-
-    /// [`run`](Self::run) for a read that confirms a cached caller's key in its own statement
-    /// (see `invoices::get_json_confirming_key`), saving the separate check's round trip. `f`
-    /// gets the key to confirm, if any, and answers with its result and the key's liveness
-    /// when its statement could tell. Only for reads: `f` runs before the key is known live.
-    pub async fn read_confirming_key<T, F>(&self, f: F) -> Result<T, AppError>
-    where
-        F: FnOnce(&mut DbConnection, Option<i64>) -> (Result<T, AppError>, Option<bool>) + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let pending = auth_cache::pending_key();
-        let key_to_check = pending.as_ref().map(|p| p.key_id);
-        let (live, result) = web::block(move || {
-            let mut conn = match pool.get() {
-                Ok(conn) => conn,
-                Err(e) => return (None, Err(e.into())),
-            };
-            let (result, told) = f(&mut conn, key_to_check);
-            let Some(key_id) = key_to_check else { return (None, result) };
-            let live = match told {
-                Some(live) => live,
-                // The statement could not tell (no such row): ask on its own.
-                None => match crate::service::auth::is_live(&mut conn, key_id) {
-                    Ok(live) => live,
-                    Err(e) => return (None, Err(e)),
-                },
-            };
-            (Some(live), if live { result } else { Err(AppError::Unauthorized) })
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
-        if let (Some(p), Some(live)) = (pending, live) {
-            p.settle(live);
-        }
-        result
-    }
 }
 
 #[derive(OpenApi)]

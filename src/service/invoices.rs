@@ -386,29 +386,6 @@ fn json_of(conn: &mut DbConnection, mut row: Invoice) -> Result<Vec<u8>, AppErro
     }
 }
 
-/// [`get_json`] for a caller remembered by the authentication cache (`http::auth_cache`): the
-/// invoice row and whether key `key_id` is still live come from one statement, the hot path of
-/// API clients polling invoices (one database round trip instead of two). Returns the liveness
-/// when the statement could tell (`None` when there was no such invoice); on `Some(false)` the
-/// bytes must not be used.
-pub fn get_json_confirming_key(conn: &mut DbConnection, caller: &Caller, id: i64, key_id: i64) -> (Result<Vec<u8>, AppError>, Option<bool>) {
-    let live_key = diesel::dsl::exists(crate::storage::schema::api_keys::table.filter(crate::storage::schema::api_keys::id.eq(key_id)).filter(crate::storage::schema::api_keys::revoked_at.is_null()));
-    let found: Result<Option<(Invoice, bool)>, _> = invoices::table.find(id).select((Invoice::as_select(), live_key)).first(conn).optional();
-    let (row, live) = match found {
-        Ok(Some((row, live))) => (row, live),
-        Ok(None) => return (Err(AppError::NotFound { what: "invoice" }), None),
-        Err(e) => return (Err(e.into()), None),
-    };
-    if !live {
-        return (Err(AppError::Unauthorized), Some(false));
-    }
-    let visible = caller.may_see_customer(row.customer_id) && !(caller.is_client() && row.status == "draft");
-    if !visible {
-        return (Err(AppError::NotFound { what: "invoice" }), Some(true));
-    }
-    (json_of(conn, row), Some(true))
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct InvoiceFilter {
     pub customer_id: Option<i64>,

@@ -191,7 +191,7 @@ both_backends!(a_remembered_key_revoked_elsewhere_is_refused_on_every_request, |
     // Seen once, so the next requests find them in the cache.
     app.get_as(&finance, "/api/v1/customers").await.expect(200);
     app.get_as(&finance, "/api/v1/invoices").await.expect(200);
-    // The invoice's JSON (the path that confirms the key in its own statement), as both.
+    // The invoice's JSON (the hot path of API clients), as both.
     app.get_as(&finance, &format!("/api/v1/invoices/{invoice}")).await.expect(200);
     app.get_as(&client, &format!("/api/v1/invoices/{invoice}")).await.expect(200);
     assert_problem(&app.get_as(&client, "/api/v1/invoices/999999").await, 404, "not_found");
