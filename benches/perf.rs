@@ -6,6 +6,7 @@
 //! cargo bench --bench perf -- --backend both --entries 100000 --customers 1000
 //! cargo test --bench perf -- --smoke                        # tiny, debug build: what CI runs
 //! cargo bench --bench perf -- --customers 1000 --entries 100000 --soak 180   # plus 3 minutes of mixed traffic
+//! cargo bench --bench perf -- --until import                # only the import (to profile one phase)
 //! ```
 //!
 //! PostgreSQL: `--backend postgres|both` needs `SUPPORTBILL_BENCH_PG_URL` (or
@@ -45,10 +46,23 @@ struct Args {
     soak_seconds: u32,
     pdf_all: bool,
     out: Option<PathBuf>,
+    /// `--until PHASE`: stop each backend's suite after this phase (import, run, issue, usage,
+    /// get), to profile one phase without the rest.
+    until: Option<String>,
+}
+
+/// The suite's phases, in order (`--until`).
+const PHASES: &[&str] = &["import", "run", "issue", "usage", "get", "pdf"];
+
+impl Args {
+    /// True when the suite should stop after `phase`.
+    fn stops_after(&self, phase: &str) -> bool {
+        self.until.as_deref() == Some(phase)
+    }
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { customers: 10_000, entries: 1_000_000, backends: vec!["sqlite"], wrk_seconds: 10, soak_seconds: 0, pdf_all: true, out: None };
+    let mut a = Args { customers: 10_000, entries: 1_000_000, backends: vec!["sqlite"], wrk_seconds: 10, soak_seconds: 0, pdf_all: true, out: None, until: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -75,6 +89,11 @@ fn parse_args() -> Args {
             "--soak" => a.soak_seconds = value().parse().expect("--soak SECONDS"),
             "--no-pdf-all" => a.pdf_all = false,
             "--out" => a.out = Some(PathBuf::from(value())),
+            "--until" => {
+                let phase = value();
+                assert!(PHASES.contains(&phase.as_str()), "--until one of {PHASES:?}, not {phase}");
+                a.until = Some(phase);
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -186,6 +205,9 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         format!("{:.2}x", baseline.as_secs_f64() / import_time.as_secs_f64()),
         ">= 250k/s",
     );
+    if args.stops_after("import") {
+        return;
+    }
 
     // 2. Invoice run, in a child process (the CLI) for its peak memory. Baseline: one GROUP BY
     //    aggregation of the same rows.
@@ -202,6 +224,9 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         format!("{:.1}x", run_time.as_secs_f64() / group_by.as_secs_f64()),
         "<= 3 s, <= 3x, <= 256 MB",
     );
+    if args.stops_after("run") {
+        return;
+    }
 
     // 3. Issue every draft in one bulk issue (`POST /invoices/issue`). Baseline: one
     //    transaction per invoice that only updates its row (the floor of issuing one by one).
@@ -223,6 +248,9 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         format!("{:.2}x", baseline.as_secs_f64() / issue_time.as_secs_f64()),
         ">= 2000/s",
     );
+    if args.stops_after("issue") {
+        return;
+    }
 
     // 4. Usage summary CSV over the month. Baseline: the GROUP BY above.
     let t = Instant::now();
@@ -239,10 +267,16 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         format!("{:.1}x", usage_time.as_secs_f64() / group_by.as_secs_f64()),
         ">= 500k entries/s",
     );
+    if args.stops_after("usage") {
+        return;
+    }
 
     // 5. GET /api/v1/invoices/{id} under wrk, against the trivial /version route.
     let sub: i64 = subscriptions_t::table.select(subscriptions_t::id).order(subscriptions_t::id).first(&mut conn).expect("a subscription");
     http(args, backend, db, &draft_ids, sub, report);
+    if args.stops_after("get") {
+        return;
+    }
 
     // 6. PDF (the same on both backends: once, on the first).
     if backend == args.backends[0] {

@@ -744,19 +744,19 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
     }
 
     entry_claims.extend(drafts.iter().zip(&ids).flat_map(|(d, &inv)| d.priced.claims.entry_ids.iter().map(move |&entry| (entry, inv))));
-    for (d, &invoice_id) in drafts.iter().zip(&ids) {
-        let claims = &d.priced.claims;
-        claim(conn, "tickets", &claims.ticket_ids, |conn, ids| {
-            Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
-                .set(tickets::invoice_id.eq(Some(invoice_id)))
-                .execute(conn)?)
-        })?;
-        claim(conn, "charges", &claims.charge_ids, |conn, ids| {
-            Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
-                .set(charges::invoice_id.eq(Some(invoice_id)))
-                .execute(conn)?)
-        })?;
-    }
+    let pairs = |of: fn(&pricing::Claims) -> &[i64]| -> Vec<(i64, i64)> {
+        drafts.iter().zip(&ids).flat_map(|(d, &invoice)| of(&d.priced.claims).iter().map(move |&id| (id, invoice))).collect()
+    };
+    claim_rows(conn, "tickets", pairs(|c| c.ticket_ids.as_slice()), |conn, invoice_id, ids| {
+        Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
+            .set(tickets::invoice_id.eq(Some(invoice_id)))
+            .execute(conn)?)
+    })?;
+    claim_rows(conn, "charges", pairs(|c| c.charge_ids.as_slice()), |conn, invoice_id, ids| {
+        Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
+            .set(charges::invoice_id.eq(Some(invoice_id)))
+            .execute(conn)?)
+    })?;
     let retainer: Vec<NewRetainerClaim> = drafts
         .iter()
         .zip(&ids)
@@ -837,19 +837,47 @@ fn entry_unclaimed() -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter
 }
 
 /// Claims `ids` with `update` (which only touches free rows) and fails whole if any was taken.
-fn claim(
+/// Claims rows of `table` (tickets or charges: both have a nullable `invoice_id`) for their
+/// invoices, from `(row, invoice)` pairs; a row claimed meanwhile fails the whole draft.
+/// PostgreSQL: one UPDATE from two arrays per 100,000 pairs, because one UPDATE per invoice
+/// was a round trip each (4,154 of them in the 1M benchmark's run). SQLite: `update` per
+/// invoice, in process, where a statement costs no round trip.
+fn claim_rows(
     conn: &mut DbConnection,
-    what: &str,
-    ids: &[i64],
-    update: impl Fn(&mut DbConnection, &[i64]) -> Result<usize, AppError>,
+    table: &'static str,
+    pairs: Vec<(i64, i64)>,
+    update: impl Fn(&mut DbConnection, i64, &[i64]) -> Result<usize, AppError>,
 ) -> Result<(), AppError> {
-    for chunk in ids.chunks(IN_CHUNK) {
-        let n = update(conn, chunk)?;
-        if n != chunk.len() {
-            return Err(AppError::conflict(
-                "already_claimed",
-                format!("some {what} were claimed by another invoice meanwhile; retry"),
-            ));
+    use diesel::sql_types::{Array, BigInt};
+    debug_assert!(matches!(table, "tickets" | "charges"), "a table with a nullable invoice_id");
+    let taken = || AppError::conflict("already_claimed", format!("some {table} were claimed by another invoice meanwhile; retry"));
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            let mut pairs = pairs;
+            // In row order, concurrent runs lock rows in the same order.
+            pairs.sort_unstable();
+            let sql = format!(
+                "UPDATE {table} AS t SET invoice_id = c.invoice_id FROM unnest($1, $2) AS c (id, invoice_id) \
+                 WHERE t.id = c.id AND t.invoice_id IS NULL"
+            );
+            for chunk in pairs.chunks(100_000) {
+                let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
+                let n = diesel::sql_query(&sql).bind::<Array<BigInt>, _>(&ids).bind::<Array<BigInt>, _>(&invoices).execute(pg)?;
+                if n != chunk.len() {
+                    return Err(taken());
+                }
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            // The pairs come invoice by invoice.
+            for group in pairs.chunk_by(|a, b| a.1 == b.1) {
+                let ids: Vec<i64> = group.iter().map(|&(id, _)| id).collect();
+                for chunk in ids.chunks(IN_CHUNK) {
+                    if update(conn, group[0].1, chunk)? != chunk.len() {
+                        return Err(taken());
+                    }
+                }
+            }
         }
     }
     Ok(())
