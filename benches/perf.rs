@@ -230,7 +230,7 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
 
     // 3. Issue every draft in one bulk issue (`POST /invoices/issue`). Baseline: one
     //    transaction per invoice that only updates its row (the floor of issuing one by one).
-    let draft_ids: Vec<i64> = invoices_t::table.filter(invoices_t::status.eq("draft")).order(invoices_t::id).select(invoices_t::id).load(&mut conn).expect("drafts");
+    let draft_ids: Vec<i64> = invoices_t::table.filter(invoices_t::status.eq("draft")).order(invoices_t::id).select(invoices_t::id).load(&mut **conn).expect("drafts");
     assert_eq!(draft_ids.len(), drafted);
     let baseline = one_update_per_transaction(&mut conn, &draft_ids);
     let clock = FixedClock(NaiveDateTime::new(period_end, chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("9:00")));
@@ -272,7 +272,7 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     }
 
     // 5. GET /api/v1/invoices/{id} under wrk, against the trivial /version route.
-    let sub: i64 = subscriptions_t::table.select(subscriptions_t::id).order(subscriptions_t::id).first(&mut conn).expect("a subscription");
+    let sub: i64 = subscriptions_t::table.select(subscriptions_t::id).order(subscriptions_t::id).first(&mut **conn).expect("a subscription");
     http(args, backend, db, &draft_ids, sub, report);
     if args.stops_after("get") {
         return;

@@ -573,10 +573,11 @@ mod tests {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let db = TempDb(std::env::temp_dir().join(format!("supportbill-demo-{}-{nanos}.db", std::process::id())));
         let pool = connect(&DatabaseUrl::parse(db.0.to_str().unwrap()).unwrap(), 2).unwrap();
-        let mut conn = pool.get().unwrap();
+        let mut pooled = pool.get().unwrap();
+        let conn: &mut crate::storage::DbConnection = &mut pooled;
         let now = NaiveDate::from_ymd_opt(2026, 12, 15).unwrap().and_hms_opt(10, 30, 0).unwrap();
 
-        assert!(seed(&mut conn, now).unwrap(), "first seed loads data");
+        assert!(seed(conn, now).unwrap(), "first seed loads data");
 
         let n_customers: i64 = customers::table.count().get_result(&mut *conn).unwrap();
         assert!(n_customers >= 5, "{n_customers} customers");
@@ -594,12 +595,12 @@ mod tests {
         assert!(last.unwrap() < NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(0, 0, 0).unwrap());
         assert!(first.unwrap() >= NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(0, 0, 0).unwrap());
 
-        assert!(!seed(&mut conn, now).unwrap(), "second seed is a no-op");
+        assert!(!seed(conn, now).unwrap(), "second seed is a no-op");
         let again: i64 = customers::table.count().get_result(&mut *conn).unwrap();
         assert_eq!(again, n_customers);
 
         let period = Period::new(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
-        let drafts = invoices::run(&mut conn, period, now).unwrap();
+        let drafts = invoices::run(conn, period, now).unwrap();
         let non_zero = drafts.iter().filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0')).count();
         assert!(drafts.len() >= 3, "{} drafts", drafts.len());
         assert!(non_zero >= 3, "{non_zero} drafts with a non-zero total");

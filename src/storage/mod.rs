@@ -11,7 +11,7 @@ pub mod decimal;
 pub mod models;
 pub mod schema;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -32,6 +32,33 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// A pooled connection, and when it was last given back to the pool.
+///
+/// r2d2 checks a connection with a query (`SELECT 1`) each time it lends it. On PostgreSQL
+/// that was one round trip of three in a `GET /invoices/{id}`. So only a connection that sat
+/// in the pool for [`CHECK_IDLE_AFTER`] or longer is checked; one given back broken is dropped
+/// on its way in instead ([`Manager::has_broken`]).
+pub struct TrackedConnection {
+    conn: DbConnection,
+    returned_at: Instant,
+}
+
+/// A connection idle in the pool for this long is checked with a query before it is lent.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+impl std::ops::Deref for TrackedConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for TrackedConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgresql");
@@ -107,10 +134,32 @@ pub struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = TrackedConnection;
     type Error = StorageError;
 
-    fn connect(&self) -> Result<DbConnection, StorageError> {
+    fn connect(&self) -> Result<TrackedConnection, StorageError> {
+        self.open().map(|conn| TrackedConnection { conn, returned_at: Instant::now() })
+    }
+
+    fn is_valid(&self, conn: &mut TrackedConnection) -> Result<(), StorageError> {
+        if conn.returned_at.elapsed() < CHECK_IDLE_AFTER {
+            return Ok(());
+        }
+        conn.batch_execute("SELECT 1").map_err(StorageError::Query)
+    }
+
+    /// Called as a connection comes back. Broken: given back while its user panicked, or still
+    /// inside a transaction, or in error. diesel puts a PostgreSQL connection whose server went
+    /// away in that error state (libpq's transaction status turns unknown), so a lost
+    /// connection is dropped here, not lent again.
+    fn has_broken(&self, conn: &mut TrackedConnection) -> bool {
+        conn.returned_at = Instant::now();
+        std::thread::panicking() || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.conn)
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, StorageError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
@@ -138,13 +187,6 @@ impl ManageConnection for Manager {
         }
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
-        conn.batch_execute("SELECT 1").map_err(StorageError::Query)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 /// Opens the pool and runs the pending migrations of the URL's backend.

@@ -105,13 +105,13 @@ both_backends!(backup_copies_a_live_sqlite_database, |app| {
     // customer and every entry that was committed before the snapshot, and none made up.
     let copy_url = DatabaseUrl::parse(file.to_str().unwrap()).unwrap();
     let pool = storage::connect(&copy_url, 1).expect("the copy opens");
-    let mut conn = pool.get().unwrap();
-    let entries: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM time_entries").load(&mut conn).unwrap();
+    let mut conn = TestConn(pool.get().unwrap());
+    let entries: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM time_entries").load(&mut *conn).unwrap();
     let n = entries[0].n;
     assert!(n >= 20_000 + before as i64 && n <= live_total, "copy has {n} entries; {before} writes before the backup, {live_total} in the end");
     let names: Vec<Count> =
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM customers WHERE id = {customer} AND name = 'Müller & Söhne GmbH'"))
-            .load(&mut conn)
+            .load(&mut *conn)
             .unwrap();
     assert_eq!(names[0].n, 1, "the customer is in the copy");
     drop(conn);

@@ -86,7 +86,7 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
         .group_by((invoices_t::customer_id, invoices_t::period_start))
         .select((invoices_t::customer_id, invoices_t::period_start, diesel::dsl::count_star()))
         .order((invoices_t::customer_id, invoices_t::period_start))
-        .load(&mut conn)
+        .load(&mut *conn)
         .unwrap();
     let months = ["2026-01-01", "2026-02-01", "2026-03-01", "2026-10-01", "2028-02-01"];
     for customer in [berlin, new_york] {
@@ -100,10 +100,10 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
         time_entries::table
             .left_join(time_entry_claims::table)
             .select((time_entries::started_at, time_entry_claims::invoice_id.nullable()))
-            .load(&mut conn)
+            .load(&mut *conn)
             .unwrap();
     let periods: std::collections::HashMap<i64, NaiveDate> =
-        invoices_t::table.select((invoices_t::id, invoices_t::period_start)).load::<(i64, NaiveDate)>(&mut conn).unwrap().into_iter().collect();
+        invoices_t::table.select((invoices_t::id, invoices_t::period_start)).load::<(i64, NaiveDate)>(&mut *conn).unwrap().into_iter().collect();
     for (started, invoice) in entries {
         let month = started.date().with_day(1).unwrap().to_string();
         match invoice {

@@ -293,9 +293,9 @@ impl TestApp {
         drop(self);
     }
 
-    /// A pooled connection for calling services or diesel directly.
-    pub fn conn(&self) -> PooledConn {
-        self.pool.get().expect("pooled connection")
+    /// A pooled connection for calling services or diesel directly (`&mut *conn`).
+    pub fn conn(&self) -> TestConn {
+        TestConn(self.pool.get().expect("pooled connection"))
     }
 
     /// Creates an API key directly through the service and returns its token.
@@ -476,6 +476,23 @@ pub fn assert_invalid(r: &Resp, field: &str) {
         r.error_fields(),
         r.text
     );
+}
+
+/// A pooled connection that derefs straight to the [`DbConnection`], so that `&mut *conn` can
+/// be handed to diesel (the pool's own connection type wraps it, see `storage::TrackedConnection`).
+pub struct TestConn(pub PooledConn);
+
+impl std::ops::Deref for TestConn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for TestConn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0
+    }
 }
 
 #[cfg(test)]

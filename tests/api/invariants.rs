@@ -191,7 +191,7 @@ both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
     }
     let down = claims(&mut conn, "SELECT id AS entry, invoice_id AS invoice FROM time_entries WHERE invoice_id IS NOT NULL ORDER BY 1");
     assert_eq!(down, before);
-    let entries: Vec<Pair> = diesel::sql_query("SELECT id AS entry, id AS invoice FROM time_entries").load(&mut conn).unwrap();
+    let entries: Vec<Pair> = diesel::sql_query("SELECT id AS entry, id AS invoice FROM time_entries").load(&mut *conn).unwrap();
     assert_eq!(entries.len(), 4, "no entry lost on the way down");
 
     supportbill::storage::migrate(&mut conn).unwrap();

@@ -1,4 +1,5 @@
-//! Operations: request ids (header, problem bodies) and `/metrics`.
+//! Operations: request ids (header, problem bodies), `/metrics`, and the connection pool giving
+//! back only healthy connections.
 
 use serde_json::json;
 
@@ -76,3 +77,96 @@ both_backends!(metrics_count_requests_latency_and_documents, |app| {
         assert!(sqlite_bytes > 0.0, "SQLite holds some memory while its database is open");
     }
 });
+
+/// Customers named `name`, counted on a connection of its own (outside the pool under test).
+fn customers_named(database_url: &str, name: &str) -> i64 {
+    use diesel::prelude::*;
+    use supportbill::storage::schema::customers;
+    let url = supportbill::storage::DatabaseUrl::parse(database_url).expect("url");
+    let pool = supportbill::storage::connect(&url, 1).expect("a second pool");
+    let mut conn = crate::harness::TestConn(pool.get().expect("connection"));
+    customers::table.filter(customers::name.eq(name)).count().get_result(&mut *conn).expect("count")
+}
+
+// A handler that panics inside a transaction gives its connection back mid-transaction. The
+// pool used to lend it again as it was, so the next request's writes went into a transaction
+// nobody would commit: answered 201, then lost.
+both_backends!(a_connection_given_back_inside_a_transaction_is_not_lent_again, |app| {
+    use diesel::prelude::*;
+    use supportbill::storage::{self, schema::customers, DatabaseUrl};
+    let url = DatabaseUrl::parse(&app.database_url).expect("url");
+    // One connection: whatever the pool lends next is that one or its replacement.
+    let pool = storage::connect(&url, 1).expect("pool");
+    let insert = |conn: &mut storage::DbConnection, name: &str| {
+        diesel::insert_into(customers::table)
+            .values((storage::models::NewCustomer {
+                name: name.to_string(),
+                billing_address: "Hauptstraße 1, 10115 Berlin".to_string(),
+                email: "billing@example.com".to_string(),
+                country: "DE".to_string(),
+                currency: "EUR".to_string(),
+                tax_rate_percent: storage::Dec(rust_decimal::Decimal::from(19)),
+                tax_id: String::new(),
+                external_id: None,
+                tax_treatment: "standard".to_string(),
+                exemption_reason: String::new(),
+            }, customers::created_at.eq(chrono::Utc::now().naive_utc())))
+            .execute(conn)
+    };
+    let panicked = std::thread::spawn({
+        let pool = pool.clone();
+        move || {
+            let mut conn = pool.get().expect("connection");
+            let _ = storage::write_tx(&mut conn, |conn| -> Result<(), diesel::result::Error> {
+                insert(conn, "written by a handler that then panicked").expect("the insert before the panic");
+                panic!("a bug in a handler, mid-transaction");
+            });
+        }
+    })
+    .join();
+    let message = panicked.expect_err("the thread panicked");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"a bug in a handler, mid-transaction"), "it panicked where meant to");
+    let mut conn = pool.get().expect("connection");
+    storage::write_tx(&mut conn, |conn| insert(conn, "written after the panic")).expect("insert");
+    drop(conn);
+    assert_eq!(customers_named(&app.database_url, "written after the panic"), 1, "the write after the panic was committed");
+    assert_eq!(customers_named(&app.database_url, "written by a handler that then panicked"), 0, "the panicked write was rolled back");
+});
+
+// PostgreSQL: a pooled connection whose server process went away (a restart, a failover, an
+// administrator) fails the query that finds out, and is then dropped, not lent again. The pool
+// checks a connection with a query only when it was idle for a second or more (one round trip
+// fewer per request), so a connection used a moment ago relies on this.
+#[actix_rt::test]
+async fn a_connection_whose_server_went_away_is_replaced() {
+    use diesel::prelude::*;
+    use supportbill::storage::{self, DatabaseUrl};
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    fn pid(conn: &mut storage::DbConnection) -> QueryResult<i32> {
+        diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result::<Pid>(conn).map(|p| p.pid)
+    }
+    crate::harness::run(Backend::Postgres, "a_connection_whose_server_went_away_is_replaced", |app| async move {
+        let url = DatabaseUrl::parse(&app.database_url).expect("url");
+        let pool = storage::connect(&url, 1).expect("pool");
+        let mut conn = pool.get().expect("connection");
+        let first = pid(&mut conn).expect("pid");
+        let mut other = PgConnection::establish(&app.database_url).expect("a second connection");
+        diesel::sql_query(format!("SELECT pg_terminate_backend({first})")).execute(&mut other).expect("terminate");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while pid(&mut conn).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the terminated connection kept working");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        drop(conn);
+        // Lent at once (well inside the idle window): a new connection, and it works.
+        let mut conn = pool.get().expect("connection");
+        let second = pid(&mut conn).expect("the connection lent next works");
+        assert_ne!(second, first);
+        app
+    })
+    .await;
+}
