@@ -625,11 +625,14 @@ impl Database {
         let name = format!("sb_bench_{stamp}");
         let mut admin = diesel::PgConnection::establish(&base).expect("PostgreSQL reachable");
         diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).expect("create database");
-        let root = match base[base.find("://").map(|i| i + 3).unwrap_or(0)..].find('/') {
-            Some(i) => base[..base.find("://").map(|j| j + 3).unwrap_or(0) + i].to_string(),
-            None => base.clone(),
+        let without_params = base.split('?').next().unwrap_or(&base);
+        let root = match without_params[without_params.find("://").map(|i| i + 3).unwrap_or(0)..].find('/') {
+            Some(i) => without_params[..without_params.find("://").map(|j| j + 3).unwrap_or(0) + i].to_string(),
+            None => without_params.to_string(),
         };
-        Some(Database { url: format!("{root}/{name}"), cleanup: Some((base, name)), file: None })
+        // Connection parameters (`?sslmode=disable`) carry over to the new database.
+        let params = base.find('?').map(|i| &base[i..]).unwrap_or("");
+        Some(Database { url: format!("{root}/{name}{params}"), cleanup: Some((base, name)), file: None })
     }
 }
 

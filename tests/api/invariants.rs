@@ -40,6 +40,15 @@ pub fn check(conn: &mut DbConnection) {
         .get_result(conn)
         .unwrap();
     assert_eq!(dangling, 0, "claims of time entries that do not exist");
+    // No claim of an invoice that does not exist (on PostgreSQL per-statement triggers enforce
+    // this in place of the foreign key).
+    let orphaned: i64 = time_entry_claims::table
+        .left_join(invoices::table)
+        .filter(invoices::id.nullable().is_null())
+        .count()
+        .get_result(conn)
+        .unwrap();
+    assert_eq!(orphaned, 0, "claims for invoices that do not exist");
     let claims: Vec<(&str, i64, i64)> = time_entry_claims::table
         .inner_join(time_entries::table)
         .select((time_entries::subscription_id, time_entry_claims::invoice_id))
@@ -202,4 +211,62 @@ both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
     assert_eq!(listed.len(), 4);
     assert_eq!(listed.iter().filter(|e| e["invoice_id"] == serde_json::json!(draft)).count(), 3);
     check(&mut app.conn());
+});
+
+// A claim always names an invoice that exists, and an invoice with claims stays: the foreign key
+// on SQLite, per-statement triggers on PostgreSQL (migration 2026-11-29-000001). Each write
+// below goes around the service, straight at the tables, and must be refused and leave nothing.
+both_backends!(claims_name_invoices_that_exist_and_keep_them, |app| {
+    let (customer, _, sub) = crate::fixtures::billing_setup(app).await;
+    let mut entries = Vec::new();
+    for minutes in [30, 45] {
+        entries.push(app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, minutes)).await.expect(201).id());
+    }
+    let draft = app
+        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .await
+        .expect(201)
+        .id();
+    let free = app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, 15)).await.expect(201).id();
+    let mut conn = app.conn();
+    let claims = |conn: &mut DbConnection| -> Vec<(i64, i64)> {
+        time_entry_claims::table
+            .select((time_entry_claims::time_entry_id, time_entry_claims::invoice_id))
+            .order(time_entry_claims::time_entry_id)
+            .load(conn)
+            .unwrap()
+    };
+    let before = claims(&mut conn);
+    assert_eq!(before, entries.iter().map(|&e| (e, draft)).collect::<Vec<_>>());
+
+    // A claim for an invoice that does not exist, alone and beside a good one.
+    let missing = draft + 1000;
+    for rows in [vec![(free, missing)], vec![(free, draft), (free + 1000, missing)]] {
+        let values: Vec<_> =
+            rows.iter().map(|&(e, i)| (time_entry_claims::time_entry_id.eq(e), time_entry_claims::invoice_id.eq(i))).collect();
+        let refused = supportbill::storage::write_tx(&mut conn, |conn| match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(time_entry_claims::table).values(&values).execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into(time_entry_claims::table).values(&values).execute(c),
+        });
+        assert!(refused.is_err(), "a claim for invoice {missing}, which does not exist, was accepted: {rows:?}");
+    }
+    // Moving a claim to an invoice that does not exist.
+    let moved = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::update(time_entry_claims::table.find(entries[0])).set(time_entry_claims::invoice_id.eq(missing)).execute(conn)
+    });
+    assert!(moved.is_err(), "a claim was moved to an invoice that does not exist");
+    // Deleting the invoice while it still claims entries, and changing its id.
+    let deleted = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(invoices::table.find(draft)).execute(conn));
+    assert!(deleted.is_err(), "an invoice with claims was deleted");
+    let renumbered = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::update(invoices::table.find(draft)).set(invoices::id.eq(missing)).execute(conn)
+    });
+    assert!(renumbered.is_err(), "an invoice with claims changed its id");
+    assert_eq!(claims(&mut conn), before, "the refused writes left the claims as they were");
+    check(&mut conn);
+    drop(conn);
+
+    // Through the service, deleting the draft frees its entries.
+    app.delete(&format!("/api/v1/invoices/{draft}")).await.expect(204);
+    assert!(claims(&mut app.conn()).is_empty());
 });
