@@ -49,6 +49,22 @@ pub fn check(conn: &mut DbConnection) {
         .get_result(conn)
         .unwrap();
     assert_eq!(orphaned, 0, "claims for invoices that do not exist");
+    // Every time entry names a subscription, and its ticket if any, that exist (on PostgreSQL
+    // per-statement triggers enforce this in place of the foreign keys).
+    let no_subscription: i64 = time_entries::table
+        .left_join(subscriptions::table)
+        .filter(subscriptions::id.nullable().is_null())
+        .count()
+        .get_result(conn)
+        .unwrap();
+    assert_eq!(no_subscription, 0, "time entries of subscriptions that do not exist");
+    let no_ticket: i64 = time_entries::table
+        .left_join(tickets::table.on(time_entries::ticket_id.eq(tickets::id.nullable())))
+        .filter(time_entries::ticket_id.is_not_null().and(tickets::id.nullable().is_null()))
+        .count()
+        .get_result(conn)
+        .unwrap();
+    assert_eq!(no_ticket, 0, "time entries of tickets that do not exist");
     let claims: Vec<(&str, i64, i64)> = time_entry_claims::table
         .inner_join(time_entries::table)
         .select((time_entries::subscription_id, time_entry_claims::invoice_id))
@@ -269,4 +285,73 @@ both_backends!(claims_name_invoices_that_exist_and_keep_them, |app| {
     // Through the service, deleting the draft frees its entries.
     app.delete(&format!("/api/v1/invoices/{draft}")).await.expect(204);
     assert!(claims(&mut app.conn()).is_empty());
+});
+
+// A time entry always names a subscription, and a ticket if any, that exist, and those stay:
+// the foreign keys on SQLite, per-statement triggers on PostgreSQL (migration
+// 2026-11-29-000002). Each write below goes around the service and must be refused.
+both_backends!(time_entries_name_subscriptions_and_tickets_that_exist_and_keep_them, |app| {
+    use supportbill::storage::models::NewTimeEntry;
+    let (_, _, sub) = crate::fixtures::billing_setup(app).await;
+    let ticket = app
+        .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": "VM will not start", "category": "technical",
+            "severity": "high", "opened_at": "2026-10-05T07:55:00Z"}))
+        .await
+        .expect(201)
+        .id();
+    let mut on_ticket = crate::fixtures::entry(sub, 30);
+    on_ticket["ticket_id"] = json!(ticket);
+    let entry = app.post_json("/api/v1/time-entries", &on_ticket).await.expect(201).id();
+    let row = |subscription_id: i64, ticket_id: Option<i64>| NewTimeEntry {
+        subscription_id,
+        ticket_id,
+        agent: "a.kowalski".into(),
+        started_at: chrono::NaiveDate::from_ymd_opt(2026, 10, 6).unwrap().and_hms_opt(9, 0, 0).unwrap(),
+        minutes: 15,
+        category: "technical".into(),
+        billable: true,
+        description: String::new(),
+    };
+    let mut conn = app.conn();
+    let count = |conn: &mut DbConnection| -> i64 { time_entries::table.count().get_result(conn).unwrap() };
+    let before = count(&mut conn);
+    let bad_batches = [
+        vec![row(sub + 1000, None)],
+        vec![row(sub, Some(ticket + 1000))],
+        vec![row(sub, Some(ticket)), row(sub, None), row(sub + 1000, Some(ticket))],
+    ];
+    for rows in &bad_batches {
+        let refused = supportbill::storage::write_tx(&mut conn, |conn| match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(time_entries::table).values(rows).execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into(time_entries::table).values(rows).execute(c),
+        });
+        assert!(refused.is_err(), "entries naming what does not exist were accepted: {rows:?}");
+        // The import's path on PostgreSQL: COPY.
+        if let DbConnection::Postgresql(c) = &mut *conn {
+            let copied = c.transaction(|c| diesel::copy_from(time_entries::table).from_insertable(rows).execute(c));
+            assert!(copied.is_err(), "COPY of entries naming what does not exist was accepted: {rows:?}");
+        }
+    }
+    for (what, change) in [("subscription", Some(sub + 1000)), ("ticket", None)] {
+        let moved = supportbill::storage::write_tx(&mut conn, |conn| match change {
+            Some(s) => diesel::update(time_entries::table.find(entry)).set(time_entries::subscription_id.eq(s)).execute(conn),
+            None => diesel::update(time_entries::table.find(entry)).set(time_entries::ticket_id.eq(Some(ticket + 1000))).execute(conn),
+        });
+        assert!(moved.is_err(), "an entry was moved to a {what} that does not exist");
+    }
+    let gone = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(tickets::table.find(ticket)).execute(conn));
+    assert!(gone.is_err(), "a ticket with time entries was deleted");
+    let gone = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(subscriptions::table.find(sub)).execute(conn));
+    assert!(gone.is_err(), "a subscription with time entries was deleted");
+    let renumbered = supportbill::storage::write_tx(&mut conn, |conn| diesel::update(tickets::table.find(ticket)).set(tickets::id.eq(ticket + 1000)).execute(conn));
+    assert!(renumbered.is_err(), "a ticket with time entries changed its id");
+    let renumbered =
+        supportbill::storage::write_tx(&mut conn, |conn| diesel::update(subscriptions::table.find(sub)).set(subscriptions::id.eq(sub + 1000)).execute(conn));
+    assert!(renumbered.is_err(), "a subscription with time entries changed its id");
+    assert_eq!(count(&mut conn), before, "the refused writes added nothing");
+    check(&mut conn);
+    drop(conn);
+    // The service's own refusal stays a 409 with its own words.
+    let r = app.delete(&format!("/api/v1/subscriptions/{sub}")).await;
+    assert_eq!(r.status, 409, "{}", r.text);
 });
