@@ -55,6 +55,35 @@ impl AppState {
         self
     }
 
+    /// A short read by key, such as one invoice: on SQLite, when a pooled connection is free at
+    /// once, it runs on this thread instead of the blocking pool. Handing work to the pool and
+    /// back costs two thread switches, more than reading a row from SQLite's cache
+    /// (BENCHMARKS.md, "GET invoice"). Only for point reads: the worker thread serves nothing
+    /// else meanwhile. PostgreSQL (a network round trip each query), a busy pool and a request
+    /// with audit rows go through [`AppState::run`]. The cached caller's key is confirmed first,
+    /// as there.
+    pub async fn run_read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if audit::pending_rows().is_none() {
+            if let Some(mut conn) = self.pool.try_get() {
+                if matches!(**conn, DbConnection::Sqlite(_)) {
+                    if let Some(pending) = auth_cache::pending_key() {
+                        let live = crate::service::auth::is_live(&mut conn, pending.key_id)?;
+                        pending.settle(live);
+                        if !live {
+                            return Err(AppError::Unauthorized);
+                        }
+                    }
+                    return f(&mut conn);
+                }
+            }
+        }
+        self.run(f).await
+    }
+
     /// Runs blocking database work on actix's thread pool with a pooled connection. When the
     /// request's caller came from the authentication cache and its key has not been confirmed
     /// live yet, that check runs first, on the same connection (see [`auth_cache`]): a revoked

@@ -127,7 +127,7 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<Page
 async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (id, format) = negotiate::document_request(&req, &id)?;
     if format == Some(Format::Json) {
-        let bytes = state.run(move |conn| invoices::get_json(conn, &caller, id)).await?;
+        let bytes = state.run_read(move |conn| invoices::get_json(conn, &caller, id)).await?;
         return Ok(negotiate::document(&req, Format::Json, "", bytes));
     }
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
