@@ -285,19 +285,22 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
 }
 
 /// The ceiling of plain inserts: one prepared single-row INSERT per row, one transaction,
-/// rolled back.
+/// rolled back; with the same page cache as the import (`with_bulk_cache`), so that the two
+/// differ only in how the rows are sent.
 fn raw_insert(conn: &mut DbConnection, rows: &[supportbill::storage::models::NewTimeEntry]) -> Duration {
     let mut elapsed = Duration::ZERO;
-    let _ = conn.transaction::<(), diesel::result::Error, _>(|conn| {
-        let t = Instant::now();
-        for row in rows {
-            match conn {
-                DbConnection::Sqlite(c) => diesel::insert_into(entries_t::table).values(row).execute(c)?,
-                DbConnection::Postgresql(c) => diesel::insert_into(entries_t::table).values(row).execute(c)?,
-            };
-        }
-        elapsed = t.elapsed();
-        Err(diesel::result::Error::RollbackTransaction)
+    let _ = storage::with_bulk_cache(conn, |conn| {
+        conn.transaction::<(), diesel::result::Error, _>(|conn| {
+            let t = Instant::now();
+            for row in rows {
+                match conn {
+                    DbConnection::Sqlite(c) => diesel::insert_into(entries_t::table).values(row).execute(c)?,
+                    DbConnection::Postgresql(c) => diesel::insert_into(entries_t::table).values(row).execute(c)?,
+                };
+            }
+            elapsed = t.elapsed();
+            Err(diesel::result::Error::RollbackTransaction)
+        })
     });
     elapsed
 }
