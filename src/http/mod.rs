@@ -36,17 +36,20 @@ pub struct AppState {
     pub limits: Arc<ratelimit::RateLimits>,
     pub metrics: Arc<metrics::Metrics>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
+    /// The pool's backend is SQLite (decides where short reads run).
+    sqlite: bool,
 }
 
 impl AppState {
     /// With the default (generous) rate limits.
     pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> AppState {
         AppState {
-            pool,
+            pool: pool.clone(),
             clock,
             limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
             metrics: Arc::new(metrics::Metrics::default()),
             auth_cache: Arc::new(auth_cache::AuthCache::default()),
+            sqlite: pool.get().map(|conn| matches!(**conn, DbConnection::Sqlite(_))).unwrap_or(false),
         }
     }
 
@@ -82,6 +85,37 @@ impl AppState {
             }
         }
         self.run(f).await
+    }
+
+    /// [`AppState::run_read`] for a read that can confirm the cached caller's key in its own
+    /// statement: on PostgreSQL, `f` gets the key to confirm and must answer `Unauthorized`
+    /// when it is revoked, and anything else only once it found the key live. That saves a
+    /// round trip per request. On SQLite the key is confirmed as in `run_read` (a second
+    /// statement there costs no round trip) and `f` gets `None`.
+    pub async fn run_read_confirming_key<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, Option<i64>) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(pending) = auth_cache::pending_key() else { return self.run_read(move |conn| f(conn, None)).await };
+        if self.sqlite || audit::pending_rows().is_some() {
+            return self.run_read(move |conn| f(conn, None)).await;
+        }
+        let pool = self.pool.clone();
+        let key_id = pending.key_id;
+        let result = web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn, Some(key_id))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
+        match &result {
+            Err(AppError::Unauthorized) => pending.settle(false),
+            Ok(_) | Err(AppError::NotFound { .. }) => pending.settle(true),
+            // Failed before it could tell: the authentication middleware checks the key itself.
+            Err(_) => {}
+        }
+        result
     }
 
     /// Runs blocking database work on actix's thread pool with a pooled connection. When the

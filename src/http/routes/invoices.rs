@@ -127,7 +127,12 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<Page
 async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let (id, format) = negotiate::document_request(&req, &id)?;
     if format == Some(Format::Json) {
-        let bytes = state.run_read(move |conn| invoices::get_json(conn, &caller, id)).await?;
+        let bytes = state
+            .run_read_confirming_key(move |conn, key| match key {
+                Some(key_id) => invoices::get_json_confirming_key(conn, &caller, id, key_id),
+                None => invoices::get_json(conn, &caller, id),
+            })
+            .await?;
         return Ok(negotiate::document(&req, Format::Json, "", bytes));
     }
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
