@@ -13,4 +13,5 @@ pub mod error;
 pub mod storage;
 pub mod web;
 pub mod http;
+pub mod logging;
 pub mod service;

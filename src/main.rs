@@ -4,16 +4,13 @@ use clap::Parser;
 
 fn main() {
     limit_malloc_arenas();
-    // key=value lines: `ts=... level=... target=...` and the message (ours are key=value too,
-    // with `request_id=` for everything logged while serving a request).
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format(|buf, record| {
-            use std::io::Write;
-            writeln!(buf, "ts={} level={} target={} {}", buf.timestamp_millis(), record.level(), record.target(), record.args())
-        })
-        .init();
+    // key=value lines (`ts=... level=... target=...`), written by a thread of their own.
+    let log = supportbill::logging::init();
     let cli = supportbill::cli::Cli::parse();
-    if let Err(message) = supportbill::cli::run(cli) {
+    let result = supportbill::cli::run(cli);
+    // `exit` runs no destructors: the queued lines are written out first.
+    drop(log);
+    if let Err(message) = result {
         eprintln!("supportbill: {message}");
         std::process::exit(1);
     }
