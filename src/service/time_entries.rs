@@ -61,8 +61,15 @@ pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: L
 /// The CSV import: like [`create_batch`], but returns only the count, and on PostgreSQL
 /// writes with `COPY ... FROM STDIN (FORMAT binary)` instead of INSERTs (several times faster
 /// for a month of entries). Still one transaction, all or nothing.
+///
+/// On SQLite the import runs without the database's foreign-key checks: [`resolve`] has
+/// already checked every subscription and ticket the rows name, inside the same write
+/// transaction, so nothing can remove them before the commit, and the database's second check
+/// of each row cost a quarter of the import (BENCHMARKS.md, finding 20). Every other write
+/// keeps them.
 pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<usize, AppError> {
-    crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| {
+    use crate::storage::{with_bulk_cache, without_foreign_key_checks};
+    with_bulk_cache(conn, |conn| without_foreign_key_checks(conn, |conn| write_tx(conn, |conn| {
         let mut rows = resolve(conn, drafts, &locator)?;
         // In time order, the `started_at` index grows at its end instead of splitting pages
         // all over (ids then follow time, not file lines; nothing depends on file order).
@@ -76,7 +83,7 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
             }
             DbConnection::Postgresql(c) => Ok(diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?),
         }
-    }))
+    })))
     .inspect(|&n| refresh_statistics(conn, n))
 }
 

@@ -233,6 +233,49 @@ where
     with_session_setting(conn, sqlite, "PRAGMA cache_size = -65536;", "PRAGMA cache_size = -16384;", f)
 }
 
+pub fn without_foreign_keys<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let sqlite = matches!(conn, DbConnection::Sqlite(_)) && std::env::var("SB_FK").is_err();
+    with_session_setting(conn, sqlite, "PRAGMA foreign_keys = OFF;", "PRAGMA foreign_keys = ON;", f)
+}
+
+/// SQLite: runs `f` with foreign-key enforcement off on this connection (for the CSV import,
+/// which checks every reference itself inside its write transaction), and on again afterwards,
+/// whether `f` succeeded or not. PostgreSQL: runs `f` as is.
+///
+/// SQLite ignores `PRAGMA foreign_keys` inside a transaction, so `f` must open its own (it
+/// is outside one here), and the setting is read back afterwards: should it still be off,
+/// this panics rather than return, because the pool drops a connection given back while
+/// panicking, and a connection that does not enforce foreign keys must never be lent again.
+pub fn without_foreign_key_checks<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let sqlite = matches!(conn, DbConnection::Sqlite(_));
+    let result = with_session_setting(conn, sqlite, "PRAGMA foreign_keys = OFF;", "PRAGMA foreign_keys = ON;", f);
+    if sqlite {
+        assert!(foreign_keys_enforced(conn), "PRAGMA foreign_keys = ON did not take effect; the connection is dropped");
+    }
+    result
+}
+
+/// Whether the connection enforces foreign keys: SQLite's `PRAGMA foreign_keys` (false when
+/// it cannot be read); PostgreSQL has no such switch per session.
+pub fn foreign_keys_enforced(conn: &mut DbConnection) -> bool {
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        foreign_keys: i32,
+    }
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query("PRAGMA foreign_keys").get_result::<Setting>(c).is_ok_and(|s| s.foreign_keys == 1),
+        DbConnection::Postgresql(_) => true,
+    }
+}
+
 /// Runs `f` between `set` and `reset` (session settings), when `applies`; `reset` runs whether
 /// `f` succeeded or not.
 fn with_session_setting<T, E>(

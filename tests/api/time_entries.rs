@@ -150,6 +150,62 @@ both_backends!(csv_import_with_shuffled_columns, |app| {
     assert_eq!(entries[2]["minutes"], 40);
 });
 
+// On SQLite the import leaves foreign keys to its own checks (`time_entries::import`): they
+// must refuse every reference the database would have refused, and afterwards every pooled
+// connection enforces foreign keys again, after a refused import as after a good one.
+both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |app| {
+    use diesel::RunQueryDsl;
+    let (_, _, sub) = billing_setup(app).await;
+    let ticket = app
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"subscription_id": sub, "title": "Invoice question", "category": "billing",
+                    "severity": "low", "opened_at": "2026-10-05T07:55:00Z"}),
+        )
+        .await
+        .expect(201)
+        .id();
+    let customer2 = create(app, "/api/v1/customers", &customer_named("Contoso")).await["id"].as_i64().unwrap();
+    let plan = app.list_all("/api/v1/plans", 10).await[0]["id"].as_i64().unwrap();
+    let sub2 = create(app, "/api/v1/subscriptions",
+        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let before = count_entries(app).await;
+
+    let header = "subscription_id,ticket_id,started_at,minutes,agent,category\n";
+    let good = format!("{sub},{ticket},2026-10-05T08:00:00Z,30,a.kowalski,\n");
+    for (bad, field) in [
+        ("999999,,2026-10-05T10:00:00Z,30,a.kowalski,technical\n".to_string(), "subscription_id"),
+        (format!("{sub},999999,2026-10-05T10:00:00Z,30,a.kowalski,technical\n"), "ticket_id"),
+        (format!("{sub2},{ticket},2026-10-05T10:00:00Z,30,a.kowalski,technical\n"), "ticket_id"),
+    ] {
+        let r = app.post_csv("/api/v1/time-entries/import", &format!("{header}{good}{bad}")).await;
+        assert_problem(&r, 422, "invalid_input");
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+        assert_eq!(r.body["errors"][0]["row"], 3, "{}", r.text);
+        assert_eq!(count_entries(app).await, before, "nothing imported");
+    }
+    let other = format!("{sub2},,2026-10-05T09:00:00Z,20,b.nowak,billing\n");
+    let r = app.post_csv("/api/v1/time-entries/import", &format!("{header}{good}{other}")).await.expect(201);
+    assert_eq!(r.body, json!({"imported": 2}));
+    assert_eq!(count_entries(app).await, before + 2);
+
+    // All eight connections of the test pool at once: each enforces foreign keys.
+    let mut held: Vec<TestConn> = (0..8).map(|_| app.conn()).collect();
+    for conn in &mut held {
+        assert!(supportbill::storage::foreign_keys_enforced(conn));
+        let orphan = diesel::sql_query(
+            "INSERT INTO time_entries (subscription_id, agent, started_at, minutes, category, billable, description) \
+             VALUES (999999, 'x', '2026-10-05 08:00:00', 5, 'technical', TRUE, '')",
+        )
+        .execute(&mut **conn);
+        assert!(orphan.is_err(), "an entry naming no subscription was stored");
+    }
+    drop(held);
+    assert_eq!(count_entries(app).await, before + 2);
+});
+
 both_backends!(csv_import_is_all_or_nothing_and_names_the_line, |app| {
     let (_, _, sub) = billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &entry(sub, 10)).await.expect(201);
