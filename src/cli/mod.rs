@@ -52,6 +52,10 @@ pub enum Command {
         /// Requests a caller may send at once before the per-second rate applies.
         #[arg(long, env = "SUPPORTBILL_RATE_LIMIT_BURST", default_value_t = 400)]
         rate_limit_burst: u32,
+        /// Database connections the service keeps (default: 8 on SQLite; on PostgreSQL twice
+        /// this machine's cores, 4 to 16).
+        #[arg(long, env = "SUPPORTBILL_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+        db_pool_size: Option<u32>,
     },
     /// Run pending migrations and exit.
     Migrate,
@@ -270,9 +274,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
     let url = DatabaseUrl::parse(&cli.database_url).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli.command {
-        Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst } => {
+        Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst, db_pool_size } => {
             let limits = RateLimitConfig { per_second: rate_limit_per_second, burst: rate_limit_burst };
-            serve(&url, &bind, demo, limits, clock)
+            serve(&url, &bind, demo, limits, db_pool_size, clock)
         }
         Command::Migrate => {
             storage::connect(&url, 1).map_err(|e| e.to_string())?;
@@ -515,8 +519,22 @@ fn describe(e: AppError) -> String {
     }
 }
 
-fn serve(url: &DatabaseUrl, bind: &str, demo: bool, limits: RateLimitConfig, clock: Arc<dyn Clock>) -> Result<(), String> {
-    let pool_size = if url.is_sqlite() { 8 } else { 16 };
+/// SQLite: 8 (its readers run in this process, beside one writer). PostgreSQL: twice the
+/// cores, 4 to 16. Each pooled connection is a server backend that wants a core; with 16 of
+/// them busy on 2 cores, the scheduler left some GETs waiting 100-300 ms (p99) in three of
+/// five rounds, against 8-9 ms in every round with 4, at the same or better throughput
+/// (BENCHMARKS.md, finding 19). A server on a bigger database machine sets
+/// `SUPPORTBILL_DB_POOL_SIZE`.
+fn default_pool_size(url: &DatabaseUrl) -> u32 {
+    if url.is_sqlite() {
+        return 8;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    (2 * cores).clamp(4, 16)
+}
+
+fn serve(url: &DatabaseUrl, bind: &str, demo: bool, limits: RateLimitConfig, pool_size: Option<u32>, clock: Arc<dyn Clock>) -> Result<(), String> {
+    let pool_size = pool_size.unwrap_or_else(|| default_pool_size(url));
     let pool = storage::connect(url, pool_size).map_err(|e| e.to_string())?;
     if demo {
         let mut conn = pool.get().map_err(|e| e.to_string())?;

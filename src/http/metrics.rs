@@ -131,7 +131,27 @@ impl Metrics {
 /// `GET /metrics`: no authentication (aggregate counts only; keep it off the public side of a
 /// proxy).
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+    let mut body = state.metrics.render();
+    render_pool(&mut body, state.pool.max_size(), state.pool.state());
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}
+
+/// The database pool: its size (`--db-pool-size`) and its open connections by state. In-use
+/// connections at the maximum for long mean requests wait for a connection.
+fn render_pool(out: &mut String, max: u32, state: diesel::r2d2::State) {
+    let _ = writeln!(
+        out,
+        "# HELP supportbill_db_pool_max_connections Database connections the pool may open (--db-pool-size).\n\
+         # TYPE supportbill_db_pool_max_connections gauge\nsupportbill_db_pool_max_connections {max}"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP supportbill_db_pool_connections Open database connections, idle or lent to a request.\n\
+         # TYPE supportbill_db_pool_connections gauge\n\
+         supportbill_db_pool_connections{{state=\"idle\"}} {}\nsupportbill_db_pool_connections{{state=\"in_use\"}} {}",
+        state.idle_connections,
+        state.connections - state.idle_connections
+    );
 }
 
 #[cfg(test)]

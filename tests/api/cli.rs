@@ -95,3 +95,44 @@ fn back_office_files_match_what_the_api_serves() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--from"), "{}", String::from_utf8_lossy(&bad.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `serve` sizes its database pool from `--db-pool-size` or `SUPPORTBILL_DB_POOL_SIZE` (8 on
+/// SQLite by default), as `/metrics` shows; a size of 0 is refused before anything starts.
+#[test]
+fn serve_takes_its_pool_size_from_the_option_or_the_environment() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let dir = std::env::temp_dir().join(format!("sb_pool_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("pool.db").display());
+    let pool_size_served = |args: &[&str], env: Option<&str>| -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_supportbill"));
+        cmd.args(["--database-url", &url, "serve", "--bind", "127.0.0.1:0"]).args(args);
+        cmd.env_remove("SUPPORTBILL_DB_POOL_SIZE").env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null());
+        if let Some(n) = env {
+            cmd.env("SUPPORTBILL_DB_POOL_SIZE", n);
+        }
+        let mut child = cmd.spawn().expect("serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.split_whitespace().find_map(|w| w.strip_prefix("http://")).expect("the listening line").to_string();
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        response.lines().find_map(|l| l.strip_prefix("supportbill_db_pool_max_connections ")).expect("the pool gauge").to_string()
+    };
+    assert_eq!(pool_size_served(&[], None), "8");
+    assert_eq!(pool_size_served(&["--db-pool-size", "3"], None), "3");
+    assert_eq!(pool_size_served(&[], Some("5")), "5");
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_supportbill"))
+        .args(["--database-url", &url, "serve", "--bind", "127.0.0.1:0", "--db-pool-size", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--db-pool-size"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -45,6 +45,17 @@ both_backends!(problems_carry_the_request_id, |app| {
     assert_eq!(r.body["request_id"].as_str(), r.header("x-request-id"));
 });
 
+both_backends!(metrics_show_the_database_pool, |app| {
+    // The test app's pool has 8 connections; this request holds none while /metrics renders.
+    assert_eq!(metric(app, "supportbill_db_pool_max_connections").await, 8.0);
+    let idle = metric(app, r#"supportbill_db_pool_connections{state="idle"}"#).await;
+    assert!(idle >= 1.0, "r2d2 keeps idle connections open: {idle}");
+    let held = app.conn();
+    assert_eq!(metric(app, r#"supportbill_db_pool_connections{state="in_use"}"#).await, 1.0, "the connection the test holds");
+    drop(held);
+    assert_eq!(metric(app, r#"supportbill_db_pool_connections{state="in_use"}"#).await, 0.0);
+});
+
 both_backends!(metrics_count_requests_latency_and_documents, |app| {
     let series = r#"supportbill_http_requests_total{method="GET",route="/api/v1/customers",status="2xx"}"#;
     let before = metric(app, series).await;
