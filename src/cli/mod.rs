@@ -521,8 +521,8 @@ fn describe(e: AppError) -> String {
 
 /// SQLite: 8 (its readers run in this process, beside one writer). PostgreSQL: twice the
 /// cores, 4 to 16. Each pooled connection is a server backend that wants a core; with 16 of
-/// them busy on 2 cores, the scheduler left some GETs waiting 100-300 ms (p99) in three of
-/// five rounds, against 8-9 ms in every round with 4, at the same or better throughput
+/// them busy on 2 cores, the scheduler left some GETs waiting: p99 of 30-260 ms in seven of
+/// nine rounds, against 8-9 ms in every round with 4, at the same or better throughput
 /// (BENCHMARKS.md, finding 19). A server on a bigger database machine sets
 /// `SUPPORTBILL_DB_POOL_SIZE`.
 fn default_pool_size(url: &DatabaseUrl) -> u32 {
