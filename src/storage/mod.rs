@@ -233,14 +233,6 @@ where
     with_session_setting(conn, sqlite, "PRAGMA cache_size = -65536;", "PRAGMA cache_size = -16384;", f)
 }
 
-pub fn without_foreign_keys<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
-    let sqlite = matches!(conn, DbConnection::Sqlite(_)) && std::env::var("SB_FK").is_err();
-    with_session_setting(conn, sqlite, "PRAGMA foreign_keys = OFF;", "PRAGMA foreign_keys = ON;", f)
-}
-
 /// SQLite: runs `f` with foreign-key enforcement off on this connection (for the CSV import,
 /// which checks every reference itself inside its write transaction), and on again afterwards,
 /// whether `f` succeeded or not. PostgreSQL: runs `f` as is.
