@@ -206,6 +206,33 @@ both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |
     assert_eq!(count_entries(app).await, before + 2);
 });
 
+// The import writes its rows in the order measured cheapest on each backend (README,
+// decisions): by time on SQLite, by subscription and then time on PostgreSQL. Ids show it.
+both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
+    let (customer, plan, sub) = billing_setup(app).await;
+    let sub2 = create(app, "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365"})).await["id"]
+        .as_i64()
+        .unwrap();
+    // File order is neither: times and subscriptions interleaved, newest first.
+    let csv = format!(
+        "subscription_id,started_at,minutes,agent,category\n\
+         {sub2},2026-10-09T09:00:00Z,10,a,technical\n\
+         {sub},2026-10-08T09:00:00Z,20,a,technical\n\
+         {sub2},2026-10-07T09:00:00Z,30,a,technical\n\
+         {sub},2026-10-06T09:00:00Z,40,a,technical\n"
+    );
+    app.post_csv("/api/v1/time-entries/import", &csv).await.expect(201);
+    let mut entries = app.list_all("/api/v1/time-entries", 100).await;
+    entries.sort_by_key(|e| e["id"].as_i64().unwrap());
+    let minutes: Vec<i64> = entries.iter().map(|e| e["minutes"].as_i64().unwrap()).collect();
+    let expected = match app.backend {
+        Backend::Sqlite => vec![40, 30, 20, 10],
+        Backend::Postgres => if sub < sub2 { vec![40, 20, 30, 10] } else { vec![30, 10, 40, 20] },
+    };
+    assert_eq!(minutes, expected, "entries in id order");
+});
+
 both_backends!(csv_import_is_all_or_nothing_and_names_the_line, |app| {
     let (_, _, sub) = billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &entry(sub, 10)).await.expect(201);

@@ -1,0 +1,2 @@
+DROP INDEX charges_invoice;
+DROP INDEX tickets_invoice;
