@@ -520,23 +520,23 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     };
     let read = started.elapsed();
     let mut ids = Vec::new();
-    // (entry id, invoice id) of every claimed entry, applied at the end in entry order.
-    let mut entry_claims: Vec<(i64, i64)> = Vec::new();
+    // Everything the drafts claim, written once they are all priced.
+    let mut claims = PendingClaims::default();
     let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
     for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
         let t = std::time::Instant::now();
         let priced = price_batch(conn, batch, &terms, period, entries.as_mut())?;
         pricing += t.elapsed();
         let t = std::time::Instant::now();
-        ids.extend(write_drafts(conn, &priced, now, &mut entry_claims)?);
+        ids.extend(write_drafts(conn, &priced, now, &mut claims)?);
         writing += t.elapsed();
     }
     drop(entries);
     let t = std::time::Instant::now();
-    let claimed = entry_claims.len();
-    claim_entries(conn, entry_claims)?;
+    let claimed = claims.entries.len();
+    claims.write(conn)?;
     log::debug!(
-        "draft: {} invoices; read entries {read:?}, price (with items and retainers) {pricing:?}, write drafts {writing:?}, claim {claimed} entries {:?}",
+        "draft: {} invoices; read entries {read:?}, price (with items and retainers) {pricing:?}, write drafts {writing:?}, claim {claimed} entries (and tickets, charges) {:?}",
         ids.len(),
         t.elapsed()
     );
@@ -706,9 +706,9 @@ fn price_batch<'a>(
     Ok(drafts)
 }
 
-/// Writes a batch of drafts with their lines and claims: multi-row INSERTs for invoices, lines
-/// and retainer claims, and claim UPDATEs that only take free rows (checked by count).
-fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateTime, entry_claims: &mut Vec<(i64, i64)>) -> Result<Vec<i64>, AppError> {
+/// Writes a batch of drafts with their lines and retainer claims (multi-row INSERTs; lines by
+/// COPY on PostgreSQL), and adds what they claim of entries, tickets and charges to `claims`.
+fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateTime, claims: &mut PendingClaims) -> Result<Vec<i64>, AppError> {
     let new_invoices: Vec<NewInvoice> = drafts
         .iter()
         .map(|d| NewInvoice {
@@ -769,20 +769,11 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
         }
     }
 
-    entry_claims.extend(drafts.iter().zip(&ids).flat_map(|(d, &inv)| d.priced.claims.entry_ids.iter().map(move |&entry| (entry, inv))));
-    let pairs = |of: fn(&pricing::Claims) -> &[i64]| -> Vec<(i64, i64)> {
-        drafts.iter().zip(&ids).flat_map(|(d, &invoice)| of(&d.priced.claims).iter().map(move |&id| (id, invoice))).collect()
-    };
-    claim_rows(conn, "tickets", pairs(|c| c.ticket_ids.as_slice()), |conn, invoice_id, ids| {
-        Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
-            .set(tickets::invoice_id.eq(Some(invoice_id)))
-            .execute(conn)?)
-    })?;
-    claim_rows(conn, "charges", pairs(|c| c.charge_ids.as_slice()), |conn, invoice_id, ids| {
-        Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
-            .set(charges::invoice_id.eq(Some(invoice_id)))
-            .execute(conn)?)
-    })?;
+    for (d, &invoice) in drafts.iter().zip(&ids) {
+        claims.entries.extend(d.priced.claims.entry_ids.iter().map(|&id| (id, invoice)));
+        claims.tickets.extend(d.priced.claims.ticket_ids.iter().map(|&id| (id, invoice)));
+        claims.charges.extend(d.priced.claims.charge_ids.iter().map(|&id| (id, invoice)));
+    }
     let retainer: Vec<NewRetainerClaim> = drafts
         .iter()
         .zip(&ids)
@@ -809,6 +800,34 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
         })?;
     }
     Ok(ids)
+}
+
+/// What a run's drafts claim, as `(row, invoice)` pairs, invoice by invoice. They are written
+/// after every draft of the run, in the same transaction: on PostgreSQL each claim statement
+/// joins its pairs to the whole table, and a statement per batch of 1,000 customers made that
+/// join ten times over (the tickets' UPDATE read all 125,000 tickets for each 1,900 it claimed;
+/// BENCHMARKS.md, finding 23).
+#[derive(Default)]
+struct PendingClaims {
+    entries: Vec<(i64, i64)>,
+    tickets: Vec<(i64, i64)>,
+    charges: Vec<(i64, i64)>,
+}
+
+impl PendingClaims {
+    fn write(self, conn: &mut DbConnection) -> Result<(), AppError> {
+        claim_entries(conn, self.entries)?;
+        claim_rows(conn, "tickets", self.tickets, |conn, invoice_id, ids| {
+            Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
+                .set(tickets::invoice_id.eq(Some(invoice_id)))
+                .execute(conn)?)
+        })?;
+        claim_rows(conn, "charges", self.charges, |conn, invoice_id, ids| {
+            Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
+                .set(charges::invoice_id.eq(Some(invoice_id)))
+                .execute(conn)?)
+        })
+    }
 }
 
 /// Claims time entries for their invoices (`(entry, invoice)` pairs) by inserting them into
