@@ -46,13 +46,16 @@ struct Args {
     soak_seconds: u32,
     pdf_all: bool,
     out: Option<PathBuf>,
-    /// `--until PHASE`: stop each backend's suite after this phase (import, run, issue, usage,
-    /// get), to profile one phase without the rest.
+    /// `--until PHASE`: stop each backend's suite after this phase (import, run, rerun, issue,
+    /// usage, get), to profile one phase without the rest.
     until: Option<String>,
 }
 
+/// Drafts the rerun phase deletes and drafts again.
+const RERUN_DRAFTS: usize = 500;
+
 /// The suite's phases, in order (`--until`).
-const PHASES: &[&str] = &["import", "run", "issue", "usage", "get", "pdf"];
+const PHASES: &[&str] = &["import", "run", "rerun", "issue", "usage", "get", "pdf"];
 
 impl Args {
     /// True when the suite should stop after `phase`.
@@ -225,6 +228,33 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         "<= 3 s, <= 3x, <= 256 MB",
     );
     if args.stops_after("run") {
+        return;
+    }
+
+    // 2b. Rerunning part of the month: delete drafts one by one (the service call behind
+    //     `DELETE /api/v1/invoices/{id}`, a transaction each), then draft the month again, which
+    //     drafts exactly those customers anew. Baseline: one transaction per invoice that only
+    //     updates its row, as for issuing.
+    let draft_ids: Vec<i64> = invoices_t::table.filter(invoices_t::status.eq("draft")).order(invoices_t::id).select(invoices_t::id).load(&mut **conn).expect("drafts");
+    let doomed = &draft_ids[..draft_ids.len().min(RERUN_DRAFTS)];
+    let baseline = one_update_per_transaction(&mut conn, doomed);
+    let t = Instant::now();
+    for &id in doomed {
+        invoices::delete_draft(&mut conn, id).expect("delete a draft");
+    }
+    let delete_time = t.elapsed();
+    let period = supportbill::domain::pricing::Period::new(month, period_end).expect("period");
+    let redrafted = invoices::run_ids(&mut conn, period, NaiveDateTime::new(period_end, chrono::NaiveTime::MIN)).expect("run again");
+    assert_eq!(redrafted.len(), doomed.len(), "the second run drafts exactly the customers whose drafts were deleted");
+    report.add(
+        backend,
+        &format!("delete drafts one by one ({} of {drafted})", doomed.len()),
+        fmt_rate(per_sec(doomed.len(), delete_time)),
+        format!("one UPDATE+COMMIT each {}", fmt_rate(per_sec(doomed.len(), baseline))),
+        format!("{:.2}x", baseline.as_secs_f64() / delete_time.as_secs_f64()),
+        "-",
+    );
+    if args.stops_after("rerun") {
         return;
     }
 
