@@ -2,11 +2,11 @@
 //! with a gapless number, voiding, deleting drafts; and the invoice document, which is frozen
 //! into a snapshot at issue so an issued invoice never changes afterwards.
 //!
-//! Claims: a draft records the time entries it bills (`time_entry_claims`, keyed by the
-//! entry), marks the tickets and charges it bills (`invoice_id`) and the retainer months it
-//! takes (`retainer_claims`), in the same transaction that creates it. Claims only take items
-//! that are still free, and the count is checked, so two concurrent drafts can never bill the
-//! same item: one of them fails and rolls back whole.
+//! Claims: a draft records the time entries and tickets it bills (`time_entry_claims`,
+//! `ticket_claims`, keyed by what they claim), marks the charges it bills (`invoice_id`) and
+//! the retainer months it takes (`retainer_claims`), in the same transaction that creates it.
+//! Claims only take items that are still free, and the count is checked, so two concurrent
+//! drafts can never bill the same item: one of them fails and rolls back whole.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -635,7 +635,7 @@ fn price_batch<'a>(
             .filter(tickets::subscription_id.eq_any(chunk))
             .filter(tickets::opened_at.ge(start))
             .filter(tickets::opened_at.lt(end))
-            .filter(tickets::invoice_id.is_null())
+            .filter(diesel::dsl::not(diesel::dsl::exists(ticket_claims::table.filter(ticket_claims::ticket_id.eq(tickets::id)))))
             .select((tickets::id, tickets::subscription_id, tickets::opened_at, tickets::category))
             .load(conn)?;
         for (id, sub, opened_at, category) in rows {
@@ -816,11 +816,16 @@ struct PendingClaims {
 
 impl PendingClaims {
     fn write(self, conn: &mut DbConnection) -> Result<(), AppError> {
-        claim_entries(conn, self.entries)?;
-        claim_rows(conn, "tickets", self.tickets, |conn, invoice_id, ids| {
-            Ok(diesel::update(tickets::table.filter(tickets::id.eq_any(ids)).filter(tickets::invoice_id.is_null()))
-                .set(tickets::invoice_id.eq(Some(invoice_id)))
-                .execute(conn)?)
+        claim_into(conn, ClaimTable::Entries, self.entries, |lite, chunk| {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|&(id, inv)| (time_entry_claims::time_entry_id.eq(id), time_entry_claims::invoice_id.eq(inv)))
+                .collect();
+            diesel::insert_or_ignore_into(time_entry_claims::table).values(&rows).execute(lite)
+        })?;
+        claim_into(conn, ClaimTable::Tickets, self.tickets, |lite, chunk| {
+            let rows: Vec<_> = chunk.iter().map(|&(id, inv)| (ticket_claims::ticket_id.eq(id), ticket_claims::invoice_id.eq(inv))).collect();
+            diesel::insert_or_ignore_into(ticket_claims::table).values(&rows).execute(lite)
         })?;
         claim_rows(conn, "charges", self.charges, |conn, invoice_id, ids| {
             Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
@@ -830,47 +835,69 @@ impl PendingClaims {
     }
 }
 
-/// Claims time entries for their invoices (`(entry, invoice)` pairs) by inserting them into
-/// `time_entry_claims`, whose key is the entry: an entry claimed meanwhile fails the whole
-/// draft (on PostgreSQL as a key violation, on SQLite as a skipped row the count shows).
-/// PostgreSQL gets one INSERT from two arrays per 100,000 entries, SQLite multi-row INSERTs.
-fn claim_entries(conn: &mut DbConnection, mut pairs: Vec<(i64, i64)>) -> Result<(), AppError> {
-    use diesel::sql_types::{Array, BigInt};
-    if pairs.is_empty() {
-        return Ok(());
+/// The tables of claims: a row's key is what it claims, so a thing is on one invoice at a time.
+#[derive(Clone, Copy)]
+enum ClaimTable {
+    Entries,
+    Tickets,
+}
+
+impl ClaimTable {
+    fn insert_sql(self) -> &'static str {
+        match self {
+            ClaimTable::Entries => "INSERT INTO time_entry_claims (time_entry_id, invoice_id) SELECT * FROM unnest($1, $2)",
+            ClaimTable::Tickets => "INSERT INTO ticket_claims (ticket_id, invoice_id) SELECT * FROM unnest($1, $2)",
+        }
     }
-    // In entry order, the claims' primary key grows at its end.
+
+    fn taken(self) -> AppError {
+        let what = match self {
+            ClaimTable::Entries => "time entries",
+            ClaimTable::Tickets => "tickets",
+        };
+        AppError::conflict("already_claimed", format!("some {what} were claimed by another invoice meanwhile; retry"))
+    }
+}
+
+/// Claims time entries or tickets for their invoices (`(row, invoice)` pairs) by inserting the
+/// pairs into their claims table, whose key is the row: a row claimed meanwhile fails the
+/// whole draft (on PostgreSQL as a key violation, on SQLite as a skipped row the count shows).
+/// PostgreSQL gets one INSERT from two arrays per 100,000 pairs, SQLite multi-row INSERTs
+/// (`insert_sqlite`, given at most 16,000 pairs).
+fn claim_into(
+    conn: &mut DbConnection,
+    table: ClaimTable,
+    mut pairs: Vec<(i64, i64)>,
+    insert_sqlite: impl Fn(&mut diesel::SqliteConnection, &[(i64, i64)]) -> QueryResult<usize>,
+) -> Result<(), AppError> {
+    use diesel::sql_types::{Array, BigInt};
+    // In row order, the claims' primary key grows at its end.
     pairs.sort_unstable();
-    let taken = || AppError::conflict("already_claimed", "some time entries were claimed by another invoice meanwhile; retry");
     match conn {
         DbConnection::Postgresql(pg) => {
             for chunk in pairs.chunks(100_000) {
                 let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-                // A plain INSERT (no ON CONFLICT: a fifth cheaper); an entry claimed meanwhile
-                // breaks the primary key, and the whole draft fails.
-                let n = diesel::sql_query("INSERT INTO time_entry_claims (time_entry_id, invoice_id) SELECT * FROM unnest($1, $2)")
+                // A plain INSERT (no ON CONFLICT: a fifth cheaper); a row claimed meanwhile
+                // breaks the primary key, and the whole draft fails. (A binary COPY of the
+                // same pairs was no faster here: BENCHMARKS.md, finding 24.)
+                let n = diesel::sql_query(table.insert_sql())
                     .bind::<Array<BigInt>, _>(&ids)
                     .bind::<Array<BigInt>, _>(&invoices)
                     .execute(pg)
                     .map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => taken(),
+                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => table.taken(),
                         other => other.into(),
                     })?;
                 if n != chunk.len() {
-                    return Err(taken());
+                    return Err(table.taken());
                 }
             }
         }
         DbConnection::Sqlite(lite) => {
             // Two values a row, within SQLite's 32,766 bind values per statement.
             for chunk in pairs.chunks(16_000) {
-                let rows: Vec<_> = chunk
-                    .iter()
-                    .map(|&(id, inv)| (time_entry_claims::time_entry_id.eq(id), time_entry_claims::invoice_id.eq(inv)))
-                    .collect();
-                let n = diesel::insert_or_ignore_into(time_entry_claims::table).values(&rows).execute(lite)?;
-                if n != chunk.len() {
-                    return Err(taken());
+                if insert_sqlite(lite, chunk)? != chunk.len() {
+                    return Err(table.taken());
                 }
             }
         }
@@ -884,9 +911,9 @@ fn entry_unclaimed() -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter
     diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id))))
 }
 
-/// Claims `ids` with `update` (which only touches free rows) and fails whole if any was taken.
-/// Claims rows of `table` (tickets or charges: both have a nullable `invoice_id`) for their
-/// invoices, from `(row, invoice)` pairs; a row claimed meanwhile fails the whole draft.
+/// Claims rows of `table` (charges, which have a nullable `invoice_id`: a run claims few of
+/// them) for their invoices, from `(row, invoice)` pairs; a row claimed meanwhile fails the
+/// whole draft.
 /// PostgreSQL: one UPDATE from two arrays per 100,000 pairs, because one UPDATE per invoice
 /// was a round trip each (4,154 of them in the 1M benchmark's run). SQLite: `update` per
 /// invoice, in process, where a statement costs no round trip.
@@ -897,7 +924,7 @@ fn claim_rows(
     update: impl Fn(&mut DbConnection, i64, &[i64]) -> Result<usize, AppError>,
 ) -> Result<(), AppError> {
     use diesel::sql_types::{Array, BigInt};
-    debug_assert!(matches!(table, "tickets" | "charges"), "a table with a nullable invoice_id");
+    debug_assert!(table == "charges", "a table with a nullable invoice_id");
     let taken = || AppError::conflict("already_claimed", format!("some {table} were claimed by another invoice meanwhile; retry"));
     match conn {
         DbConnection::Postgresql(pg) => {
@@ -1050,7 +1077,7 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
 /// Frees everything invoice `id` claimed.
 pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::delete(time_entry_claims::table.filter(time_entry_claims::invoice_id.eq(id))).execute(conn)?;
-    diesel::update(tickets::table.filter(tickets::invoice_id.eq(id))).set(tickets::invoice_id.eq(None::<i64>)).execute(conn)?;
+    diesel::delete(ticket_claims::table.filter(ticket_claims::invoice_id.eq(id))).execute(conn)?;
     diesel::update(charges::table.filter(charges::invoice_id.eq(id))).set(charges::invoice_id.eq(None::<i64>)).execute(conn)?;
     diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;
     Ok(())

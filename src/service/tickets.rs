@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::error::AppError;
 use crate::storage::models::{NewTicket, Ticket};
-use crate::storage::schema::{subscriptions, tickets, time_entries};
+use crate::storage::schema::{subscriptions, ticket_claims, tickets, time_entries};
 use crate::storage::{write_tx, DbConnection};
 
 pub fn create(conn: &mut DbConnection, new: NewTicket) -> Result<Ticket, AppError> {
@@ -20,7 +20,8 @@ pub fn create(conn: &mut DbConnection, new: NewTicket) -> Result<Ticket, AppErro
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Ticket, AppError> {
     tickets::table
-        .find(id)
+        .left_join(ticket_claims::table)
+        .filter(tickets::id.eq(id))
         .select(Ticket::as_select())
         .first(conn)
         .optional()?
@@ -29,6 +30,7 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Ticket, AppError> {
 
 pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<Ticket>, AppError> {
     let mut query = tickets::table
+        .left_join(ticket_claims::table)
         .filter(tickets::id.gt(after))
         .order(tickets::id)
         .limit(limit + 1)
@@ -80,7 +82,8 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
         if entries > 0 {
             return Err(AppError::conflict("ticket_in_use", "time is recorded on this ticket"));
         }
-        let n = diesel::delete(tickets::table.find(id).filter(tickets::invoice_id.is_null())).execute(conn)?;
+        let unclaimed = diesel::dsl::not(diesel::dsl::exists(ticket_claims::table.filter(ticket_claims::ticket_id.eq(id))));
+        let n = diesel::delete(tickets::table.find(id).filter(unclaimed)).execute(conn)?;
         if n == 0 {
             return Err(AppError::conflict("claimed", "the ticket is on an invoice"));
         }

@@ -152,6 +152,10 @@ pub struct Ticket {
     pub escalation_channel: Option<String>,
     pub escalation_case_id: Option<String>,
     pub escalated_at: Option<NaiveDateTime>,
+    /// The invoice that claimed the ticket (`ticket_claims`): load with
+    /// `tickets::table.left_join(ticket_claims::table)`.
+    #[diesel(select_expression = ticket_claims::invoice_id.nullable())]
+    #[diesel(select_expression_type = diesel::dsl::Nullable<ticket_claims::invoice_id>)]
     pub invoice_id: Option<i64>,
 }
 

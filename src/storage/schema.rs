@@ -121,7 +121,14 @@ diesel::table! {
         escalation_channel -> Nullable<Text>,
         escalation_case_id -> Nullable<Text>,
         escalated_at -> Nullable<Timestamp>,
-        invoice_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Which invoice bills a ticket (one at a time: the key is the ticket).
+    ticket_claims (ticket_id) {
+        ticket_id -> BigInt,
+        invoice_id -> BigInt,
     }
 }
 
@@ -234,6 +241,8 @@ diesel::joinable!(time_entries -> subscriptions (subscription_id));
 diesel::joinable!(time_entry_claims -> time_entries (time_entry_id));
 diesel::joinable!(time_entry_claims -> invoices (invoice_id));
 diesel::joinable!(tickets -> subscriptions (subscription_id));
+diesel::joinable!(ticket_claims -> tickets (ticket_id));
+diesel::joinable!(ticket_claims -> invoices (invoice_id));
 diesel::joinable!(charges -> subscriptions (subscription_id));
 diesel::joinable!(retainer_claims -> subscriptions (subscription_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
@@ -241,5 +250,5 @@ diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    time_entries, time_entry_claims, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
+    ticket_claims, time_entries, time_entry_claims, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
 );

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
-use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, tickets, time_entries, time_entry_claims};
+use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, ticket_claims, tickets, time_entries, time_entry_claims};
 use supportbill::storage::DbConnection;
 
 /// Panics with the first broken invariant.
@@ -49,6 +49,13 @@ pub fn check(conn: &mut DbConnection) {
         .get_result(conn)
         .unwrap();
     assert_eq!(orphaned, 0, "claims for invoices that do not exist");
+    // The same for tickets' claims (ticket_claims, since migration 2026-12-01-000001).
+    let dangling: i64 =
+        ticket_claims::table.left_join(tickets::table).filter(tickets::id.nullable().is_null()).count().get_result(conn).unwrap();
+    assert_eq!(dangling, 0, "claims of tickets that do not exist");
+    let orphaned: i64 =
+        ticket_claims::table.left_join(invoices::table).filter(invoices::id.nullable().is_null()).count().get_result(conn).unwrap();
+    assert_eq!(orphaned, 0, "ticket claims for invoices that do not exist");
     // Every time entry names a subscription, and its ticket if any, that exist (on PostgreSQL
     // per-statement triggers enforce this in place of the foreign keys).
     let no_subscription: i64 = time_entries::table
@@ -73,9 +80,9 @@ pub fn check(conn: &mut DbConnection) {
         .into_iter()
         .map(|(s, i)| ("time entry", s, i))
         .chain(
-            tickets::table
-                .filter(tickets::invoice_id.is_not_null())
-                .select((tickets::subscription_id, tickets::invoice_id.assume_not_null()))
+            ticket_claims::table
+                .inner_join(tickets::table)
+                .select((tickets::subscription_id, ticket_claims::invoice_id))
                 .load::<(i64, i64)>(conn)
                 .unwrap()
                 .into_iter()
@@ -354,4 +361,121 @@ both_backends!(time_entries_name_subscriptions_and_tickets_that_exist_and_keep_t
     // The service's own refusal stays a 409 with its own words.
     let r = app.delete(&format!("/api/v1/subscriptions/{sub}")).await;
     assert_eq!(r.status, 409, "{}", r.text);
+});
+
+// A per-incident plan bills each qualifying ticket once (SPEC P7): the draft claims its tickets
+// (`ticket_claims`, migration 2026-12-01-000001), a second draft finds nothing to bill, a
+// claimed ticket can be neither deleted nor re-categorised, and deleting the draft frees them.
+// Writes around the service that would break a claim are refused on both backends, and the
+// migration keeps every claim both ways.
+both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |app| {
+    use diesel::sql_types::BigInt;
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Pair {
+        #[diesel(sql_type = BigInt)]
+        ticket: i64,
+        #[diesel(sql_type = BigInt)]
+        invoice: i64,
+    }
+    let hours = json!({"timezone": "Europe/Berlin", "days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "17:00"});
+    let plan = create(app, "/api/v1/plans", &json!({"name": "Per incident", "currency": "EUR", "billing_model": "per_incident",
+        "incident_fee": "95.00", "hours_of_service": hours}))
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let customer = create(app, "/api/v1/customers", &customer_named("Incident GmbH")).await["id"].as_i64().unwrap();
+    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut tickets_opened = Vec::new();
+    for (day, title) in [(5, "VM will not start"), (12, "Mailbox full"), (20, "Licence missing")] {
+        let t = app
+            .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": title, "category": "technical", "severity": "high",
+                "opened_at": format!("2026-10-{day:02}T07:55:00Z")}))
+            .await
+            .expect(201)
+            .id();
+        tickets_opened.push(t);
+    }
+    // Opened in November: not October's to bill.
+    let november = app
+        .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": "Later", "category": "technical", "severity": "low",
+            "opened_at": "2026-11-02T07:55:00Z"}))
+        .await
+        .expect(201)
+        .id();
+    let period = json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"});
+    let draft = app.post_json("/api/v1/invoices", &period).await.expect(201);
+    let draft_id = draft.id();
+    let fee: Vec<&Value> = draft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
+    assert_eq!(fee.len(), 1, "{}", draft.text);
+    assert_eq!(fee[0]["quantity"], "3");
+    assert_eq!(fee[0]["amount"], "285.00");
+    for &t in &tickets_opened {
+        assert_eq!(app.get(&format!("/api/v1/tickets/{t}")).await.expect(200).body["invoice_id"], json!(draft_id), "ticket {t}");
+    }
+    assert_eq!(app.get(&format!("/api/v1/tickets/{november}")).await.expect(200).body["invoice_id"], Value::Null);
+
+    // Billed once: a second draft of October has nothing left to bill.
+    crate::harness::assert_problem(&app.post_json("/api/v1/invoices", &period).await, 422, "nothing_to_invoice");
+    // A claimed ticket keeps what it was billed as, and stays.
+    let t0 = tickets_opened[0];
+    let r = app.patch_json(&format!("/api/v1/tickets/{t0}"), &json!({"category": "billing"})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let r = app.delete(&format!("/api/v1/tickets/{t0}")).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    // Closing it is still allowed.
+    app.patch_json(&format!("/api/v1/tickets/{t0}"), &json!({"closed_at": "2026-10-06T10:00:00Z"})).await.expect(200);
+
+    let mut conn = app.conn();
+    let claims = |conn: &mut DbConnection, sql: &str| -> Vec<Pair> { diesel::sql_query(sql).load::<Pair>(conn).unwrap() };
+    let before = claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1");
+    assert_eq!(before, tickets_opened.iter().map(|&t| Pair { ticket: t, invoice: draft_id }).collect::<Vec<_>>());
+
+    // Around the service: a claim for an invoice that does not exist, alone and beside a good
+    // one; a second claim of a claimed ticket; deleting the invoice that claims them.
+    let missing = draft_id + 1000;
+    for rows in [vec![(november, missing)], vec![(november, draft_id), (november + 1000, missing)], vec![(t0, draft_id)]] {
+        let values: Vec<_> = rows.iter().map(|&(t, i)| (ticket_claims::ticket_id.eq(t), ticket_claims::invoice_id.eq(i))).collect();
+        let refused = supportbill::storage::write_tx(&mut conn, |conn| match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(ticket_claims::table).values(&values).execute(c),
+            DbConnection::Postgresql(c) => diesel::insert_into(ticket_claims::table).values(&values).execute(c),
+        });
+        assert!(refused.is_err(), "a ticket claim that breaks the rules was accepted: {rows:?}");
+    }
+    let moved = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::update(ticket_claims::table.find(t0)).set(ticket_claims::invoice_id.eq(missing)).execute(conn)
+    });
+    assert!(moved.is_err(), "a ticket claim was moved to an invoice that does not exist");
+    let deleted = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::delete(time_entry_claims::table.filter(time_entry_claims::invoice_id.eq(draft_id))).execute(conn)?;
+        diesel::delete(invoice_lines::table.filter(invoice_lines::invoice_id.eq(draft_id))).execute(conn)?;
+        diesel::delete(invoices::table.find(draft_id)).execute(conn)
+    });
+    assert!(deleted.is_err(), "an invoice that claims tickets was deleted");
+    assert_eq!(claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"), before);
+    check(&mut conn);
+
+    // Down to just before the ticket claims migration, and up again.
+    loop {
+        let reverted = supportbill::storage::revert_last_migration(&mut conn).unwrap();
+        if reverted.starts_with("20261201000001") {
+            break;
+        }
+        assert!(reverted.as_str() > "20261201000001", "went past the ticket claims migration: {reverted}");
+    }
+    assert_eq!(claims(&mut conn, "SELECT id AS ticket, invoice_id AS invoice FROM tickets WHERE invoice_id IS NOT NULL ORDER BY 1"), before);
+    supportbill::storage::migrate(&mut conn).unwrap();
+    assert_eq!(claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"), before);
+    drop(conn);
+
+    // Deleting the draft frees the tickets; the next draft bills them again, once.
+    app.delete(&format!("/api/v1/invoices/{draft_id}")).await.expect(204);
+    assert!(claims(&mut app.conn(), "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims").is_empty());
+    assert_eq!(app.get(&format!("/api/v1/tickets/{t0}")).await.expect(200).body["invoice_id"], Value::Null);
+    let redraft = app.post_json("/api/v1/invoices", &period).await.expect(201);
+    let fee: Vec<&Value> = redraft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
+    assert_eq!(fee[0]["quantity"], "3");
+    check(&mut app.conn());
 });
