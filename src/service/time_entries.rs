@@ -69,7 +69,9 @@ pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: L
 /// keeps them.
 pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<usize, AppError> {
     use crate::storage::{with_bulk_cache, without_foreign_key_checks};
-    with_bulk_cache(conn, |conn| without_foreign_key_checks(conn, |conn| write_tx(conn, |conn| {
+    let started = std::time::Instant::now();
+    let mut phases = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let imported = with_bulk_cache(conn, |conn| without_foreign_key_checks(conn, |conn| write_tx(conn, |conn| {
         let mut rows = resolve(conn, drafts, &locator)?;
         // The rows are written in the order that was measured cheapest on each backend
         // (BENCHMARKS.md, finding 22); nothing depends on file order, errors name file lines.
@@ -83,17 +85,28 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
             DbConnection::Sqlite(_) => rows.sort_by_key(|r| r.started_at),
             DbConnection::Postgresql(_) => rows.sort_by_key(|r| (r.subscription_id, r.started_at)),
         }
-        match conn {
+        phases.0 = started.elapsed();
+        let n = match conn {
             DbConnection::Sqlite(c) => {
                 for chunk in rows.chunks(ROWS_PER_STATEMENT) {
                     diesel::insert_into(time_entries::table).values(chunk).execute(c)?;
                 }
-                Ok(rows.len())
+                rows.len()
             }
-            DbConnection::Postgresql(c) => Ok(diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?),
-        }
-    })))
-    .inspect(|&n| refresh_statistics(conn, n))
+            DbConnection::Postgresql(c) => diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?,
+        };
+        phases.1 = started.elapsed();
+        Ok::<_, AppError>(n)
+    })))?;
+    // (How long each phase took, at debug level: RUST_LOG=supportbill=debug.)
+    log::debug!(
+        "import: {imported} entries; resolve and sort {:?}, insert {:?}, commit (and settings back) {:?}",
+        phases.0,
+        phases.1 - phases.0,
+        started.elapsed() - phases.1
+    );
+    refresh_statistics(conn, imported);
+    Ok(imported)
 }
 
 /// Imports at least this large refresh PostgreSQL's planner statistics at once.
