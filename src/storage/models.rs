@@ -39,8 +39,10 @@ pub struct Customer {
     pub exemption_reason: String,
 }
 
+/// `treat_none_as_default_value = false`: a batch is one INSERT on SQLite, as for [`NewTimeEntry`]
+/// (none of the optional columns has a default, so `None` is NULL either way).
 #[derive(Clone, Debug, Insertable, AsChangeset)]
-#[diesel(table_name = customers, treat_none_as_null = true)]
+#[diesel(table_name = customers, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct NewCustomer {
     pub name: String,
     pub billing_address: String,
@@ -128,8 +130,10 @@ pub struct Subscription {
     pub created_at: NaiveDateTime,
 }
 
+/// `treat_none_as_default_value = false`: a batch is one INSERT on SQLite, as for [`NewTimeEntry`]
+/// (none of the optional columns has a default, so `None` is NULL either way).
 #[derive(Clone, Debug, Insertable, AsChangeset)]
-#[diesel(table_name = subscriptions, treat_none_as_null = true)]
+#[diesel(table_name = subscriptions, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct NewSubscription {
     pub customer_id: i64,
     pub plan_id: i64,
@@ -159,8 +163,10 @@ pub struct Ticket {
     pub invoice_id: Option<i64>,
 }
 
+/// `treat_none_as_default_value = false`: a batch is one INSERT on SQLite, as for [`NewTimeEntry`]
+/// (none of the optional columns has a default, so `None` is NULL either way).
 #[derive(Clone, Debug, Insertable, AsChangeset)]
-#[diesel(table_name = tickets, treat_none_as_null = true)]
+#[diesel(table_name = tickets, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct NewTicket {
     pub subscription_id: i64,
     pub title: String,
