@@ -22,7 +22,7 @@ use crate::domain::vocab::{InvoiceStatus, SubscriptionStatus};
 use crate::error::AppError;
 use crate::service::auth::Caller;
 use crate::service::clock::Clock;
-use crate::service::IN_CHUNK;
+use crate::service::{period_read, IN_CHUNK};
 use crate::storage::models::*;
 use crate::storage::schema::*;
 use crate::storage::{write_tx, Dec, DbConnection};
@@ -439,9 +439,10 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: InvoiceFilter, aft
 // Drafting
 
 /// Which customers a drafting call covers.
-enum Scope {
+enum Scope<'a> {
     One(i64),
-    All,
+    /// Every customer; with a second connection to read the period with (see `run`).
+    All(Option<&'a mut DbConnection>),
 }
 
 /// Creates a draft for one customer; 422 `nothing_to_invoice` when there is nothing to bill.
@@ -456,16 +457,19 @@ pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, n
 
 /// Drafts an invoice for every customer with something to bill in the period, all in one
 /// transaction. Customers with nothing to bill are skipped.
-pub fn run(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
-    let ids = run_ids(conn, period, now)?;
+///
+/// `second`, when given, is another connection to the same database: on PostgreSQL the run
+/// reads the period's entries with both at once (`period_read`).
+pub fn run(conn: &mut DbConnection, second: Option<&mut DbConnection>, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
+    let ids = run_ids(conn, second, period, now)?;
     // The documents are read after the commit, so the write transaction (and its locks) stays short.
     let rows = find_many(conn, &ids)?;
     build_documents(conn, &rows)
 }
 
 /// The invoice run without the documents: the new drafts' ids, in customer order.
-pub fn run_ids(conn: &mut DbConnection, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
-    crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| draft(conn, Scope::All, period, now)))
+pub fn run_ids(conn: &mut DbConnection, second: Option<&mut DbConnection>, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
+    crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| draft(conn, Scope::All(second), period, now)))
 }
 
 /// On PostgreSQL, drafting locks the customers' rows first, so two concurrent drafts for one
@@ -475,7 +479,7 @@ fn lock_customers(conn: &mut DbConnection, scope: &Scope) -> Result<(), AppError
     if let DbConnection::Postgresql(pg) = conn {
         let _: Vec<i64> = match scope {
             Scope::One(id) => customers::table.filter(customers::id.eq(*id)).select(customers::id).for_update().load(pg)?,
-            Scope::All => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
+            Scope::All(_) => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
         };
     }
     Ok(())
@@ -498,82 +502,122 @@ const CUSTOMERS_PER_BATCH: usize = 1_000;
 /// invoice ids in customer order.
 fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
     lock_customers(conn, &scope)?;
-    let customer_rows: Vec<Customer> = match scope {
+    let customer_rows: Vec<Customer> = match &scope {
         Scope::One(id) => {
-            let row = customers::table.find(id).select(Customer::as_select()).first(conn).optional()?;
+            let row = customers::table.find(*id).select(Customer::as_select()).first(conn).optional()?;
             vec![row.ok_or_else(|| AppError::field("customer_id", "no customer has this id"))?]
         }
-        Scope::All => customers::table.order(customers::id).select(Customer::as_select()).load(conn)?,
+        Scope::All(_) => customers::table.order(customers::id).select(Customer::as_select()).load(conn)?,
     };
     let plan_rows: Vec<Plan> = plans::table.select(Plan::as_select()).load(conn)?;
     let mut terms = HashMap::new();
     for p in &plan_rows {
         terms.insert(p.id, p.terms().map_err(|e| AppError::Internal(format!("plan {} is corrupt: {e}", p.id)))?);
     }
-    // A run reads the period's entries in one pass in id order (sequential on disk), a draft
-    // for one customer through its subscriptions.
-    // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
-    let started = std::time::Instant::now();
-    let mut entries = match scope {
-        Scope::All => Some(crate::storage::with_custom_plans(conn, |conn| period_entries(conn, period))?),
-        Scope::One(_) => None,
-    };
-    let read = started.elapsed();
     let mut ids = Vec::new();
     // Everything the drafts claim, written once they are all priced.
     let mut claims = PendingClaims::default();
-    let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
-        let t = std::time::Instant::now();
-        let priced = price_batch(conn, batch, &terms, period, entries.as_mut())?;
-        pricing += t.elapsed();
-        let t = std::time::Instant::now();
-        ids.extend(write_drafts(conn, &priced, now, &mut claims)?);
-        writing += t.elapsed();
-    }
-    drop(entries);
+    // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
+    let phases = match scope {
+        Scope::All(Some(second)) if both_postgres(conn, second) => {
+            draft_with_second(conn, second, &customer_rows, &terms, period, now, &mut ids, &mut claims)?
+        }
+        scope => {
+            // A run reads the period's entries in one pass in id order (sequential on disk), a
+            // draft for one customer through its subscriptions.
+            let started = std::time::Instant::now();
+            let mut entries = match scope {
+                Scope::All(_) => Some(crate::storage::with_custom_plans(conn, |conn| period_read::unclaimed_entries(conn, period))?),
+                Scope::One(_) => None,
+            };
+            let read = started.elapsed();
+            let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+            for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
+                let t = std::time::Instant::now();
+                let priced = price_batch(conn, batch, &terms, period, entries.as_mut())?;
+                pricing += t.elapsed();
+                let t = std::time::Instant::now();
+                ids.extend(write_drafts(conn, &priced, now, &mut claims)?);
+                writing += t.elapsed();
+            }
+            format!("read entries {read:?}, price (with items and retainers) {pricing:?}, write drafts {writing:?}")
+        }
+    };
     let t = std::time::Instant::now();
     let claimed = claims.entries.len();
     claims.write(conn)?;
-    log::debug!(
-        "draft: {} invoices; read entries {read:?}, price (with items and retainers) {pricing:?}, write drafts {writing:?}, claim {claimed} entries (and tickets, charges) {:?}",
-        ids.len(),
-        t.elapsed()
-    );
+    log::debug!("draft: {} invoices; {phases}, claim {claimed} entries (and tickets, charges) {:?}", ids.len(), t.elapsed());
     Ok(ids)
 }
 
-/// Entries read per query by the run's pass over the period.
-const ENTRY_PAGE: i64 = 50_000;
+fn both_postgres(conn: &DbConnection, second: &DbConnection) -> bool {
+    matches!((conn, second), (DbConnection::Postgresql(_), DbConnection::Postgresql(_)))
+}
 
-/// The period's unclaimed time entries by subscription, read in id order, a page at a time,
-/// straight into the pricing engine's compact form.
-fn period_entries(conn: &mut DbConnection, period: Period) -> Result<HashMap<i64, Vec<pricing::TimeEntry>>, AppError> {
-    let (start, end) = (utc_midnight(period.start()), utc_midnight(period.end()));
-    let mut entries: HashMap<i64, Vec<pricing::TimeEntry>> = HashMap::new();
-    let mut after = 0i64;
-    loop {
-        let page: Vec<(i64, i64, NaiveDateTime, i32, String, bool)> = time_entries::table
-            .filter(time_entries::id.gt(after))
-            .filter(time_entries::started_at.ge(start))
-            .filter(time_entries::started_at.lt(end))
-            .filter(entry_unclaimed())
-            .order(time_entries::id)
-            .limit(ENTRY_PAGE)
-            .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
-            .load(conn)?;
-        let full = page.len() as i64 == ENTRY_PAGE;
-        let Some(last) = page.last() else { break };
-        after = last.0;
-        for (id, sub, started_at, minutes, category, billable) in page {
-            let Some(category) = Category::parse(&category) else { continue };
-            entries.entry(sub).or_default().push(pricing::TimeEntry { id, started_at: to_utc(started_at), minutes: minutes.max(0) as u32, category, billable });
-        }
-        if !full {
-            break;
-        }
-    }
-    Ok(entries)
+/// The run with a second PostgreSQL connection: both read the period's entries (in the run's
+/// snapshot, `period_read::SharedRead`), then the second prices batch after batch of customers
+/// while the run's own connection writes the batch before. Reading and pricing by the second
+/// connection in the run's snapshot sees what the run would: the run writes nothing before it
+/// has read, and a batch's claims of retainer months, tickets and charges concern that batch's
+/// subscriptions only. Returns how long the phases took, for the log.
+#[allow(clippy::too_many_arguments)]
+fn draft_with_second(
+    conn: &mut DbConnection,
+    second: &mut DbConnection,
+    customer_rows: &[Customer],
+    terms: &HashMap<i64, pricing::PlanTerms>,
+    period: Period,
+    now: NaiveDateTime,
+    ids: &mut Vec<i64>,
+    claims: &mut PendingClaims,
+) -> Result<String, AppError> {
+    let started = std::time::Instant::now();
+    let shared = period_read::SharedRead::export(conn, period)?;
+    // The run's half of the entries goes to the pricing thread; priced batches come back, at
+    // most two ahead of the writing (bounded memory).
+    let (half_tx, half_rx) = std::sync::mpsc::sync_channel::<period_read::EntriesBySubscription>(1);
+    let (priced_tx, priced_rx) = std::sync::mpsc::sync_channel::<Vec<PricedDraft>>(2);
+    let shared = &shared;
+    std::thread::scope(|s| {
+        let pricer = s.spawn(move || {
+            second.transaction(|second| -> Result<(), AppError> {
+                shared.enter(second)?;
+                let mut entries = shared.read(second)?;
+                // No half: the run's own read failed, and its error is the one reported.
+                let Ok(half) = half_rx.recv() else { return Ok(()) };
+                period_read::merge(&mut entries, half);
+                for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
+                    let priced = price_batch(second, batch, terms, period, Some(&mut entries))?;
+                    if priced_tx.send(priced).is_err() {
+                        return Ok(()); // the writing failed; its error is the one reported
+                    }
+                }
+                Ok(())
+            })
+        });
+        let written = crate::storage::with_custom_plans(conn, |conn| shared.read(conn)).and_then(|half| {
+            let read = started.elapsed();
+            let _ = half_tx.send(half);
+            let (mut waiting, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+            let mut t = std::time::Instant::now();
+            // Ends when the pricing thread is done, or failed (its error comes from `join`).
+            for priced in priced_rx.iter() {
+                waiting += t.elapsed();
+                t = std::time::Instant::now();
+                ids.extend(write_drafts(conn, &priced, now, claims)?);
+                writing += t.elapsed();
+                t = std::time::Instant::now();
+            }
+            Ok(format!("read entries {read:?} (two connections), price on the second while writing: waited {waiting:?}, write drafts {writing:?}"))
+        });
+        // Unblocks the pricing thread if the writing stopped early.
+        drop(priced_rx);
+        drop(half_tx);
+        let priced = pricer.join().expect("the pricing thread does not panic");
+        let phases = written?;
+        priced?;
+        Ok(phases)
+    })
 }
 
 /// One customer's draft, priced, not yet written.
@@ -905,9 +949,11 @@ fn claim_into(
     Ok(())
 }
 
+/// Time entries no invoice has claimed (a filter on `time_entries`).
+pub(super) type EntryUnclaimed = diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, time_entries::id>>>>;
+
 /// Time entries no invoice has claimed.
-#[allow(clippy::type_complexity)]
-fn entry_unclaimed() -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, time_entries::id>>>> {
+pub(super) fn entry_unclaimed() -> EntryUnclaimed {
     diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id))))
 }
 

@@ -15,6 +15,7 @@ pub mod import;
 pub mod invoices;
 pub mod partner;
 pub mod partner_center;
+pub mod period_read;
 pub mod plans;
 pub mod reports;
 pub mod subscriptions;

@@ -305,6 +305,16 @@ where
     with_session_setting(conn, postgres, "SET plan_cache_mode = force_custom_plan", "RESET plan_cache_mode", f)
 }
 
+/// A second connection for a bulk read beside `conn` (the invoice run's, `service::period_read`):
+/// on PostgreSQL, one the pool can lend at once; never one it would wait for, so bulk jobs
+/// cannot starve the pool. SQLite: none (it reads in process, nothing to overlap).
+pub fn second_reader(pool: &Pool, conn: &DbConnection) -> Option<PooledConn> {
+    match conn {
+        DbConnection::Postgresql(_) => pool.try_get(),
+        DbConnection::Sqlite(_) => None,
+    }
+}
+
 /// Runs `f` in one write transaction: all of it commits, or none of it.
 ///
 /// On SQLite the write lock is taken at BEGIN (`BEGIN IMMEDIATE`), so concurrent writers queue

@@ -509,7 +509,14 @@ pub(crate) async fn run(req: HttpRequest, state: web::Data<AppState>, body: web:
     })?;
     let period = Period::new(start, end).map_err(|e| AppError::field(e.field, e.message)).for_caller(&caller)?;
     let now = state.clock.now();
-    let docs = state.run(move |conn| svc::run(conn, period, now)).await.for_caller(&caller)?;
+    let pool = state.pool.clone();
+    let docs = state
+        .run(move |conn| {
+            let mut second = crate::storage::second_reader(&pool, conn);
+            svc::run(conn, second.as_deref_mut().map(|c| &mut **c), period, now)
+        })
+        .await
+        .for_caller(&caller)?;
     let ids: Vec<i64> = docs.iter().map(|d| d.id).collect();
     crate::http::audit::record_direct(&state, &req, &caller, "invoice", "created", &ids, 303).await;
     let n = docs.len().to_string();

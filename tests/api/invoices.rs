@@ -359,3 +359,61 @@ both_backends!(concurrent_bulk_and_single_issues_stay_gapless, |app| {
     let expected: Vec<String> = (1..=8).map(|n| format!("INV-{n:06}")).collect();
     assert_eq!(numbers, expected);
 });
+
+/// The bench generator's month (every billing model, tickets, after-hours work) at a small
+/// size, imported through the CSV import, with one customer drafted ahead of the run so that
+/// the run has claimed entries to skip.
+fn generated_month(app: &TestApp, now: chrono::NaiveDateTime) -> supportbill::domain::pricing::Period {
+    use chrono::NaiveDate;
+    use supportbill::bench::generate::{catalog, Size};
+    use supportbill::service::import::{parse_csv, SubscriptionBy};
+    use supportbill::service::time_entries::Locator;
+    use supportbill::service::{invoices, time_entries};
+    let month = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let mut conn = app.conn();
+    let generated = catalog(&mut conn, Size { customers: 40, entries: 3_000, seed: 7, month }).unwrap();
+    let (drafts, lines) = parse_csv(&generated.csv, SubscriptionBy::Auto).unwrap();
+    assert_eq!(time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).unwrap(), 3_000);
+    let period = supportbill::domain::pricing::Period::new(month, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).unwrap();
+    let ahead = (1..=40).find_map(|customer| invoices::create_draft(&mut conn, customer, period, now).ok());
+    assert!(ahead.is_some(), "some customer has something to bill");
+    period
+}
+
+/// (entry, invoice) of every claim, in entry order.
+fn entry_claims(app: &TestApp) -> Vec<(i64, i64)> {
+    use diesel::prelude::*;
+    use supportbill::storage::schema::time_entry_claims as c;
+    c::table.order(c::time_entry_id).select((c::time_entry_id, c::invoice_id)).load(&mut *app.conn()).unwrap()
+}
+
+// On PostgreSQL the run reads the period with a second connection in the run's snapshot, in
+// windows of ids the two take in turn (`service::period_read`). Two databases with the same
+// data: the run with one reader and the run with two draft the same invoices, line for line,
+// and claim the same entries. (SQLite ignores the second connection: the same check holds.)
+both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_drafts, |app| {
+    use supportbill::service::invoices;
+    let twin = TestApp::spawn(app.backend).await.expect("a second database on the same backend");
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    let period = generated_month(app, now);
+    assert_eq!(generated_month(&twin, now), period);
+
+    let alone = invoices::run(&mut app.conn(), None, period, now).unwrap();
+    let mut second = twin.conn();
+    let together = invoices::run(&mut twin.conn(), Some(&mut *second), period, now).unwrap();
+    drop(second);
+
+    assert!(alone.len() >= 20, "{} drafts", alone.len());
+    // Customer, total and line count first, for a failure one can read; then every field.
+    let brief = |docs: &[invoices::InvoiceDocument]| docs.iter().map(|d| (d.customer_id, d.total.clone(), d.lines.len())).collect::<Vec<_>>();
+    assert_eq!(brief(&together), brief(&alone));
+    assert_eq!(serde_json::to_value(&together).unwrap(), serde_json::to_value(&alone).unwrap());
+    let claims = entry_claims(app);
+    assert!(claims.len() > 1_000, "{} entries claimed", claims.len());
+    assert_eq!(entry_claims(&twin), claims);
+    // Nothing is left to bill twice, whichever way the run reads.
+    let mut second = twin.conn();
+    assert!(invoices::run(&mut twin.conn(), Some(&mut *second), period, now).unwrap().is_empty());
+    drop(second);
+    twin.shutdown().await;
+});

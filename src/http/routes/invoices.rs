@@ -87,7 +87,13 @@ async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput
     let input = body.parse()?;
     let period = period(&input.period_start, &input.period_end)?;
     let now = state.clock.now();
-    let docs = state.run(move |conn| invoices::run(conn, period, now)).await?;
+    let pool = state.pool.clone();
+    let docs = state
+        .run(move |conn| {
+            let mut second = crate::storage::second_reader(&pool, conn);
+            invoices::run(conn, second.as_deref_mut().map(|c| &mut **c), period, now)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(DataList { data: docs }))
 }
 

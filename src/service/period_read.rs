@@ -1,0 +1,163 @@
+//! The invoice run's read of a period: every unclaimed time entry in it, straight into the
+//! pricing engine's compact form, grouped by subscription.
+//!
+//! On PostgreSQL the read is the run's largest part after the claims, and half of it is the
+//! client decoding rows while the server waits, then the server producing rows while the client
+//! waits. With a second connection the run reads with both ([`SharedRead`]): the id range is
+//! cut into windows, and the run's own connection and the second one take windows in turn, the
+//! second inside a read-only transaction that imports the run's snapshot
+//! (`pg_export_snapshot`), so both see exactly the same rows (BENCHMARKS.md, finding 25).
+//! Without one, and on SQLite (in process, nothing to overlap), the run reads alone, in keyset
+//! pages ([`unclaimed_entries`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+
+use crate::domain::pricing::{self, Category, Period};
+use crate::error::AppError;
+use crate::storage::schema::*;
+use crate::storage::DbConnection;
+
+/// The period's entries by subscription, in no particular order within a subscription.
+pub type EntriesBySubscription = HashMap<i64, Vec<pricing::TimeEntry>>;
+
+/// Entries read per query: a keyset page, or a window of ids.
+const PAGE: i64 = 50_000;
+
+/// Reads the period's unclaimed entries on one connection, in keyset pages in id order
+/// (sequential on disk).
+pub fn unclaimed_entries(conn: &mut DbConnection, period: Period) -> Result<EntriesBySubscription, AppError> {
+    let (start, end) = bounds(period);
+    let mut entries = EntriesBySubscription::new();
+    let mut after = 0i64;
+    loop {
+        let page: Vec<Row> = unclaimed(start, end).filter(time_entries::id.gt(after)).order(time_entries::id).limit(PAGE).load(conn)?;
+        let full = page.len() as i64 == PAGE;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        add(&mut entries, page);
+        if !full {
+            break;
+        }
+    }
+    Ok(entries)
+}
+
+fn bounds(period: Period) -> (NaiveDateTime, NaiveDateTime) {
+    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    (midnight(period.start()), midnight(period.end()))
+}
+
+/// The run's snapshot, exported for a second PostgreSQL connection, and the period's entries
+/// cut into windows of ids that the connections reading it take in turn.
+pub struct SharedRead {
+    snapshot: String,
+    period: Period,
+    /// The next window's first id, and the period's last entry's id.
+    next: AtomicI64,
+    last: i64,
+    window: i64,
+}
+
+impl SharedRead {
+    /// Exports the snapshot of `conn`'s transaction (PostgreSQL only) and finds the period's
+    /// first and last entry.
+    pub fn export(conn: &mut DbConnection, period: Period) -> Result<SharedRead, AppError> {
+        #[derive(QueryableByName)]
+        struct Span {
+            #[diesel(sql_type = Text)]
+            snapshot: String,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            first: Option<i64>,
+            #[diesel(sql_type = Nullable<BigInt>)]
+            last: Option<i64>,
+        }
+        let (start, end) = bounds(period);
+        let span: Span = diesel::sql_query(
+            "SELECT pg_export_snapshot() AS snapshot, min(id) AS first, max(id) AS last \
+             FROM time_entries WHERE started_at >= $1 AND started_at < $2",
+        )
+        .bind::<Timestamp, _>(start)
+        .bind::<Timestamp, _>(end)
+        .get_result(conn)?;
+        // The name comes from the server; it is checked anyway before it goes into SQL.
+        if !span.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(AppError::Internal(format!("unexpected snapshot name {:?}", span.snapshot)));
+        }
+        let (first, last) = match (span.first, span.last) {
+            (Some(first), Some(last)) => (first, last),
+            _ => (1, 0), // no entries: no window
+        };
+        // At least eight windows, so both connections get work on a small period too.
+        let window = ((last - first) / 8 + 1).clamp(1, PAGE);
+        Ok(SharedRead { snapshot: span.snapshot, period, next: AtomicI64::new(first), last, window })
+    }
+
+    /// Makes `second`'s transaction, just begun, see exactly what the run sees, and plan each
+    /// window for its ids (as `with_custom_plans` does for the run). Must be its first statement.
+    pub fn enter(&self, second: &mut DbConnection) -> Result<(), AppError> {
+        second.batch_execute(&format!(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{}'; \
+             SET LOCAL plan_cache_mode = force_custom_plan",
+            self.snapshot
+        ))?;
+        Ok(())
+    }
+
+    /// Reads windows until none is left: the unclaimed entries of the windows this
+    /// connection took.
+    pub fn read(&self, conn: &mut DbConnection) -> Result<EntriesBySubscription, AppError> {
+        let (start, end) = bounds(self.period);
+        let mut entries = EntriesBySubscription::new();
+        loop {
+            let from = self.next.fetch_add(self.window, Ordering::Relaxed);
+            if from > self.last {
+                return Ok(entries);
+            }
+            let rows: Vec<Row> = unclaimed(start, end).filter(time_entries::id.ge(from)).filter(time_entries::id.lt(from + self.window)).load(conn)?;
+            add(&mut entries, rows);
+        }
+    }
+}
+
+/// Adds what another connection read to `entries`.
+pub fn merge(entries: &mut EntriesBySubscription, other: EntriesBySubscription) {
+    for (sub, list) in other {
+        entries.entry(sub).or_default().extend(list);
+    }
+}
+
+/// An entry as the run reads it: id, subscription, start, minutes, category, billable.
+type Row = (i64, i64, NaiveDateTime, i32, String, bool);
+
+/// The period's unclaimed entries, as [`Row`]s.
+#[allow(clippy::type_complexity)]
+fn unclaimed(
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<diesel::dsl::Filter<time_entries::table, diesel::dsl::GtEq<time_entries::started_at, NaiveDateTime>>, diesel::dsl::Lt<time_entries::started_at, NaiveDateTime>>,
+        super::invoices::EntryUnclaimed,
+    >,
+    (time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable),
+> {
+    time_entries::table
+        .filter(time_entries::started_at.ge(start))
+        .filter(time_entries::started_at.lt(end))
+        .filter(super::invoices::entry_unclaimed())
+        .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
+}
+
+fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
+    for (id, sub, started_at, minutes, category, billable) in rows {
+        let Some(category) = Category::parse(&category) else { continue };
+        let started_at = chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc);
+        entries.entry(sub).or_default().push(pricing::TimeEntry { id, started_at, minutes: minutes.max(0) as u32, category, billable });
+    }
+}
