@@ -308,10 +308,11 @@ pub fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Invoice { what: InvoiceCommand::Run { period_start, period_end } } => {
             let period = crate::http::routes::invoices::period(&period_start, &period_end).map_err(describe)?;
-            // Two connections: on PostgreSQL the run reads the period with both (`period_read`).
+            // Two connections on PostgreSQL: the run reads and prices with the second too
+            // (`period_read`).
             let pool = storage::connect(&url, 2).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let mut second = if url.is_sqlite() { None } else { Some(pool.get().map_err(|e| e.to_string())?) };
+            let mut second = storage::second_reader(&pool, &conn);
             let started = std::time::Instant::now();
             let ids = invoices::run_ids(&mut conn, second.as_deref_mut().map(|c| &mut **c), period, clock.now()).map_err(describe)?;
             println!("drafted {} invoices in {} ms", ids.len(), started.elapsed().as_millis());

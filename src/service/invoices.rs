@@ -518,18 +518,18 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     // Everything the drafts claim, written once they are all priced.
     let mut claims = PendingClaims::default();
     // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
-    let phases = match scope {
-        Scope::All(Some(second)) if both_postgres(conn, second) => {
-            draft_with_second(conn, second, &customer_rows, &terms, period, now, &mut ids, &mut claims)?
-        }
-        scope => {
+    let (all, second) = match scope {
+        Scope::One(_) => (false, None),
+        Scope::All(second) => (true, second),
+    };
+    let second = second.filter(|second| period_read::can_share(conn, second));
+    let phases = match second {
+        Some(second) => draft_with_second(conn, second, &customer_rows, &terms, period, now, &mut ids, &mut claims)?,
+        None => {
             // A run reads the period's entries in one pass in id order (sequential on disk), a
             // draft for one customer through its subscriptions.
             let started = std::time::Instant::now();
-            let mut entries = match scope {
-                Scope::All(_) => Some(crate::storage::with_custom_plans(conn, |conn| period_read::unclaimed_entries(conn, period))?),
-                Scope::One(_) => None,
-            };
+            let mut entries = if all { Some(crate::storage::with_custom_plans(conn, |conn| period_read::unclaimed_entries(conn, period))?) } else { None };
             let read = started.elapsed();
             let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
             for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
@@ -550,15 +550,11 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     Ok(ids)
 }
 
-fn both_postgres(conn: &DbConnection, second: &DbConnection) -> bool {
-    matches!((conn, second), (DbConnection::Postgresql(_), DbConnection::Postgresql(_)))
-}
-
 /// The run with a second PostgreSQL connection: both read the period's entries (in the run's
-/// snapshot, `period_read::SharedRead`), then the second prices batch after batch of customers
-/// while the run's own connection writes the batch before. Reading and pricing by the second
-/// connection in the run's snapshot sees what the run would: the run writes nothing before it
-/// has read, and a batch's claims of retainer months, tickets and charges concern that batch's
+/// snapshot, `period_read::SharedRead`), then the second prices batch after batch of customers while the
+/// run's own connection writes the batch before. Reading and pricing by the second connection
+/// in the run's snapshot sees what the run would: the run writes nothing before it has read,
+/// and a batch's claims of retainer months, tickets and charges concern that batch's
 /// subscriptions only. Returns how long the phases took, for the log.
 #[allow(clippy::too_many_arguments)]
 fn draft_with_second(

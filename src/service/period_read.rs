@@ -1,14 +1,13 @@
 //! The invoice run's read of a period: every unclaimed time entry in it, straight into the
 //! pricing engine's compact form, grouped by subscription.
 //!
-//! On PostgreSQL the read is the run's largest part after the claims, and half of it is the
-//! client decoding rows while the server waits, then the server producing rows while the client
-//! waits. With a second connection the run reads with both ([`SharedRead`]): the id range is
-//! cut into windows, and the run's own connection and the second one take windows in turn, the
-//! second inside a read-only transaction that imports the run's snapshot
-//! (`pg_export_snapshot`), so both see exactly the same rows (BENCHMARKS.md, finding 25).
-//! Without one, and on SQLite (in process, nothing to overlap), the run reads alone, in keyset
-//! pages ([`unclaimed_entries`]).
+//! On PostgreSQL the read is one of the run's largest parts, and about half of it was the client
+//! decoding rows while the server waited, then the reverse. With a second connection the run
+//! reads with both ([`SharedRead`]): the id range is cut into windows, and the run's own
+//! connection and the second one take windows in turn, the second inside a read-only
+//! transaction that imports the run's snapshot (`pg_export_snapshot`), so both see exactly the
+//! same rows (BENCHMARKS.md, finding 25). Without one, and on SQLite (see [`can_share`]), the
+//! run reads alone, in keyset pages ([`unclaimed_entries`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -16,7 +15,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::Text;
 
 use crate::domain::pricing::{self, Category, Period};
 use crate::error::AppError;
@@ -53,9 +52,21 @@ fn bounds(period: Period) -> (NaiveDateTime, NaiveDateTime) {
     (midnight(period.start()), midnight(period.end()))
 }
 
-/// The run's snapshot, exported for a second PostgreSQL connection, and the period's entries
-/// cut into windows of ids that the connections reading it take in turn.
+/// Whether the run reads and prices with `second` beside `conn`: when both are PostgreSQL.
+///
+/// SQLite could share the run's view (the run holds the write lock from its first statement,
+/// so a read transaction opened meanwhile sees what the run sees), and the code below would
+/// serve it. Measured at 1M entries it did not pay: three alternating runs each way, 2.98-3.96 s
+/// alone against 2.80-3.58 s with two connections, the drafts' writes twice as slow beside the
+/// second connection's reads, and peak memory 158 MB to 182-196 MB (BENCHMARKS.md, finding 25).
+pub fn can_share(conn: &DbConnection, second: &DbConnection) -> bool {
+    matches!((conn, second), (DbConnection::Postgresql(_), DbConnection::Postgresql(_)))
+}
+
+/// The run's snapshot, exported for a second PostgreSQL connection (`pg_export_snapshot`), and
+/// the period's entries cut into windows of ids that the two connections take in turn.
 pub struct SharedRead {
+    /// PostgreSQL's name for the exported snapshot.
     snapshot: String,
     period: Period,
     /// The next window's first id, and the period's last entry's id.
@@ -65,41 +76,32 @@ pub struct SharedRead {
 }
 
 impl SharedRead {
-    /// Exports the snapshot of `conn`'s transaction (PostgreSQL only) and finds the period's
-    /// first and last entry.
+    /// Exports the snapshot of `conn`'s transaction (PostgreSQL) and finds the period's first
+    /// and last entry.
     pub fn export(conn: &mut DbConnection, period: Period) -> Result<SharedRead, AppError> {
-        #[derive(QueryableByName)]
-        struct Span {
-            #[diesel(sql_type = Text)]
-            snapshot: String,
-            #[diesel(sql_type = Nullable<BigInt>)]
-            first: Option<i64>,
-            #[diesel(sql_type = Nullable<BigInt>)]
-            last: Option<i64>,
-        }
         let (start, end) = bounds(period);
-        let span: Span = diesel::sql_query(
-            "SELECT pg_export_snapshot() AS snapshot, min(id) AS first, max(id) AS last \
-             FROM time_entries WHERE started_at >= $1 AND started_at < $2",
-        )
-        .bind::<Timestamp, _>(start)
-        .bind::<Timestamp, _>(end)
-        .get_result(conn)?;
+        let snapshot: String = diesel::select(diesel::dsl::sql::<Text>("pg_export_snapshot()")).get_result(conn)?;
         // The name comes from the server; it is checked anyway before it goes into SQL.
-        if !span.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(AppError::Internal(format!("unexpected snapshot name {:?}", span.snapshot)));
+        if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(AppError::Internal(format!("unexpected snapshot name {snapshot:?}")));
         }
-        let (first, last) = match (span.first, span.last) {
+        let (first, last): (Option<i64>, Option<i64>) = time_entries::table
+            .filter(time_entries::started_at.ge(start))
+            .filter(time_entries::started_at.lt(end))
+            .select((diesel::dsl::min(time_entries::id), diesel::dsl::max(time_entries::id)))
+            .get_result(conn)?;
+        let (first, last) = match (first, last) {
             (Some(first), Some(last)) => (first, last),
             _ => (1, 0), // no entries: no window
         };
         // At least eight windows, so both connections get work on a small period too.
         let window = ((last - first) / 8 + 1).clamp(1, PAGE);
-        Ok(SharedRead { snapshot: span.snapshot, period, next: AtomicI64::new(first), last, window })
+        Ok(SharedRead { snapshot, period, next: AtomicI64::new(first), last, window })
     }
 
-    /// Makes `second`'s transaction, just begun, see exactly what the run sees, and plan each
-    /// window for its ids (as `with_custom_plans` does for the run). Must be its first statement.
+    /// Makes `second`'s transaction, just begun, see exactly what the run sees (it imports the
+    /// snapshot), and has each window planned for its ids (as `with_custom_plans` does for the
+    /// run). Must come first in the transaction.
     pub fn enter(&self, second: &mut DbConnection) -> Result<(), AppError> {
         second.batch_execute(&format!(
             "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{}'; \

@@ -305,9 +305,9 @@ where
     with_session_setting(conn, postgres, "SET plan_cache_mode = force_custom_plan", "RESET plan_cache_mode", f)
 }
 
-/// A second connection for a bulk read beside `conn` (the invoice run's, `service::period_read`):
-/// on PostgreSQL, one the pool can lend at once; never one it would wait for, so bulk jobs
-/// cannot starve the pool. SQLite: none (it reads in process, nothing to overlap).
+/// A second connection for the invoice run beside `conn` (`service::period_read`): on
+/// PostgreSQL, one the pool can lend at once, never one it would wait for, so a run cannot
+/// starve the pool. SQLite: none (it did not pay there; BENCHMARKS.md, finding 25).
 pub fn second_reader(pool: &Pool, conn: &DbConnection) -> Option<PooledConn> {
     match conn {
         DbConnection::Postgresql(_) => pool.try_get(),

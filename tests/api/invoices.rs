@@ -387,10 +387,12 @@ fn entry_claims(app: &TestApp) -> Vec<(i64, i64)> {
     c::table.order(c::time_entry_id).select((c::time_entry_id, c::invoice_id)).load(&mut *app.conn()).unwrap()
 }
 
-// On PostgreSQL the run reads the period with a second connection in the run's snapshot, in
-// windows of ids the two take in turn (`service::period_read`). Two databases with the same
-// data: the run with one reader and the run with two draft the same invoices, line for line,
-// and claim the same entries. (SQLite ignores the second connection: the same check holds.)
+// With a second connection the run reads the period with both, in the run's snapshot, in
+// windows of ids the two take in turn, and the second prices while the first writes
+// (`service::period_read`, `invoices::draft_with_second`). Two databases with the same data:
+// the run with one connection and the run with two draft the same invoices, line for line,
+// and claim the same entries. (SQLite does not use the second connection: the same check
+// holds there, as a check of the one-connection path.)
 both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_drafts, |app| {
     use supportbill::service::invoices;
     let twin = TestApp::spawn(app.backend).await.expect("a second database on the same backend");
