@@ -417,5 +417,13 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
     let mut second = twin.conn();
     assert!(invoices::run(&mut twin.conn(), Some(&mut *second), period, now).unwrap().is_empty());
     drop(second);
+    // A month without entries: no window to read, and the retainers' fees are still billed.
+    let november = supportbill::domain::pricing::Period::new(period.end(), chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+    let alone = invoices::run(&mut app.conn(), None, november, now).unwrap();
+    let mut second = twin.conn();
+    let together = invoices::run(&mut twin.conn(), Some(&mut *second), november, now).unwrap();
+    drop(second);
+    assert!(!alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == "retainer_fee")), "{}", alone.len());
+    assert_eq!(serde_json::to_value(&together).unwrap(), serde_json::to_value(&alone).unwrap());
     twin.shutdown().await;
 });
