@@ -657,6 +657,8 @@ fn price_batch<'a>(
             .filter(time_entries::subscription_id.eq_any(chunk))
             .filter(time_entries::started_at.ge(start))
             .filter(time_entries::started_at.lt(end))
+            // Never chargeable (SPEC P1), as the run's read (`period_read`) leaves them out.
+            .filter(time_entries::billable.eq(true))
             .filter(entry_unclaimed())
             .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
             .load(conn)?;

@@ -134,32 +134,38 @@ pub fn merge(entries: &mut EntriesBySubscription, other: EntriesBySubscription) 
     }
 }
 
-/// An entry as the run reads it: id, subscription, start, minutes, category, billable.
-type Row = (i64, i64, NaiveDateTime, i32, String, bool);
+/// A billable entry as the run reads it: id, subscription, start, minutes, category.
+type Row = (i64, i64, NaiveDateTime, i32, String);
 
-/// The period's unclaimed entries, as [`Row`]s.
+/// The period's unclaimed billable entries, as [`Row`]s. Non-billable entries are never
+/// chargeable (SPEC P1), and pricing uses the rest only through chargeable ones, so the run
+/// does not read them (a tenth of the generated month).
 #[allow(clippy::type_complexity)]
 fn unclaimed(
     start: NaiveDateTime,
     end: NaiveDateTime,
 ) -> diesel::dsl::Select<
     diesel::dsl::Filter<
-        diesel::dsl::Filter<diesel::dsl::Filter<time_entries::table, diesel::dsl::GtEq<time_entries::started_at, NaiveDateTime>>, diesel::dsl::Lt<time_entries::started_at, NaiveDateTime>>,
+        diesel::dsl::Filter<
+            diesel::dsl::Filter<diesel::dsl::Filter<time_entries::table, diesel::dsl::GtEq<time_entries::started_at, NaiveDateTime>>, diesel::dsl::Lt<time_entries::started_at, NaiveDateTime>>,
+            diesel::dsl::Eq<time_entries::billable, bool>,
+        >,
         super::invoices::EntryUnclaimed,
     >,
-    (time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable),
+    (time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category),
 > {
     time_entries::table
         .filter(time_entries::started_at.ge(start))
         .filter(time_entries::started_at.lt(end))
+        .filter(time_entries::billable.eq(true))
         .filter(super::invoices::entry_unclaimed())
-        .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
+        .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category))
 }
 
 fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
-    for (id, sub, started_at, minutes, category, billable) in rows {
+    for (id, sub, started_at, minutes, category) in rows {
         let Some(category) = Category::parse(&category) else { continue };
         let started_at = chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc);
-        entries.entry(sub).or_default().push(pricing::TimeEntry { id, started_at, minutes: minutes.max(0) as u32, category, billable });
+        entries.entry(sub).or_default().push(pricing::TimeEntry { id, started_at, minutes: minutes.max(0) as u32, category, billable: true });
     }
 }
