@@ -1,5 +1,5 @@
-//! The invoice run's read of a period: every unclaimed time entry in it, straight into the
-//! pricing engine's compact form, grouped by subscription.
+//! The invoice run's read of a period: every unclaimed billable time entry in it, straight into
+//! the pricing engine's compact form, grouped by subscription.
 //!
 //! On PostgreSQL the read is one of the run's largest parts, and about half of it was the client
 //! decoding rows while the server waited, then the reverse. With a second connection the run
