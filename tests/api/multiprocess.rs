@@ -24,6 +24,21 @@ impl Drop for Server {
     }
 }
 
+/// Drops the test's database when the test ends, passed or failed. Declared before the
+/// servers, so it is dropped after them (and `WITH (FORCE)` ends any connection left).
+struct TestDatabase {
+    base_url: String,
+    name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.base_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_supportbill")
 }
@@ -73,6 +88,7 @@ async fn two_processes_issue_gapless_numbers() {
     let mut admin = PgConnection::establish(&base_url).expect("PostgreSQL reachable");
     diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();
     diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).unwrap();
+    let _database = TestDatabase { base_url: base_url.clone(), name: name.clone() };
     let root = &base_url[..base_url.rfind('/').expect("URL with a database")];
     let url = format!("{root}/{name}");
 
@@ -156,5 +172,4 @@ async fn two_processes_issue_gapless_numbers() {
     drop(pool);
 
     drop((a, b));
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).unwrap();
 }
