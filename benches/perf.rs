@@ -254,9 +254,7 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     let delete_time = t.elapsed();
     let period = supportbill::domain::pricing::Period::new(month, period_end).expect("period");
     // As the service runs it: with a second connection on PostgreSQL (`period_read`).
-    let mut second = storage::second_reader(&pool, &conn);
-    let redrafted = invoices::run_ids(&mut conn, second.as_deref_mut().map(|c| &mut **c), period, NaiveDateTime::new(period_end, chrono::NaiveTime::MIN)).expect("run again");
-    drop(second);
+    let redrafted = invoices::run_ids(&mut conn, storage::SecondReader::from(&pool), period, NaiveDateTime::new(period_end, chrono::NaiveTime::MIN)).expect("run again");
     assert_eq!(redrafted.len(), doomed.len(), "the second run drafts exactly the customers whose drafts were deleted");
     report.add(
         backend,

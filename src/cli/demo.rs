@@ -600,7 +600,7 @@ mod tests {
         assert_eq!(again, n_customers);
 
         let period = Period::new(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
-        let drafts = invoices::run(conn, None, period, now).unwrap();
+        let drafts = invoices::run(conn, crate::storage::SecondReader::NONE, period, now).unwrap();
         let non_zero = drafts.iter().filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0')).count();
         assert!(drafts.len() >= 3, "{} drafts", drafts.len());
         assert!(non_zero >= 3, "{non_zero} drafts with a non-zero total");

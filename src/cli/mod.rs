@@ -312,9 +312,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             // (`period_read`).
             let pool = storage::connect(&url, 2).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let mut second = storage::second_reader(&pool, &conn);
             let started = std::time::Instant::now();
-            let ids = invoices::run_ids(&mut conn, second.as_deref_mut().map(|c| &mut **c), period, clock.now()).map_err(describe)?;
+            let ids = invoices::run_ids(&mut conn, storage::SecondReader::from(&pool), period, clock.now()).map_err(describe)?;
             println!("drafted {} invoices in {} ms", ids.len(), started.elapsed().as_millis());
             Ok(())
         }

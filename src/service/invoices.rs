@@ -25,7 +25,7 @@ use crate::service::clock::Clock;
 use crate::service::{period_read, IN_CHUNK};
 use crate::storage::models::*;
 use crate::storage::schema::*;
-use crate::storage::{write_tx, Dec, DbConnection};
+use crate::storage::{write_tx, Dec, DbConnection, SecondReader};
 
 // ---------------------------------------------------------------------------------------------
 // The document
@@ -441,8 +441,9 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, filter: InvoiceFilter, aft
 /// Which customers a drafting call covers.
 enum Scope<'a> {
     One(i64),
-    /// Every customer; with a second connection to read the period with (see `run`).
-    All(Option<&'a mut DbConnection>),
+    /// Every customer; with where to borrow a second connection to read the period with (see
+    /// `run`).
+    All(SecondReader<'a>),
 }
 
 /// Creates a draft for one customer; 422 `nothing_to_invoice` when there is nothing to bill.
@@ -458,9 +459,10 @@ pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, n
 /// Drafts an invoice for every customer with something to bill in the period, all in one
 /// transaction. Customers with nothing to bill are skipped.
 ///
-/// `second`, when given, is another connection to the same database: on PostgreSQL the run
-/// reads the period's entries with both at once (`period_read`).
-pub fn run(conn: &mut DbConnection, second: Option<&mut DbConnection>, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
+/// `second` says where to borrow another connection to the same database: on PostgreSQL the
+/// run reads the period's entries with both at once (`period_read`). It is borrowed once the
+/// run holds its customers' locks.
+pub fn run(conn: &mut DbConnection, second: SecondReader, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
     let ids = run_ids(conn, second, period, now)?;
     // The documents are read after the commit, so the write transaction (and its locks) stays short.
     let rows = find_many(conn, &ids)?;
@@ -468,7 +470,7 @@ pub fn run(conn: &mut DbConnection, second: Option<&mut DbConnection>, period: P
 }
 
 /// The invoice run without the documents: the new drafts' ids, in customer order.
-pub fn run_ids(conn: &mut DbConnection, second: Option<&mut DbConnection>, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
+pub fn run_ids(conn: &mut DbConnection, second: SecondReader, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
     crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| draft(conn, Scope::All(second), period, now)))
 }
 
@@ -518,11 +520,13 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     // Everything the drafts claim, written once they are all priced.
     let mut claims = PendingClaims::default();
     // (How long each phase took is logged at debug level: RUST_LOG=supportbill=debug.)
-    let (all, second) = match scope {
+    let (all, mut lent) = match scope {
         Scope::One(_) => (false, None),
-        Scope::All(second) => (true, second),
+        // Borrowed only now, with the customers locked: a run that queued behind another held
+        // one connection while it waited.
+        Scope::All(second) => (true, second.take(conn)),
     };
-    let second = second.filter(|second| period_read::can_share(conn, second));
+    let second = lent.as_deref_mut().map(|c| &mut **c).filter(|second| period_read::can_share(conn, second));
     let phases = match second {
         Some(second) => draft_with_second(conn, second, &customer_rows, &terms, period, now, &mut ids, &mut claims)?,
         None => {

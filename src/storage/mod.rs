@@ -305,13 +305,28 @@ where
     with_session_setting(conn, postgres, "SET plan_cache_mode = force_custom_plan", "RESET plan_cache_mode", f)
 }
 
-/// A second connection for the invoice run beside `conn` (`service::period_read`): on
-/// PostgreSQL, one the pool can lend at once, never one it would wait for, so a run cannot
-/// starve the pool. SQLite: none (it did not pay there; BENCHMARKS.md, finding 25).
-pub fn second_reader(pool: &Pool, conn: &DbConnection) -> Option<PooledConn> {
-    match conn {
-        DbConnection::Postgresql(_) => pool.try_get(),
-        DbConnection::Sqlite(_) => None,
+/// Where an invoice run may borrow a second connection (`service::period_read`). The run asks
+/// for it only once it holds its customers' locks, so a run queued behind another holds one
+/// connection while it waits, not two.
+#[derive(Clone, Copy)]
+pub struct SecondReader<'a>(Option<&'a Pool>);
+
+impl<'a> SecondReader<'a> {
+    /// No second connection: the run reads with its own alone.
+    pub const NONE: SecondReader<'static> = SecondReader(None);
+
+    /// A second connection from `pool`, when it has one to spare.
+    pub fn from(pool: &'a Pool) -> Self {
+        SecondReader(Some(pool))
+    }
+
+    /// On PostgreSQL, a connection the pool can lend at once, never one it would wait for, so a
+    /// run cannot starve the pool. SQLite: none (it did not pay there; BENCHMARKS.md, finding 25).
+    pub fn take(self, conn: &DbConnection) -> Option<PooledConn> {
+        match (self.0, conn) {
+            (Some(pool), DbConnection::Postgresql(_)) => pool.try_get(),
+            _ => None,
+        }
     }
 }
 

@@ -512,8 +512,7 @@ pub(crate) async fn run(req: HttpRequest, state: web::Data<AppState>, body: web:
     let pool = state.pool.clone();
     let docs = state
         .run(move |conn| {
-            let mut second = crate::storage::second_reader(&pool, conn);
-            svc::run(conn, second.as_deref_mut().map(|c| &mut **c), period, now)
+            svc::run(conn, crate::storage::SecondReader::from(&pool), period, now)
         })
         .await
         .for_caller(&caller)?;

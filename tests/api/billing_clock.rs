@@ -74,7 +74,7 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
     for (from, to) in windows {
         let mut now = at(from);
         while now < at(to) {
-            invoices::run(&mut conn, None, previous_month(now), now).unwrap();
+            invoices::run(&mut conn, supportbill::storage::SecondReader::NONE, previous_month(now), now).unwrap();
             runs += 1;
             now += Duration::hours(1);
         }

@@ -29,7 +29,7 @@ fn back_office_files_match_what_the_api_serves() {
     assert!(supportbill::cli::demo::seed(&mut conn, now).unwrap());
     let this_month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap();
     let last_month = this_month - Months::new(1);
-    let drafts = invoices::run(&mut conn, None, Period::new(last_month, this_month).unwrap(), now).unwrap();
+    let drafts = invoices::run(&mut conn, supportbill::storage::SecondReader::NONE, Period::new(last_month, this_month).unwrap(), now).unwrap();
     let issued = invoices::issue(&mut conn, drafts[0].id, &SystemClock).unwrap();
     let admin = Caller { key_id: 0, role: Role::Admin, customer_id: None };
     let doc = invoices::get(&mut conn, &admin, issued.id).unwrap();

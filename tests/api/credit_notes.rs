@@ -273,7 +273,7 @@ fn back_office_writes_credit_notes_and_einvoices() {
     assert!(supportbill::cli::demo::seed(&mut conn, now).unwrap());
     let this_month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap();
     let period = supportbill::domain::pricing::Period::new(this_month - Months::new(1), this_month).unwrap();
-    let drafts = invoices::run(&mut conn, None, period, now).unwrap();
+    let drafts = invoices::run(&mut conn, supportbill::storage::SecondReader::NONE, period, now).unwrap();
     let inv = invoices::issue(&mut conn, drafts[0].id, &SystemClock).unwrap();
     let req = credit_notes::CreditRequest { reason: "Billed in error".into(), lines: None };
     let cn = credit_notes::create(&mut conn, inv.id, req, &SystemClock).unwrap();

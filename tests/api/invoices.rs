@@ -395,15 +395,14 @@ fn entry_claims(app: &TestApp) -> Vec<(i64, i64)> {
 // holds there, as a check of the one-connection path.)
 both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_drafts, |app| {
     use supportbill::service::invoices;
+    use supportbill::storage::SecondReader;
     let twin = TestApp::spawn(app.backend).await.expect("a second database on the same backend");
     let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(9, 0, 0).unwrap();
     let period = generated_month(app, now);
     assert_eq!(generated_month(&twin, now), period);
 
-    let alone = invoices::run(&mut app.conn(), None, period, now).unwrap();
-    let mut second = twin.conn();
-    let together = invoices::run(&mut twin.conn(), Some(&mut *second), period, now).unwrap();
-    drop(second);
+    let alone = invoices::run(&mut app.conn(), SecondReader::NONE, period, now).unwrap();
+    let together = invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), period, now).unwrap();
 
     assert!(alone.len() >= 20, "{} drafts", alone.len());
     // Customer, total and line count first, for a failure one can read; then every field.
@@ -414,16 +413,83 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
     assert!(claims.len() > 1_000, "{} entries claimed", claims.len());
     assert_eq!(entry_claims(&twin), claims);
     // Nothing is left to bill twice, whichever way the run reads.
-    let mut second = twin.conn();
-    assert!(invoices::run(&mut twin.conn(), Some(&mut *second), period, now).unwrap().is_empty());
-    drop(second);
+    assert!(invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), period, now).unwrap().is_empty());
     // A month without entries: no window to read, and the retainers' fees are still billed.
     let november = supportbill::domain::pricing::Period::new(period.end(), chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
-    let alone = invoices::run(&mut app.conn(), None, november, now).unwrap();
-    let mut second = twin.conn();
-    let together = invoices::run(&mut twin.conn(), Some(&mut *second), november, now).unwrap();
-    drop(second);
+    let alone = invoices::run(&mut app.conn(), SecondReader::NONE, november, now).unwrap();
+    let together = invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), november, now).unwrap();
     assert!(!alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == "retainer_fee")), "{}", alone.len());
     assert_eq!(serde_json::to_value(&together).unwrap(), serde_json::to_value(&alone).unwrap());
     twin.shutdown().await;
 });
+
+// A run queued behind another writer (another run, a draft) holds one pooled connection while
+// it waits. On PostgreSQL it borrows its second connection only once it holds its customers'
+// locks: two runs at once once took four of the server's connections, and the API's reads
+// waited for the first run to end. (SQLite runs on one connection, and waits for its write
+// lock with that one.)
+both_backends!(a_run_waiting_for_another_writer_holds_one_connection, |app| {
+    use diesel::RunQueryDsl;
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 2).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    let period = generated_month(app, now);
+    let in_use = || {
+        let state = app.pool.state();
+        state.connections - state.idle_connections
+    };
+    // Another writer: it holds a customer's row (PostgreSQL) or the write lock (SQLite) until
+    // told to let go.
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let pool = app.pool.clone();
+    let postgres = app.backend == Backend::Postgres;
+    let writer = std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        supportbill::storage::write_tx(&mut conn, |conn| -> Result<(), diesel::result::Error> {
+            if postgres {
+                diesel::sql_query("SELECT id FROM customers WHERE id = 1 FOR UPDATE").execute(conn)?;
+            }
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    locked_rx.recv().unwrap();
+    assert_eq!(in_use(), 1, "the other writer's connection");
+
+    let body = json!({"period_start": period.start().to_string(), "period_end": period.end().to_string()});
+    let waiting = async {
+        // Until the run waits for the lock: PostgreSQL shows it; SQLite's busy wait does not.
+        for _ in 0..200 {
+            actix_rt::time::sleep(std::time::Duration::from_millis(25)).await;
+            if !postgres {
+                if in_use() == 2 {
+                    break;
+                }
+                continue;
+            }
+            let waiters = diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                .get_result::<Count>(&mut *app.conn())
+                .unwrap()
+                .n;
+            if waiters > 0 {
+                break;
+            }
+        }
+        // Give a second connection, were the run to take one before the locks, time to be taken.
+        actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        let held = in_use();
+        release_tx.send(()).unwrap();
+        held
+    };
+    let (run, held) = futures_util::future::join(app.post_json("/api/v1/invoices/run", &body), waiting).await;
+    writer.join().unwrap();
+    assert_eq!(held, 2, "the other writer's connection and the waiting run's one");
+    assert!(run.expect(201).data().len() >= 20, "the run drafted once the other writer was done");
+});
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}

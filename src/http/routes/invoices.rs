@@ -90,8 +90,7 @@ async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput
     let pool = state.pool.clone();
     let docs = state
         .run(move |conn| {
-            let mut second = crate::storage::second_reader(&pool, conn);
-            invoices::run(conn, second.as_deref_mut().map(|c| &mut **c), period, now)
+            invoices::run(conn, crate::storage::SecondReader::from(&pool), period, now)
         })
         .await?;
     Ok(HttpResponse::Created().json(DataList { data: docs }))
