@@ -73,6 +73,57 @@ const COLUMNS: &[&str] = &[
     "ticket_id", "description",
 ];
 
+/// The file line each CSV record starts on, as a person opening the file counts them (the
+/// header is line 1). The csv crate's own count lags a line behind after a CRLF line end (files
+/// saved by Excel, exports from Partner Center): it takes a record's start before it has read
+/// the LF of the line before. So lines are counted here from the record's byte offset, skipping
+/// the line end it may start on.
+pub(crate) struct LineCounter<'a> {
+    bytes: &'a [u8],
+    /// Counted up to here...
+    at: usize,
+    /// ...where this line begins or goes on.
+    line: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        LineCounter { bytes, at: 0, line: 1 }
+    }
+
+    /// The line of the record that starts at byte `start` (records come in file order).
+    pub(crate) fn line_of(&mut self, start: u64) -> usize {
+        let mut start = usize::try_from(start).unwrap_or(usize::MAX).min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        // LF, CRLF and a CR alone (old Mac files) each end a line. (`self.at` is never just
+        // after a CR: it is 0 or a record's first byte.)
+        let mut after_cr = false;
+        for &b in &self.bytes[self.at..start] {
+            if b == b'\r' || (b == b'\n' && !after_cr) {
+                self.line += 1;
+            }
+            after_cr = b == b'\r';
+        }
+        self.at = start;
+        self.line
+    }
+}
+
+/// A quoted cell over several lines, with its line breaks as LF: in a file saved with CRLF
+/// (Excel, Partner Center) or CR line ends, those are the file's line ends, not the text's.
+fn one_line_end(cell: &str) -> String {
+    if cell.contains('\r') {
+        cell.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        cell.to_string()
+    }
+}
+
 /// Parses the whole file; on any error, every error found (up to 1000) and no entries.
 /// Returns the drafts and the file line of each.
 pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, Vec<usize>), ValidationErrors> {
@@ -105,8 +156,9 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
     let mut lines = Vec::new();
     let mut errors = Vec::new();
     let mut record = csv::StringRecord::new();
+    let mut lines_of = LineCounter::new(bytes);
     loop {
-        let line = reader.position().line() as usize;
+        let line = lines_of.line_of(reader.position().byte());
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
@@ -115,7 +167,7 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
                 break;
             }
         }
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(line);
+        let line = record.position().map(|p| lines_of.line_of(p.byte())).unwrap_or(line);
         let get = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("");
         let mut row_errors: Vec<(&'static str, String)> = Vec::new();
         if !get("subscription_external_id").is_empty() && !get("subscription_id").is_empty() {
@@ -171,7 +223,7 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
             minutes,
             category: Some(get("category").to_string()),
             billable,
-            description: get("description").to_string(),
+            description: one_line_end(get("description")),
         };
         match validate_entry(raw) {
             Ok(draft) if row_errors.is_empty() => {

@@ -120,8 +120,9 @@ fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]
     }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
+    let mut lines_of = crate::service::import::LineCounter::new(bytes);
     for (i, record) in reader.records().enumerate() {
-        let line = record.as_ref().ok().and_then(|r| r.position()).map(|p| p.line() as usize).unwrap_or(i + 2);
+        let line = record.as_ref().ok().and_then(|r| r.position()).map(|p| lines_of.line_of(p.byte())).unwrap_or(i + 2);
         match record {
             Ok(rec) => {
                 if rec.iter().all(|c| c.is_empty()) {

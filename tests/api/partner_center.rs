@@ -38,6 +38,10 @@ both_backends!(partner_center_customers_are_upserted_by_microsoft_id, |app| {
     assert_invalid(&r, "tax_rate_percent");
     let rows: Vec<u64> = r.body["errors"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
     assert_eq!(rows, [3, 4], "{}", r.text);
+    // The same lines when the file has CRLF line ends, as Partner Center and Excel save it.
+    let r = app.post_csv(&format!("{IMPORT_CUSTOMERS}?currency=EUR"), &CUSTOMERS.replace('\n', "\r\n")).await;
+    let rows: Vec<u64> = r.body["errors"].as_array().unwrap().iter().map(|e| e["row"].as_u64().unwrap()).collect();
+    assert_eq!(rows, [3, 4], "{}", r.text);
     assert_eq!(customers(app).await.len(), 1);
 
     // A dry run says what would happen and writes nothing.

@@ -233,6 +233,38 @@ both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
     assert_eq!(minutes, expected, "entries in id order");
 });
 
+// Excel and Partner Center save CSV with CRLF line ends, old Mac tools with CR alone. Whatever
+// the line ends, an error names the line an editor shows: a blank line and a quoted field over
+// two lines count as lines too.
+both_backends!(csv_import_names_the_same_lines_whatever_the_line_ends, |app| {
+    let (_, _, sub) = billing_setup(app).await;
+    let file = format!(
+        "subscription_id,started_at,minutes,agent,category,description\n\
+         {sub},2026-10-05T08:00:00Z,30,a.kowalski,technical,fine\n\
+         {sub},2026-10-05T09:00:00,30,a.kowalski,technical,no offset\n\
+         {sub},2026-10-05T10:00:00Z,30,a.kowalski,technical,\"two\nlines\"\n\
+         {sub},2026-10-05T11:00:00Z,ten,a.kowalski,technical,not a number\n\
+         \n\
+         {sub},2026-10-05T12:00:00Z,30,a.kowalski,,no category\n"
+    );
+    for (name, eol) in [("LF", "\n"), ("CRLF", "\r\n"), ("CR", "\r")] {
+        let r = app.post_csv("/api/v1/time-entries/import", &file.replace('\n', eol)).await;
+        assert_problem(&r, 422, "invalid_input");
+        let found: Vec<(u64, &str)> =
+            r.body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap())).collect();
+        assert_eq!(found, [(3, "started_at"), (6, "minutes"), (8, "category")], "{name}: {}", r.text);
+    }
+    assert_eq!(count_entries(app).await, 0, "nothing imported");
+    // Fixed, the file imports; the two-line description keeps its line break, as LF.
+    let fixed = file.replace("T09:00:00,", "T09:00:00Z,").replace(",ten,", ",30,").replace(",,no category", ",technical,no category");
+    for eol in ["\r\n", "\r"] {
+        app.post_csv("/api/v1/time-entries/import", &fixed.replace('\n', eol)).await.expect(201);
+    }
+    let entries = app.list_all("/api/v1/time-entries", 100).await;
+    assert_eq!(entries.len(), 10);
+    assert_eq!(entries.iter().filter(|e| e["description"] == "two\nlines").count(), 2, "{entries:?}");
+});
+
 both_backends!(csv_import_is_all_or_nothing_and_names_the_line, |app| {
     let (_, _, sub) = billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &entry(sub, 10)).await.expect(201);
