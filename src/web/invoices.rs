@@ -19,6 +19,7 @@ use crate::http::routes::invoices::render_invoice;
 use crate::http::AppState;
 use crate::service::auth::Caller;
 use crate::service::invoices::{self as svc, InvoiceDocument, InvoiceFilter, InvoiceSummary};
+use crate::service::credit_notes::{self, CreditNoteSummary};
 use crate::service::customers;
 use crate::storage::DbConnection;
 
@@ -304,7 +305,16 @@ pub(crate) async fn detail(req: HttpRequest, state: web::Data<AppState>, id: web
     let caller = signed_in(&req, &state).await?;
     let id = parse_id(&id).for_caller(&caller)?;
     let run_caller = caller.clone();
-    let doc = state.run(move |conn| svc::get(conn, &run_caller, id)).await.for_caller(&caller)?;
+    let (doc, credits) = state
+        .run(move |conn| {
+            let doc = svc::get(conn, &run_caller, id)?;
+            // Every credit note of the invoice (a handful in practice: each credits part of what is left).
+            let rows = credit_notes::list(conn, &run_caller, Some(id), None, 0, 10_000)?;
+            let credits = rows.iter().map(credit_notes::summary).collect::<Result<Vec<_>, _>>()?;
+            Ok::<_, AppError>((doc, credits))
+        })
+        .await
+        .for_caller(&caller)?;
     let q: DetailQuery = parse_form(req.query_string()).unwrap_or_default();
     let label = invoice_label(doc.number.as_deref(), doc.id);
     let mut notices = Vec::new();
@@ -315,7 +325,8 @@ pub(crate) async fn detail(req: HttpRequest, state: web::Data<AppState>, id: web
         ))),
         _ => {}
     }
-    let body = detail_body(&doc, &caller, &label);
+    let mut body = detail_body(&doc, &caller, &label);
+    body.push_str(&credit_notes_section(&credits));
     Ok(html_page(StatusCode::OK, layout(&format!("Invoice {label}"), Some(&caller), Nav::Invoices, &notices, &body)))
 }
 
@@ -444,6 +455,34 @@ fn detail_body(doc: &InvoiceDocument, caller: &Caller, label: &str) -> String {
     out
 }
 
+/// The invoice's credit notes, each with its downloads; nothing when it has none.
+fn credit_notes_section(credits: &[CreditNoteSummary]) -> String {
+    if credits.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<section class=\"credit-notes\"><h2>Credit notes</h2>\n<table class=\"data\">\n<thead><tr><th>Number</th><th>Issued</th>\
+         <th>Credit</th><th>Reason</th><th class=\"num\">Total</th><th>Download</th></tr></thead>\n<tbody>\n",
+    );
+    for cn in credits {
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{} {}</td>\
+             <td><a href=\"/credit-notes/{}/download.csv\">CSV</a> · <a href=\"/credit-notes/{}/download.pdf\">PDF</a></td></tr>",
+            E(&cn.number),
+            E(date_part(&cn.issued_at)),
+            E(&cn.credit_type),
+            E(&cn.reason),
+            E(&cn.currency),
+            E(group_digits(&cn.total)),
+            E(cn.id),
+            E(cn.id),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+    out
+}
+
 // ---------------------------------------------------------------------------------------------
 // Downloads
 
@@ -477,6 +516,33 @@ pub(crate) async fn download_csv(req: HttpRequest, state: web::Data<AppState>, i
 
 pub(crate) async fn download_pdf(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
     download(req, state, id.into_inner(), Format::Pdf).await
+}
+
+/// A credit note as CSV or PDF: the same bytes as the API's `/credit-notes/{id}.csv` and `.pdf`.
+async fn download_credit_note(req: HttpRequest, state: web::Data<AppState>, id: String, format: Format) -> Result<HttpResponse, Failure> {
+    let caller = signed_in(&req, &state).await?;
+    let id = parse_id(&id).map_err(|_| AppError::NotFound { what: "credit note" }).for_caller(&caller)?;
+    let run_caller = caller.clone();
+    let doc = state.run(move |conn| credit_notes::get(conn, &run_caller, id)).await.for_caller(&caller)?;
+    match documents::render_credit_note(&doc, format, pdf::Paper::A4) {
+        Ok(bytes) => Ok(negotiate::document(&req, format, &format!("{}.{}", doc.number, format.extension()), bytes)),
+        Err(e) => {
+            log::error!("request_id={} web: {} of credit note {}: {e:?}", crate::http::request_id::RequestId::of(&req), format.extension(), doc.id);
+            Err(Failure::Message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The {} of credit note {} could not be produced right now; the error has been logged.", format.extension().to_uppercase(), doc.number),
+                Some(caller),
+            ))
+        }
+    }
+}
+
+pub(crate) async fn download_credit_note_csv(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+    download_credit_note(req, state, id.into_inner(), Format::Csv).await
+}
+
+pub(crate) async fn download_credit_note_pdf(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+    download_credit_note(req, state, id.into_inner(), Format::Pdf).await
 }
 
 // ---------------------------------------------------------------------------------------------

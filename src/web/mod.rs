@@ -48,6 +48,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/invoices/{id}", web::get().to(invoices::detail))
         .route("/invoices/{id}/download.csv", web::get().to(invoices::download_csv))
         .route("/invoices/{id}/download.pdf", web::get().to(invoices::download_pdf))
+        .route("/credit-notes/{id}/download.csv", web::get().to(invoices::download_credit_note_csv))
+        .route("/credit-notes/{id}/download.pdf", web::get().to(invoices::download_credit_note_pdf))
         .route("/invoices/{id}/issue", web::post().to(invoices::issue))
         .route("/invoices/{id}/void", web::post().to(invoices::void))
         .route("/usage", web::get().to(usage::page))

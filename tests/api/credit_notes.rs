@@ -256,6 +256,44 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
     assert_eq!(app.get_as(&other, "/api/v1/credit-notes").await.expect(200).data().len(), 0);
 });
 
+// Finance staff see an invoice's credit notes on its page and download them there: the same
+// bytes as the API's. A client key of another customer gets neither.
+both_backends!(the_finance_page_lists_an_invoices_credit_notes_and_serves_their_documents, |app| {
+    let (_customer, inv, _) = issued_plan_h(app).await;
+    let page = |token: String, path: String| async move {
+        app.send_headers("GET", &path, None, None, None, &[("Cookie", &format!("sb_key={token}"))], None).await
+    };
+    let invoice_page = format!("/invoices/{}", inv["id"]);
+    let before = page(app.admin_token.clone(), invoice_page.clone()).await.expect(200);
+    assert!(!before.text.contains("Credit notes"), "{}", before.text);
+
+    let cn = app.post_json(&credit_path(&inv), &json!({"reason": "Billed in error <twice>"})).await.expect(201).body;
+    let id = cn["id"].as_i64().unwrap();
+    let after = page(app.admin_token.clone(), invoice_page.clone()).await.expect(200);
+    for wanted in [
+        "<h2>Credit notes</h2>".to_string(),
+        "<td>CN-000001</td>".to_string(),
+        "<td>full</td>".to_string(),
+        "Billed in error &lt;twice&gt;".to_string(),
+        "EUR 473.03".to_string(),
+        format!("href=\"/credit-notes/{id}/download.pdf\""),
+    ] {
+        assert!(after.text.contains(&wanted), "{wanted} missing from {}", after.text);
+    }
+    for format in ["csv", "pdf"] {
+        let web = page(app.admin_token.clone(), format!("/credit-notes/{id}/download.{format}")).await.expect(200);
+        let api = app.get(&format!("/api/v1/credit-notes/{id}.{format}")).await.expect(200);
+        assert_eq!(web.content_type, api.content_type, "{format}");
+        assert!(web.bytes == api.bytes && !web.bytes.is_empty(), "{format}: the web download is the API's document");
+    }
+
+    let other_customer = create(app, "/api/v1/customers", &customer_named("Other GmbH")).await["id"].as_i64().unwrap();
+    let other = app.make_key(Role::Client, Some(other_customer));
+    assert_eq!(page(other.clone(), invoice_page).await.status, 404);
+    assert_eq!(page(other.clone(), format!("/credit-notes/{id}/download.pdf")).await.status, 404);
+    assert_eq!(page(other, "/credit-notes/x/download.csv".into()).await.status, 404);
+});
+
 /// `supportbill invoice xml` and `supportbill credit-note csv|pdf|xml` write what the library
 /// renders (and so what the API serves), on the demo data.
 #[test]
