@@ -337,8 +337,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let dates = |from: &str, to: &str| -> Result<_, String> {
                 let f = validation::date(from).map_err(|m| format!("--from: {m}"))?;
                 let t = validation::date(to).map_err(|m| format!("--to: {m}"))?;
-                if t <= f {
-                    return Err("--to must be after --from".into());
+                if t < f {
+                    return Err("--to must not be before --from".into());
                 }
                 Ok((f, t))
             };

@@ -651,6 +651,11 @@ impl Ctx {
                 _ => false,
             };
 
+            // The allowance is what the fee pays for. A cancelled subscription brings no new
+            // fee, so its month has no allowance either (its time is all overage), unless an
+            // earlier invoice claimed that month's fee: then what is left of it still counts.
+            let allowance_paid = sub.charge_retainer_fee || used.is_some_and(|u| u.fee_claimed);
+            let included = if allowance_paid { included } else { Decimal::ZERO };
             let already_used = used.map_or(Decimal::ZERO, |u| u.allowance_used);
             let mut remaining = minus(included, already_used)?.max(Decimal::ZERO);
             let mut covered_total = Decimal::ZERO;

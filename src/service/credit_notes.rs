@@ -7,11 +7,11 @@
 //! on one PostgreSQL database), and freezes its snapshot. Amounts are positive; the tax is
 //! P9 on the credit note's own subtotal at the invoice's rate.
 //!
-//! Decisions: a full credit credits what partial credits left; once nothing positive is left
-//! uncredited on any line (by a full credit, or by partial credits that add up to every line),
-//! the invoice becomes `credited` and what it claimed (entries, tickets, charges, retainer
-//! months) is free to be invoiced again. A line with a negative amount (a credit charge) is
-//! reversed only by a full credit.
+//! Decisions: a full credit credits what partial credits left. Partial credits never credit
+//! more than the invoice still bills, net of its negative lines (credit charges, which only a
+//! full credit reverses). Once the invoice bills nothing more (by a full credit, or by partial
+//! credits adding up to its net), it becomes `credited` and what it claimed (entries, tickets,
+//! charges, retainer months) is free to be invoiced again.
 
 use std::collections::HashMap;
 
@@ -183,6 +183,8 @@ fn credit_line(currency: Currency, position: usize, line: &invoices::LineDocumen
 /// are not positive or exceed what is still uncredited on the line).
 pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, clock: &dyn Clock) -> Result<CreditNoteDocument, AppError> {
     write_tx(conn, |conn| {
+        // A credit may free the invoice's claims: not while a run holds its customer.
+        crate::service::lock_customer_of_invoice(conn, invoice_id)?;
         // Lock the invoice while it is issued: concurrent credits of one invoice queue here.
         let locked = diesel::update(invoices_t::table.filter(invoices_t::id.eq(invoice_id)).filter(invoices_t::status.eq(InvoiceStatus::Issued.as_str())))
             .set(invoices_t::status.eq(InvoiceStatus::Issued.as_str()))
@@ -256,6 +258,20 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
         if subtotal <= Decimal::ZERO {
             return Err(AppError::conflict("nothing_to_credit", "nothing is left to credit on this invoice"));
         }
+        // What the invoice still bills, its credit charges (negative lines) included. Partial
+        // credits may not go beyond it: crediting all of a 150.00 line on an invoice of
+        // 150.00 - 20.00 would give the customer back more than it was billed.
+        let uncredited_net: Decimal = uncredited.iter().sum();
+        if subtotal > uncredited_net {
+            return Err(AppError::field(
+                "lines",
+                format!(
+                    "these lines credit {}, more than the {} the invoice still bills (its credit lines included)",
+                    currency.format(subtotal),
+                    currency.format(uncredited_net.max(Decimal::ZERO))
+                ),
+            ));
+        }
         let rate = row.tax_rate_percent.0;
         let tax = currency.round(subtotal * rate / Decimal::ONE_HUNDRED);
         let total = subtotal + tax;
@@ -315,13 +331,11 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
         let snapshot = serde_json::to_string(&cn).map_err(|e| AppError::Internal(e.to_string()))?;
         diesel::update(credit_notes::table.find(id)).set(credit_notes::snapshot.eq(snapshot)).execute(conn)?;
 
-        // Fully credited (now, or by partial credits adding up): the invoice is `credited` and
-        // its items may be invoiced again.
-        let left_positive = doc.lines.iter().enumerate().any(|(i, _)| {
-            let now_credited: Decimal = cn.lines.iter().filter(|l| l.invoice_line == i + 1).map(|l| parse_amount(&l.amount).unwrap_or_default()).sum();
-            uncredited[i] - now_credited > Decimal::ZERO
-        });
-        if !left_positive {
+        // Fully credited (now, or by partial credits adding up to what it billed): the invoice
+        // is `credited` and its items may be invoiced again. Judged on the net, not line by
+        // line: a credit charge (a negative line) cannot be credited in part, and freeing it
+        // while it still stood would give its credit a second time on the next invoice.
+        if uncredited_net - subtotal <= Decimal::ZERO {
             diesel::update(invoices_t::table.find(invoice_id)).set(invoices_t::status.eq(InvoiceStatus::Credited.as_str())).execute(conn)?;
             invoices::free_claims(conn, invoice_id)?;
         }

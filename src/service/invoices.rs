@@ -1134,6 +1134,7 @@ pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppErr
 /// Voids an issued invoice: it keeps its number and snapshot; what it claimed is free again.
 pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppError> {
     write_tx(conn, |conn| {
+        crate::service::lock_customer_of_invoice(conn, id)?;
         let row = transition(conn, id, InvoiceStatus::Issued, InvoiceStatus::Void)?;
         if crate::service::credit_notes::exists_for_invoice(conn, id)? {
             return Err(AppError::conflict("has_credit_notes", "the invoice has credit notes; credit the rest instead of voiding it"));
@@ -1146,6 +1147,7 @@ pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppErro
 /// Deletes a draft and frees its claims; issued and void invoices are kept forever (409).
 pub fn delete_draft(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
+        crate::service::lock_customer_of_invoice(conn, id)?;
         // Lock the row while it is still a draft (a concurrent issue either finishes first, and
         // this fails, or waits for this delete).
         transition(conn, id, InvoiceStatus::Draft, InvoiceStatus::Draft).map_err(|e| match e {

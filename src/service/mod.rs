@@ -38,6 +38,26 @@ pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -
     }
 }
 
+/// On PostgreSQL, takes a share lock on the customer of this invoice, before anything that
+/// frees the invoice's claims (deleting a draft, voiding, a credit note completing the
+/// invoice). A run holds its customers `FOR UPDATE` from before its reads to its commit, and
+/// reads on two connections from one exported snapshot while its own connection's later
+/// statements see newer commits: claims freed in between would be seen by one half and not the
+/// other (the entries as free, their retainer month as still taken). With this lock they are
+/// freed before the run starts or after it ends.
+pub fn lock_customer_of_invoice(conn: &mut crate::storage::DbConnection, invoice_id: i64) -> Result<(), AppError> {
+    use diesel::prelude::*;
+    use crate::storage::schema::{customers, invoices};
+    if let crate::storage::DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = customers::table
+            .filter(customers::id.eq_any(invoices::table.filter(invoices::id.eq(invoice_id)).select(invoices::customer_id)))
+            .select(customers::id)
+            .for_share()
+            .load(pg)?;
+    }
+    Ok(())
+}
+
 /// On PostgreSQL, takes a share lock on the customers of these subscriptions. Drafting locks
 /// its customers `FOR UPDATE`, so an edit of billable items and a draft of the same customer
 /// run one after the other: a draft never prices a row that then changes before it is claimed.

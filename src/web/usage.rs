@@ -68,8 +68,8 @@ fn read_query(req: &HttpRequest, today: NaiveDate) -> (String, String, String, R
     let from = v::date(&from_text).map_err(|m| errors.push(format!("From: {m}."))).ok();
     let to = v::date(&to_text).map_err(|m| errors.push(format!("To: {m}."))).ok();
     if let (Some(f), Some(t)) = (from, to) {
-        if t <= f {
-            errors.push("To: must be after From (the range is From inclusive to To exclusive).".to_string());
+        if t < f {
+            errors.push("To: must not be before From (the range is From inclusive to To exclusive).".to_string());
         }
     }
     let group_by = GroupBy::parse(&group_text);

@@ -332,3 +332,47 @@ fn back_office_writes_credit_notes_and_einvoices() {
     assert_eq!(pdf, supportbill::documents::pdf::credit_note_pdf(&cn, supportbill::documents::pdf::Paper::A4).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// An invoice with a credit charge (a negative line): partial credits may credit up to what it
+// bills net, never the whole of its positive lines. Crediting those once let the invoice count
+// as fully credited, freed the charge with the rest, and the next invoice gave the customer
+// the charge's credit a second time.
+both_backends!(partial_credits_never_give_back_more_than_the_invoice_bills, |app| {
+    let (customer, _plan, sub) = billing_setup(app).await;
+    app.post_json("/api/v1/time-entries", &json!([
+        at(sub, "2026-10-05T08:00:00Z", 50, "technical"),
+        at(sub, "2026-10-10T10:00:00Z", 45, "subscription_management"),
+    ]))
+    .await
+    .expect(201);
+    app.post_json("/api/v1/charges", &json!({"subscription_id": sub, "date": "2026-10-20", "description": "Goodwill credit", "amount": "-20.00"}))
+        .await
+        .expect(201);
+    let mut body: Value = serde_json::from_str(OCTOBER).unwrap();
+    body["customer_id"] = json!(customer);
+    let draft = app.post_json("/api/v1/invoices", &body).await.expect(201).body;
+    let inv = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
+    let amounts: Vec<&str> = inv["lines"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["150.00", "135.00", "-20.00"]);
+    assert_eq!(inv["subtotal"], "265.00");
+    let path = credit_path(&inv);
+
+    // Both time lines in full would credit 285.00 of an invoice that bills 265.00.
+    let over = app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "150.00"}, {"line": 2, "amount": "135.00"}]})).await;
+    assert_invalid(&over, "lines");
+    assert!(over.body.to_string().contains("265.00"), "names what the invoice still bills: {}", over.body);
+    assert_eq!(app.get("/api/v1/credit-notes").await.expect(200).data().len(), 0, "nothing was issued");
+
+    // 150.00, then 115.00: the invoice's net, so it is credited, and its items are free.
+    app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "150.00"}]})).await.expect(201);
+    assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "issued");
+    assert_invalid(&app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 2, "amount": "115.01"}]})).await, "lines");
+    app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 2, "amount": "115.00"}]})).await.expect(201);
+    assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "credited");
+
+    // Billed 265.00, credited 265.00, billed again 265.00: the charge's credit is given once.
+    let again = app.post_json("/api/v1/invoices", &body).await.expect(201).body;
+    assert_eq!(again["subtotal"], "265.00");
+    let credited: Vec<String> = app.get("/api/v1/credit-notes").await.expect(200).data().iter().map(|c| c["subtotal"].as_str().unwrap().to_string()).collect();
+    assert_eq!(credited, ["150.00", "115.00"]);
+});

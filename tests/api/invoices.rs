@@ -493,3 +493,72 @@ struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     n: i64,
 }
+
+// Deleting a draft, voiding and crediting free an invoice's claims, so each waits while a run
+// holds the invoice's customer (PostgreSQL: its row `FOR UPDATE`; SQLite: the write lock).
+// Freed halfway through a PostgreSQL run, the run's two connections saw different claims:
+// the entries free on one, their retainer month still taken on the other.
+both_backends!(freeing_an_invoices_claims_waits_for_a_run_of_its_customer, |app| {
+    let (customer, _plan, sub) = billing_setup(app).await;
+    app.post_json("/api/v1/time-entries", &json!([entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")])).await.expect(201);
+    let draft = || async { app.post_json("/api/v1/invoices", &draft_body(customer)).await.expect(201).id() };
+    let issued = || async {
+        let id = draft().await;
+        app.post_json(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.expect(200);
+        id
+    };
+
+    let id = draft().await;
+    let (r, waited) = while_a_run_holds(app, customer, app.delete(&format!("/api/v1/invoices/{id}"))).await;
+    assert!(waited, "the draft's deletion waited for the run");
+    r.expect(204);
+
+    let id = issued().await;
+    let (r, waited) = while_a_run_holds(app, customer, app.post_json(&format!("/api/v1/invoices/{id}/void"), &json!({}))).await;
+    assert!(waited, "the void waited for the run");
+    r.expect(200);
+
+    let id = issued().await;
+    let (r, waited) = while_a_run_holds(app, customer, app.post_json(&format!("/api/v1/invoices/{id}/credit-notes"), &json!({"reason": "x"}))).await;
+    assert!(waited, "the credit note waited for the run");
+    r.expect(201);
+    assert_eq!(app.get(&format!("/api/v1/invoices/{id}")).await.expect(200).body["status"], "credited");
+});
+
+/// Sends `request` while another transaction holds `customer` as a run does, and lets go after
+/// a while; returns the answer and whether the request was still waiting when let go.
+async fn while_a_run_holds(app: &TestApp, customer: i64, request: impl std::future::Future<Output = Resp>) -> (Resp, bool) {
+    use diesel::RunQueryDsl;
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let pool = app.pool.clone();
+    let postgres = app.backend == Backend::Postgres;
+    let run = std::thread::spawn(move || {
+        let mut conn = pool.get().unwrap();
+        supportbill::storage::write_tx(&mut conn, |conn| -> Result<(), diesel::result::Error> {
+            if postgres {
+                diesel::sql_query(format!("SELECT id FROM customers WHERE id = {customer} FOR UPDATE")).execute(conn)?;
+            }
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(())
+        })
+        .unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let done = std::cell::Cell::new(false);
+    let request = async {
+        let r = request.await;
+        done.set(true);
+        r
+    };
+    let watch = async {
+        actix_rt::time::sleep(std::time::Duration::from_millis(400)).await;
+        let waiting = !done.get();
+        release_tx.send(()).unwrap();
+        waiting
+    };
+    let (r, waited) = futures_util::future::join(request, watch).await;
+    run.join().unwrap();
+    (r, waited)
+}

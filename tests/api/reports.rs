@@ -64,6 +64,11 @@ both_backends!(usage_summary_every_grouping, |app| {
 
     assert_invalid(&app.get(&q("planet")).await, "group_by");
     assert_invalid(&app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-09-01").await, "to");
+    // `to` is exclusive, so from == to is an empty range: no rows, not an error.
+    let empty = app.get("/api/v1/reports/usage?from=2026-10-05&to=2026-10-05&group_by=customer").await.expect(200);
+    assert!(empty.data().is_empty(), "{}", empty.text);
+    app.get("/api/v1/reports/usage?from=2026-10-05&to=2026-10-05&group_by=customer&format=csv").await.expect(200);
+    app.get("/api/v1/reports/usage?from=2026-10-05&to=2026-10-05&format=pdf").await.expect(200);
 
     // A client of another customer sees nothing of this one.
     let other = create(app, "/api/v1/customers", &customer_named("Other GmbH")).await["id"].as_i64().unwrap();

@@ -479,6 +479,9 @@ fn retainer_overage_is_weighted_but_priced_at_the_base_rate() {
     assert_eq!(overage.quantity.to_string(), "0.21");
 }
 
+// A cancelled subscription brings no new fee (README), and so no allowance: the included
+// minutes are what the fee pays for. Its 90 minutes are all overage. (They were once covered
+// up to the 60 included minutes, with no fee billed: free time.)
 #[test]
 fn cancelled_retainer_bills_time_but_no_new_fee() {
     let mut s = sub(1, plan(BillingModel::Retainer));
@@ -487,16 +490,31 @@ fn cancelled_retainer_bills_time_but_no_new_fee() {
     let inv = price_invoice(&request("EUR", vec![s])).expect("priced");
     assert_eq!(inv.lines.len(), 1);
     assert_eq!(inv.lines[0].kind, LineKind::Overage);
-    assert_eq!(inv.lines[0].quantity_minutes, Some(dec!(30)));
+    assert_eq!(inv.lines[0].quantity_minutes, Some(dec!(90)));
     assert_eq!(
         inv.claims.retainer_months,
         [RetainerMonthClaim {
             subscription_id: 1,
             month: date("2026-10-01"),
             fee_claimed: false,
-            allowance_used: dec!(60),
+            allowance_used: dec!(0),
         }]
     );
+}
+
+// Cancelled after an earlier invoice claimed October's fee: late October time still uses what
+// is left of the allowance that fee paid for.
+#[test]
+fn cancelled_retainer_keeps_the_allowance_an_earlier_fee_paid_for() {
+    let mut s = sub(1, plan(BillingModel::Retainer));
+    s.charge_retainer_fee = false;
+    s.retainer_used.insert(date("2026-10-01"), RetainerMonthUsed { fee_claimed: true, allowance_used: dec!(20) });
+    s.entries = vec![entry(1, "2026-10-05T10:00:00Z", 90)];
+    let inv = price_invoice(&request("EUR", vec![s])).expect("priced");
+    let summary: Vec<(LineKind, Option<Decimal>)> = inv.lines.iter().map(|l| (l.kind, l.quantity_minutes)).collect();
+    assert_eq!(summary, [(LineKind::Overage, Some(dec!(50)))], "40 of the 60 included minutes were left");
+    assert_eq!(inv.claims.retainer_months[0].allowance_used, dec!(40));
+    assert!(!inv.claims.retainer_months[0].fee_claimed);
 }
 
 // ---------------------------------------------------------------- multi-month periods

@@ -378,8 +378,11 @@ proptest! {
                             .sum();
                         let total = by_month.get(&month).copied().unwrap_or_default();
                         prop_assert_eq!(covered + overage, total, "month {}", month);
-                        let left = (Decimal::from(sub.plan.included_minutes.unwrap_or(0)) - used.allowance_used)
-                            .max(Decimal::ZERO);
+                        // The allowance comes with the fee: a cancelled subscription (no new
+                        // fee) has none, unless an earlier invoice claimed the month's fee.
+                        let paid = sub.charge_retainer_fee || used.fee_claimed;
+                        let included = if paid { Decimal::from(sub.plan.included_minutes.unwrap_or(0)) } else { Decimal::ZERO };
+                        let left = (included - used.allowance_used).max(Decimal::ZERO);
                         prop_assert_eq!(covered, left.min(total), "month {}", month);
                         let fee_due = sub.charge_retainer_fee && sub.plan.monthly_fee.is_some() && !used.fee_claimed;
                         let fee_lines = lines

@@ -36,7 +36,9 @@ fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate),
     let f = c.take("from", v::date(from));
     let t = c.take("to", v::date(to));
     if let (Some(f), Some(t)) = (f, t) {
-        if t <= f { c.add("to", "must be after from") }
+        // `to` is exclusive: from == to is an empty range (SPEC 5: "any dates"), and answers
+        // an empty report, not an error.
+        if t < f { c.add("to", "must not be before from") }
     }
     c.finish(|| (f.expect("checked"), t.expect("checked"))).map_err(AppError::from)
 }
@@ -54,7 +56,8 @@ fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError
     responses((status = 200, content((DataList<UsageRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 422, body = Problem)))]
 #[get("/reports/usage")]
-async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: web::Query<UsageQuery>) -> Result<HttpResponse, AppError> {
+async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: crate::http::extract::DeferredQuery<UsageQuery>) -> Result<HttpResponse, AppError> {
+    let query = query.parse()?;
     let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
     let group_name = query.group_by.as_deref().unwrap_or("customer");
