@@ -65,13 +65,30 @@ fn json_error(path: String, inner: serde_json::Error) -> AppError {
     match inner.classify() {
         serde_json::error::Category::Data => {
             let message = clean_serde_message(&inner.to_string());
-            let field = if path == "." { "body".to_string() } else { path };
-            AppError::field(field, message)
+            AppError::field(field_of(&path, &message, "body"), message)
         }
         _ => AppError::BadRequest {
             code: "malformed_json",
             detail: format!("the body is not valid JSON: {inner}"),
         },
+    }
+}
+
+/// The field an error names: the path where a value failed, or for a field that is missing or
+/// unknown (which serde reports on the object holding it), that object's path and the field's
+/// name from the message; `whole` when neither says more (`body`, `query`).
+fn field_of(path: &str, message: &str, whole: &str) -> String {
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next())
+        .filter(|name| !name.is_empty());
+    match (path, named) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => whole.to_string(),
+        // (An unknown field's path already ends with its name.)
+        (path, Some(name)) if path != name && !path.ends_with(&format!(".{name}")) => format!("{path}.{name}"),
+        (path, _) => path.to_string(),
     }
 }
 
@@ -158,8 +175,15 @@ async fn caller_of(req: &ServiceRequest) -> Result<(Caller, bool), AppError> {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(|t| t.trim().to_string());
     let state = req.app_data::<Data<AppState>>().cloned().ok_or_else(|| AppError::Internal("no app state".into()))?;
-    // (No key at all: `ratelimit::limit_anonymous` has counted it against the client IP.)
-    let Some(token) = token else { return Err(AppError::Unauthorized) };
+    let Some(token) = token else {
+        // No Authorization header: `ratelimit::limit_anonymous` has counted it against the
+        // client IP. One that is not a Bearer token (`Basic ...`) passed that check as keyed,
+        // so it is counted here, or such refusals would be unlimited.
+        if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
+            state.limits.check(Subject::Ip(client_ip(req)))?;
+        }
+        return Err(AppError::Unauthorized);
+    };
     if !auth::plausible_token(&token) {
         state.limits.check(Subject::Ip(client_ip(req)))?;
         return Err(AppError::Unauthorized);
@@ -209,7 +233,8 @@ impl FromRequest for RawBody {
 
 /// A query string of type `T`, read but not yet parsed: like [`JsonBody`], handlers call
 /// [`DeferredQuery::parse`] after authorization, so a caller who may not use a route gets its
-/// 404 (or 403) rather than a 422 about the query. Errors match `web::Query`'s (field `query`).
+/// 404 (or 403) rather than a 422 about the query. Errors name the parameter (`limit`), or
+/// `query` when nothing more precise is known.
 pub struct DeferredQuery<T> {
     raw: String,
     _type: std::marker::PhantomData<T>,
@@ -217,9 +242,7 @@ pub struct DeferredQuery<T> {
 
 impl<T: DeserializeOwned> DeferredQuery<T> {
     pub fn parse(&self) -> Result<T, AppError> {
-        actix_web::web::Query::<T>::from_query(&self.raw)
-            .map(|q| q.into_inner())
-            .map_err(|err| AppError::field("query", format!("invalid query string: {err}")))
+        parse_query(&self.raw)
     }
 }
 
@@ -229,5 +252,67 @@ impl<T: 'static> FromRequest for DeferredQuery<T> {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         std::future::ready(Ok(DeferredQuery { raw: req.query_string().to_string(), _type: std::marker::PhantomData }))
+    }
+}
+
+/// Parses a query string into `T`, naming the parameter that failed: `?limit=ten` is a 422 on
+/// `limit`, not on the whole query (`web::Query` only says "invalid digit found in string").
+pub fn parse_query<T: DeserializeOwned>(raw: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        AppError::field(field_of(&path, &message, "query"), format!("invalid query parameter: {message}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Q {
+        from: String,
+        limit: Option<u32>,
+    }
+
+    fn field(r: Result<Q, AppError>) -> String {
+        match r {
+            Err(AppError::Validation(v)) => v.0[0].field.clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        assert_eq!(parse_query::<Q>("from=2026-10-01&limit=5").unwrap().limit, Some(5));
+        assert_eq!(field(parse_query::<Q>("from=2026-10-01&limit=ten")), "limit");
+        assert_eq!(field(parse_query::<Q>("from=2026-10-01&limit=-1")), "limit");
+        assert_eq!(field(parse_query::<Q>("limit=5")), "from");
+        assert_eq!(field(parse_query::<Q>("from=x&limt=5")), "limt");
+    }
+
+    #[test]
+    fn body_errors_name_missing_unknown_and_nested_fields() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner { start: String }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct B { name: String, hours: Option<Inner> }
+        let field = |json: &str| match parse_json::<B>(json.as_bytes()) {
+            Err(AppError::Validation(v)) => v.0[0].field.clone(),
+            other => panic!("expected a field error, got {other:?}"),
+        };
+        assert_eq!(field(r#"{}"#), "name");
+        assert_eq!(field(r#"{"name": "x", "nme": 1}"#), "nme");
+        assert_eq!(field(r#"{"name": 5}"#), "name");
+        assert_eq!(field(r#"{"name": "x", "hours": {}}"#), "hours.start");
+        assert_eq!(field(r#"{"name": "x", "hours": {"start": "9", "end": "5"}}"#), "hours.end");
+        assert_eq!(field(r#""x""#), "body");
     }
 }

@@ -6,7 +6,7 @@ use crate::domain::vocab::TaxTreatment;
 use crate::error::AppError;
 use crate::service::unique_violation;
 use crate::storage::models::{Customer, NewCustomer};
-use crate::storage::schema::{api_keys, customers, invoices, subscriptions};
+use crate::storage::schema::{api_keys, customers, idempotency_keys, invoices, subscriptions};
 use crate::storage::{write_tx, DbConnection};
 
 /// SPEC 6: a reverse-charge invoice names both VAT ids, so the partner's must be set too.
@@ -83,6 +83,11 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
                 "the customer has subscriptions or invoices; cancel its subscriptions instead",
             ));
         }
+        // Its client keys go with it, and first what they stored for retries (idempotency
+        // keys name their API key): else any client request with an Idempotency-Key made its
+        // customer undeletable, a 500, for a day.
+        let keys = api_keys::table.filter(api_keys::customer_id.eq(id)).select(api_keys::id);
+        diesel::delete(idempotency_keys::table.filter(idempotency_keys::api_key_id.eq_any(keys))).execute(conn)?;
         diesel::delete(api_keys::table.filter(api_keys::customer_id.eq(id))).execute(conn)?;
         diesel::delete(customers::table.find(id)).execute(conn)?;
         Ok(())

@@ -200,12 +200,21 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
         if !get(c.subscription_external_id).is_empty() && !get(c.subscription_id).is_empty() {
             row_errors.push(("subscription_id", "give subscription_id or subscription_external_id, not both".to_string()));
         }
+        // A Partner Center id is checked as the subscription's own `external_id` is: a NUL
+        // byte in it once reached PostgreSQL, which refused the lookup (a 500).
+        let mut external = |field: &'static str, text: &str| match v::required_text(text, 128) {
+            Ok(x) => Some(SubscriptionRef::ExternalId(x)),
+            Err(e) => {
+                row_errors.push((field, e));
+                None
+            }
+        };
         let subscription = if !get(c.subscription_external_id).is_empty() {
-            Some(SubscriptionRef::ExternalId(get(c.subscription_external_id).to_string()))
+            external("subscription_external_id", get(c.subscription_external_id))
         } else if !get(c.subscription_id).is_empty() {
             let text = get(c.subscription_id);
             match by {
-                SubscriptionBy::ExternalId => Some(SubscriptionRef::ExternalId(text.to_string())),
+                SubscriptionBy::ExternalId => external("subscription_id", text),
                 SubscriptionBy::Auto => match text.parse::<i64>() {
                     Ok(id) => Some(SubscriptionRef::Id(id)),
                     Err(_) => {
@@ -245,7 +254,7 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
             }
         };
         let raw = RawEntry {
-            subscription: subscription.or_else(|| if row_errors.iter().any(|e| e.0 == "subscription_id") { Some(SubscriptionRef::Id(0)) } else { None }),
+            subscription: subscription.or_else(|| if row_errors.iter().any(|e| e.0 == "subscription_id" || e.0 == "subscription_external_id") { Some(SubscriptionRef::Id(0)) } else { None }),
             ticket_id,
             agent: get(c.agent).to_string(),
             started_at: get(c.started_at).to_string(),

@@ -51,10 +51,13 @@ impl Locator {
 
 /// Resolves references (subscription, ticket, category) for the whole batch with a few
 /// queries, then inserts it in one transaction. Any error: nothing is written.
-pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<Vec<i64>, AppError> {
+pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<Vec<TimeEntry>, AppError> {
     write_tx(conn, |conn| {
         let rows = resolve(conn, drafts, &locator)?;
-        insert_rows(conn, &rows)
+        let ids = insert_rows(conn, &rows)?;
+        // Read back in the same transaction: read after the commit, an entry deleted meanwhile
+        // was missing from the answer (and a single entry's answer then had nothing to show).
+        get_many(conn, &ids)
     })
 }
 

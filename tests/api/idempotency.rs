@@ -122,3 +122,28 @@ both_backends!(a_retried_csv_import_and_invoice_run_happen_once, |app| {
     assert_eq!(again.bytes, first.bytes);
     assert_eq!(app.list_all("/api/v1/invoices", 100).await.len(), 1, "one draft");
 });
+
+// A client's stored retry names its API key; deleting the customer deletes its keys, so it
+// deletes what they stored first. It was a 500 (a foreign key), and the customer could not be
+// deleted until the stored response expired.
+both_backends!(a_customer_whose_client_used_an_idempotency_key_can_be_deleted, |app| {
+    use diesel::RunQueryDsl;
+    let customer = app.post_json("/api/v1/customers", &mueller()).await.expect(201).id();
+    let client = app.make_key(Role::Client, Some(customer));
+    let refused = post_idem(app, &client, "/api/v1/invoices", "client-1", &json!({"customer_id": customer})).await;
+    assert!((400..500).contains(&refused.status), "a client may not draft: {}", refused.status);
+    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys").get_result::<Count>(&mut *app.conn()).unwrap().n;
+    assert_eq!(stored, 1, "the client's response is stored for retries");
+
+    app.delete(&format!("/api/v1/customers/{customer}")).await.expect(204);
+    app.get(&format!("/api/v1/customers/{customer}")).await.expect(404);
+    assert_problem(&app.get_as(&client, "/api/v1/invoices").await, 401, "unauthorized");
+    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys").get_result::<Count>(&mut *app.conn()).unwrap().n;
+    assert_eq!(stored, 0);
+});
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}

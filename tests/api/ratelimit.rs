@@ -38,3 +38,14 @@ both_backends!(requests_without_a_key_are_limited_per_ip, state = low, |app| {
     // ... while a good key still has its own.
     app.get("/api/v1/customers").await.expect(200);
 });
+
+// An Authorization header that is no Bearer token spends the client IP's budget like a wrong
+// key: it once skipped both the IP's limit (it has a header) and a key's (it names no key).
+both_backends!(an_authorization_that_is_not_a_bearer_token_is_limited_per_ip, state = low, |app| {
+    for _ in 0..3 {
+        assert_problem(&app.get_with_authorization("/api/v1/customers", "Basic dXNlcjpwYXNz").await, 401, "unauthorized");
+    }
+    assert_problem(&app.get_with_authorization("/api/v1/customers", "Basic dXNlcjpwYXNz").await, 429, "rate_limited");
+    assert_problem(&app.send("GET", "/healthz", None, None, None).await, 429, "rate_limited");
+    app.get("/api/v1/customers").await.expect(200);
+});

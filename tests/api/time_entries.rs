@@ -387,4 +387,19 @@ both_backends!(csv_import_by_subscription_external_id, |app| {
     assert_eq!(r.body["errors"][0]["field"], "subscription_external_id", "{}", r.text);
     assert_eq!(r.body["errors"][0]["row"], 3, "{}", r.text);
     assert_eq!(count_entries(app).await, 4);
+
+    // Control characters (a NUL byte, which PostgreSQL's text cannot hold) in either column:
+    // 422 naming the column and the line, as for any other text.
+    let csv = "subscription_external_id,started_at,minutes,agent,category\n\
+               a1b2\u{0}c3d4,2026-10-07T08:00:00Z,30,a.kowalski,technical\n";
+    let r = app.post_csv("/api/v1/time-entries/import", csv).await;
+    assert_problem(&r, 422, "invalid_input");
+    assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()), (Some("subscription_external_id"), Some(2)), "{}", r.text);
+    assert_eq!(r.body["errors"].as_array().unwrap().len(), 1, "{}", r.text);
+    let csv = "subscription_id,started_at,minutes,agent,category\n\
+               b2c3\u{0}d4e5,2026-10-06T08:00:00Z,25,a.kowalski,technical\n";
+    let r = app.post_csv("/api/v1/time-entries/import?subscription_by=external-id", csv).await;
+    assert_problem(&r, 422, "invalid_input");
+    assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()), (Some("subscription_id"), Some(2)), "{}", r.text);
+    assert_eq!(count_entries(app).await, 4);
 });

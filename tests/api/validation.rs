@@ -264,3 +264,30 @@ both_backends!(unknown_route_is_404_problem, |app| {
     assert!(r.status == 404 || r.status == 422, "{} {}", r.status, r.text);
     assert!(r.content_type.starts_with("application/problem+json"), "{}", r.content_type);
 });
+
+// A 422 names the parameter or field at fault, also when it is a query parameter of the wrong
+// type, a missing one, or a field the body should not have: `query` and `body` said nothing.
+both_backends!(errors_name_the_query_parameter_or_body_field, |app| {
+    for (path, field) in [
+        ("/api/v1/invoices?limit=ten", "limit"),
+        ("/api/v1/invoices?customer_id=x", "customer_id"),
+        ("/api/v1/subscriptions?customer_id=1.5", "customer_id"),
+        ("/api/v1/credit-notes?customer_id=abc", "customer_id"),
+        ("/api/v1/reports/usage?to=2026-11-01", "from"),
+        ("/api/v1/customers?limit=", "limit"),
+    ] {
+        let r = app.get(path).await;
+        assert_invalid(&r, field);
+        assert!(r.body["errors"][0]["message"].as_str().unwrap().starts_with("invalid query parameter"), "{path}: {}", r.text);
+    }
+    let mut plan = standard_plan();
+    plan["hourly_rte"] = json!("120.00");
+    assert_invalid(&app.post_json("/api/v1/plans", &plan).await, "hourly_rte");
+    let mut plan = standard_plan();
+    plan.as_object_mut().unwrap().remove("name");
+    assert_invalid(&app.post_json("/api/v1/plans", &plan).await, "name");
+    let mut plan = standard_plan();
+    plan["hours_of_service"].as_object_mut().unwrap().remove("timezone");
+    assert_invalid(&app.post_json("/api/v1/plans", &plan).await, "hours_of_service.timezone");
+    assert_eq!(app.list_all("/api/v1/plans", 100).await.len(), 0, "nothing was created");
+});

@@ -66,9 +66,9 @@ async fn create(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, 
 #[utoipa::path(tag = "credit notes", params(("id" = i64, Path, description = "the invoice id"), PageQuery),
     responses((status = 200, body = Page<CreditNoteSummary>), (status = 404, body = Problem)))]
 #[get("/invoices/{id}/credit-notes")]
-async fn list_for_invoice(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, query: web::Query<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list_for_invoice(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let page = query.parse()?;
+    let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| credit_notes::list(conn, &caller, Some(id), None, page.after, page.limit)).await?;
     let summaries = rows.iter().map(credit_notes::summary).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(paginate(summaries, page, |s| s.id, |s| s)))
@@ -83,9 +83,9 @@ pub struct CreditNoteQuery {
 /// Credit notes (clients: their own customer's).
 #[utoipa::path(tag = "credit notes", params(PageQuery, CreditNoteQuery), responses((status = 200, body = Page<CreditNoteSummary>)))]
 #[get("/credit-notes")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<CreditNoteQuery>) -> Result<HttpResponse, AppError> {
-    let page = query.parse()?;
-    let customer = filter.customer_id;
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<CreditNoteQuery>) -> Result<HttpResponse, AppError> {
+    let page = query.parse()?.parse()?;
+    let customer = filter.parse()?.customer_id;
     let rows = state.run(move |conn| credit_notes::list(conn, &caller, None, customer, page.after, page.limit)).await?;
     let summaries = rows.iter().map(credit_notes::summary).collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(paginate(summaries, page, |s| s.id, |s| s)))

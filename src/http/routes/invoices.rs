@@ -108,8 +108,9 @@ pub struct InvoiceQuery {
 
 #[utoipa::path(tag = "invoices", params(PageQuery, InvoiceQuery), responses((status = 200, body = Page<InvoiceSummary>)))]
 #[get("/invoices")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: web::Query<PageQuery>, filter: web::Query<InvoiceQuery>) -> Result<HttpResponse, AppError> {
-    let page = query.parse()?;
+async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<InvoiceQuery>) -> Result<HttpResponse, AppError> {
+    let page = query.parse()?.parse()?;
+    let filter = filter.parse()?;
     let status = filter.status.as_deref().map(InvoiceStatus::parse_field).transpose().map_err(|m| AppError::field("status", m))?;
     let period_start = filter.period_start.as_deref().map(v::date).transpose().map_err(|m| AppError::field("period_start", m))?;
     let f = InvoiceFilter { customer_id: filter.customer_id, status, period_start };

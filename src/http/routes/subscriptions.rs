@@ -116,10 +116,11 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Subsc
 async fn list(
     caller: Caller,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
-    filter: web::Query<SubscriptionFilter>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<SubscriptionFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query.parse()?;
+    let page = query.parse()?.parse()?;
+    let filter = filter.parse()?;
     // A client lists only its own customer's subscriptions, whatever filter it sends.
     let customer_id = if caller.is_client() { Some(caller.customer_id.unwrap_or(-1)) } else { filter.customer_id };
     let rows = state.run(move |conn| subscriptions::list(conn, customer_id, page.after, page.limit)).await?;

@@ -128,15 +128,11 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: RawBody) -> Re
     };
     let drafts = validate_all(inputs, single)?;
     let locator = if single { Locator::JsonSingle } else { Locator::JsonIndex };
-    let rows = state
-        .run(move |conn| {
-            let ids = time_entries::create_batch(conn, drafts, locator)?;
-            time_entries::get_many(conn, &ids)
-        })
-        .await?;
+    let rows = state.run(move |conn| time_entries::create_batch(conn, drafts, locator)).await?;
     let mut out: Vec<TimeEntryOut> = rows.into_iter().map(TimeEntryOut::from).collect();
     if single {
-        Ok(HttpResponse::Created().json(out.remove(0)))
+        let entry = out.pop().ok_or_else(|| AppError::Internal("a created time entry was not read back".into()))?;
+        Ok(HttpResponse::Created().json(entry))
     } else {
         Ok(HttpResponse::Created().json(DataList { data: out }))
     }
