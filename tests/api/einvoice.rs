@@ -168,6 +168,8 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
     let mut invoices = Vec::new();
     for (name, body, currency) in cases {
         let inv = billed_customer(app, body, currency).await;
+        let json = app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body;
+        assert_minor_digits(&json, if currency == "JPY" { 0 } else { 2 });
         let bytes = xml(app, &format!("/api/v1/invoices/{}", inv["id"])).await;
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>"), "{text}");
@@ -285,6 +287,7 @@ both_backends!(einvoices_refuse_three_digit_currencies, |app| {
     app.post_json("/api/v1/time-entries", &time(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
     let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": cid, "period_start": OCTOBER.0, "period_end": OCTOBER.1})).await.expect(201).body;
     let inv = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
+    assert_minor_digits(&app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body, 3);
     let r = app.get_with(&format!("/api/v1/invoices/{}", inv["id"]), &[("Accept", "application/xml")]).await;
     assert_problem(&r, 422, "einvoice_unsupported");
     assert!(r.text.contains("BHD"), "{}", r.text);
@@ -303,3 +306,26 @@ both_backends!(einvoices_need_the_partners_details_frozen_at_issue, |app| {
     partner(app).await;
     assert_problem(&app.get(&format!("/api/v1/invoices/{}.xml", inv["id"])).await, 422, "einvoice_incomplete");
 });
+
+/// SPEC P9 over HTTP: an invoice's amounts are strings with exactly its currency's minor digits
+/// ("1500" in JPY, "150.00" in EUR, "45.125" in BHD), unit prices with at least as many, and
+/// the total is the subtotal plus the tax.
+fn assert_minor_digits(inv: &Value, digits: usize) {
+    use std::str::FromStr;
+    let decimals = |v: &Value| -> usize {
+        let text = v.as_str().unwrap_or_else(|| panic!("an amount is a string: {v}"));
+        rust_decimal::Decimal::from_str(text).unwrap_or_else(|_| panic!("{text:?} is a decimal"));
+        text.split_once('.').map_or(0, |(_, f)| f.len())
+    };
+    for field in ["subtotal", "tax", "total"] {
+        assert_eq!(decimals(&inv[field]), digits, "{field} of {inv}");
+    }
+    let lines = inv["lines"].as_array().unwrap();
+    assert!(!lines.is_empty());
+    for line in lines {
+        assert_eq!(decimals(&line["amount"]), digits, "a line's amount: {line}");
+        assert!(decimals(&line["unit_price"]) >= digits, "a line's unit price: {line}");
+    }
+    let d = |f: &str| rust_decimal::Decimal::from_str(inv[f].as_str().unwrap()).unwrap();
+    assert_eq!(d("subtotal") + d("tax"), d("total"), "{inv}");
+}
