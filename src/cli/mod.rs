@@ -476,6 +476,7 @@ fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
     }
     let target = file.to_str().ok_or_else(|| format!("{}: the backup path must be UTF-8", file.display()))?;
     let started = std::time::Instant::now();
+    crate::storage::sqlite_multithread();
     let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| format!("cannot open {path}: {e}"))?;
     // Wait for a writer's lock rather than fail, like the server's own connections.
     conn.batch_execute("PRAGMA busy_timeout = 30000;").map_err(|e| e.to_string())?;

@@ -14,7 +14,8 @@ use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entr
 use crate::storage::DbConnection;
 
 /// (id, subscription, ticket, agent, started_at, minutes, category, billable)
-type EntryRow = (i64, i64, Option<i64>, String, NaiveDateTime, i32, String, bool);
+// (`StoredTimestamp`: the fast read of SQLite's timestamp text, `storage::timestamp`.)
+type EntryRow = (i64, i64, Option<i64>, String, crate::storage::timestamp::StoredTimestamp, i32, String, bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -186,7 +187,7 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
             if let (Some(plan), Some(cat)) = (per_sub.terms, Category::parse(&category)) {
                 let entry = pricing::TimeEntry {
                     id,
-                    started_at: chrono::DateTime::from_naive_utc_and_offset(started_at, chrono::Utc),
+                    started_at: chrono::DateTime::from_naive_utc_and_offset(started_at.0, chrono::Utc),
                     minutes: minutes.max(0) as u32,
                     category: cat,
                     billable,

@@ -10,6 +10,7 @@
 pub mod decimal;
 pub mod models;
 pub mod schema;
+pub mod timestamp;
 
 use std::time::{Duration, Instant};
 
@@ -162,6 +163,7 @@ impl Manager {
     fn open(&self) -> Result<DbConnection, StorageError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
+                sqlite_multithread();
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(|e| StorageError::Connection(e.to_string()))?;
                 // WAL lets readers run beside the one writer; the busy timeout makes a second
@@ -187,6 +189,28 @@ impl Manager {
         }
     }
 
+}
+
+/// Puts SQLite in its multi-thread mode, once, before the process opens its first SQLite
+/// database. By default (serialized mode) SQLite locks a mutex around every call on a
+/// connection or statement, each column read included: 10 % of reading a month's entries
+/// (BENCHMARKS.md, finding 28). Here a connection is only ever used by one thread at a time
+/// (the pool lends it out whole, and diesel's `SqliteConnection` is not `Sync`), which is what
+/// multi-thread mode asks. SQLite's global state (its allocator, its caches) keeps its locks.
+/// Everything in this process that opens an SQLite database calls this first (the pool's
+/// manager, the CLI's backup, the tests' own checks).
+pub fn sqlite_multithread() {
+    static SET: std::sync::Once = std::sync::Once::new();
+    SET.call_once(|| {
+        // SAFETY: `sqlite3_config` must not run while another thread uses SQLite, and has an
+        // effect only before SQLite initializes. Every SQLite database is opened after this
+        // call (`Once` makes concurrent openers wait for it). Had SQLite been initialized
+        // already, it answers SQLITE_MISUSE and stays serialized, which is only slower.
+        let rc = unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            log::debug!("SQLite stays in serialized mode (sqlite3_config answered {rc})");
+        }
+    });
 }
 
 /// Opens the pool and runs the pending migrations of the URL's backend.

@@ -69,6 +69,8 @@ fn import_in_progress(backend: Backend, url: &str) -> bool {
 fn write_in_progress(backend: Backend, url: &str, table: &str) -> bool {
     match backend {
         Backend::Sqlite => {
+            // (As every SQLite opener in this process: `sqlite3_config` may not race an open.)
+            supportbill::storage::sqlite_multithread();
             let mut conn = diesel::SqliteConnection::establish(url).expect("open the SQLite file");
             conn.batch_execute("PRAGMA busy_timeout = 0;").unwrap();
             match conn.batch_execute("BEGIN IMMEDIATE; ROLLBACK;") {
@@ -147,6 +149,7 @@ both_backends!(a_kill_during_a_large_import_leaves_nothing_and_the_import_can_be
     // A new process starts on the same database (migrations, WAL recovery) and finds it intact.
     let server = serve(&app.database_url);
     if app.backend == Backend::Sqlite {
+        supportbill::storage::sqlite_multithread();
         let mut conn = diesel::SqliteConnection::establish(&app.database_url).unwrap();
         #[derive(diesel::QueryableByName)]
         struct Check {
