@@ -3,6 +3,7 @@
 
 use crate::domain::pricing::Category;
 use crate::domain::validation::{self as v, FieldError, ValidationErrors};
+use crate::service::csv_input::{check_quotes, LineCounter};
 use crate::service::time_entries::{EntryDraft, SubscriptionRef};
 
 /// A time entry as received, before validation.
@@ -73,47 +74,6 @@ const COLUMNS: &[&str] = &[
     "ticket_id", "description",
 ];
 
-/// The file line each CSV record starts on, as a person opening the file counts them (the
-/// header is line 1). The csv crate's own count lags a line behind after a CRLF line end (files
-/// saved by Excel, exports from Partner Center): it takes a record's start before it has read
-/// the LF of the line before. So lines are counted here from the record's byte offset, skipping
-/// the line end it may start on.
-pub(crate) struct LineCounter<'a> {
-    bytes: &'a [u8],
-    /// Counted up to here...
-    at: usize,
-    /// ...where this line begins or goes on.
-    line: usize,
-}
-
-impl<'a> LineCounter<'a> {
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        LineCounter { bytes, at: 0, line: 1 }
-    }
-
-    /// The line of the record that starts at byte `start` (records come in file order).
-    pub(crate) fn line_of(&mut self, start: u64) -> usize {
-        let mut start = usize::try_from(start).unwrap_or(usize::MAX).min(self.bytes.len());
-        while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start < self.at {
-            (self.at, self.line) = (0, 1);
-        }
-        // LF, CRLF and a CR alone (old Mac files) each end a line. (`self.at` is never just
-        // after a CR: it is 0 or a record's first byte.)
-        let mut after_cr = false;
-        for &b in &self.bytes[self.at..start] {
-            if b == b'\r' || (b == b'\n' && !after_cr) {
-                self.line += 1;
-            }
-            after_cr = b == b'\r';
-        }
-        self.at = start;
-        self.line
-    }
-}
-
 /// A quoted cell over several lines, with its line breaks as LF: in a file saved with CRLF
 /// (Excel, Partner Center) or CR line ends, those are the file's line ends, not the text's.
 fn one_line_end(cell: &str) -> String {
@@ -141,6 +101,9 @@ struct Columns {
 /// Returns the drafts and the file line of each.
 pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, Vec<usize>), ValidationErrors> {
     let fail = |row: usize, field: &str, message: String| ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(row) }]);
+    check_quotes(bytes).map_err(|faults| {
+        ValidationErrors(faults.into_iter().map(|f| FieldError { field: "row".into(), message: f.message, row: Some(f.line) }).collect())
+    })?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.headers().map_err(|e| fail(1, "header", format!("cannot read the header: {e}")))?.clone();
     let mut index = std::collections::HashMap::new();
@@ -283,4 +246,120 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
         return Err(fail(2, "row", "the file has no time entries".into()));
     }
     Ok((drafts, lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// How a generated row's description is written into the file.
+    #[derive(Clone, Copy, Debug)]
+    enum Writing {
+        /// Quoted when it needs to be (RFC 4180), or always.
+        Proper { always_quote: bool },
+        /// Opened with a quote that is never closed.
+        Unterminated,
+        /// Written as it is, quotes, commas and line breaks included.
+        Raw,
+    }
+
+    fn needs_quotes(text: &str) -> bool {
+        text.contains(['"', ',', '\n', '\r'])
+    }
+
+    fn write_cell(text: &str, writing: Writing) -> String {
+        match writing {
+            Writing::Proper { always_quote } if always_quote || needs_quotes(text) => format!("\"{}\"", text.replace('"', "\"\"")),
+            Writing::Proper { .. } | Writing::Raw => text.to_string(),
+            Writing::Unterminated => format!("\"{}", text.replace('"', "\"\"")),
+        }
+    }
+
+    fn description() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(prop::sample::select(vec!["fix", "VM 5", ",", "\"", "\n", ";", "Müller", "a\"b", "''"]), 0..5)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        /// Every data line of a generated file is either stored as its own entry, with its own
+        /// description, or the file is refused naming the row that was written wrong (nothing
+        /// stored); a line is never absorbed into another row.
+        #[test]
+        fn every_line_is_stored_or_named(
+            rows in prop::collection::vec((description(), any::<bool>()), 1..6),
+            broken in prop::option::of((0usize..6, any::<bool>())),
+            crlf in any::<bool>(),
+            bom in any::<bool>(),
+            description_last in any::<bool>(),
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let broken = broken.filter(|(row, _)| *row < rows.len());
+            let mut file = String::from(if bom { "\u{feff}" } else { "" });
+            file += if description_last {
+                "subscription_id,started_at,minutes,category,agent,description"
+            } else {
+                "subscription_id,description,started_at,minutes,category,agent"
+            };
+            file += eol;
+            // Per row: its description as stored, and the file lines it spans.
+            let mut expected = Vec::new();
+            let mut line = 2;
+            for (i, (parts, always_quote)) in rows.iter().enumerate() {
+                let text = parts.concat().replace('\n', eol);
+                let writing = match broken {
+                    Some((row, unterminated)) if row == i => if unterminated { Writing::Unterminated } else { Writing::Raw },
+                    _ => Writing::Proper { always_quote: *always_quote },
+                };
+                let cell = write_cell(&text, writing);
+                let minutes = i + 1;
+                let record = if description_last {
+                    format!("7,2026-10-05T08:00:00Z,{minutes},technical,a.agent,{cell}")
+                } else {
+                    format!("7,{cell},2026-10-05T08:00:00Z,{minutes},technical,a.agent")
+                };
+                let spans = 1 + text.matches(eol).count();
+                let really_broken = match writing {
+                    Writing::Proper { .. } => false,
+                    Writing::Unterminated => true,
+                    Writing::Raw => needs_quotes(&text),
+                };
+                expected.push((parts.concat().trim().to_string(), line, line + spans - 1, really_broken));
+                file += &record;
+                file += eol;
+                line += spans;
+            }
+            match parse_csv(file.as_bytes(), SubscriptionBy::Auto) {
+                Ok((drafts, lines)) => {
+                    // Text written raw may still come through whole (a trailing line break
+                    // is a blank line); a quote never closed never does.
+                    prop_assert!(!matches!(broken, Some((_, true))), "an unterminated quote was accepted:\n{}", file);
+                    prop_assert_eq!(drafts.len(), rows.len(), "every row stored:\n{}", file);
+                    for (i, (draft, (text, first, _, _))) in drafts.iter().zip(&expected).enumerate() {
+                        prop_assert_eq!(draft.minutes as usize, i + 1);
+                        prop_assert_eq!(lines[i], *first);
+                        // Raw text may be valid CSV meaning something else (`""` is empty).
+                        if !matches!(broken, Some((row, false)) if row == i) {
+                            prop_assert_eq!(&draft.description, text);
+                        }
+                    }
+                }
+                Err(ValidationErrors(errors)) => {
+                    let broken_at = expected.iter().position(|e| e.3)
+                        .unwrap_or_else(|| panic!("a well-written file was refused: {errors:?}\n{file}"));
+                    // The broken row is named; or, where a later row's cell runs over several
+                    // lines, possibly that row: a quote shifted by one reads there the same as
+                    // a correct file with the fault further down.
+                    let named = |r: usize| expected.iter().enumerate().any(|(i, (_, first, last, _))| {
+                        (i == broken_at || (i > broken_at && last > first)) && (*first..=*last).contains(&r)
+                    });
+                    prop_assert!(
+                        errors.iter().any(|e| e.row.is_some_and(named)),
+                        "the broken row (line {}) is not named: {:?}\n{}", expected[broken_at].1, errors, file
+                    );
+                }
+            }
+        }
+    }
 }

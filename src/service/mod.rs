@@ -9,6 +9,7 @@ pub mod auth;
 pub mod charges;
 pub mod clock;
 pub mod credit_notes;
+pub mod csv_input;
 pub mod customers;
 pub mod idempotency;
 pub mod import;

@@ -102,6 +102,8 @@ type Rows = Vec<(usize, HashMap<&'static str, String>)>;
 
 fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]) -> Result<Rows, ValidationErrors> {
     let header_error = |field: &str, message: String| ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(1) }]);
+    crate::service::csv_input::check_quotes(bytes)
+        .map_err(|faults| ValidationErrors(faults.into_iter().map(|f| FieldError { field: "line".into(), message: f.message, row: Some(f.line) }).collect()))?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.headers().map_err(|e| header_error("header", format!("not a CSV header: {e}")))?.clone();
     let names: Vec<String> = headers.iter().map(normalize).collect();
@@ -120,7 +122,7 @@ fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]
     }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut lines_of = crate::service::import::LineCounter::new(bytes);
+    let mut lines_of = crate::service::csv_input::LineCounter::new(bytes);
     for (i, record) in reader.records().enumerate() {
         let line = record.as_ref().ok().and_then(|r| r.position()).map(|p| lines_of.line_of(p.byte())).unwrap_or(i + 2);
         match record {

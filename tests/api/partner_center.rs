@@ -171,3 +171,14 @@ fn partner_center_import_from_the_command_line() {
     assert!(!ok && err.contains("plan_id"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// The Partner Center imports read CSV through the same quoting check as the time-entry import:
+// a quote never closed on line 3 is a 422 naming line 3, and nothing is written.
+both_backends!(partner_center_import_refuses_an_unterminated_quote, |app| {
+    let broken = CUSTOMERS.replace(",\"priority, emea\"", ",\"priority, emea");
+    let r = app.post_csv(&format!("{IMPORT_CUSTOMERS}?currency=EUR&tax_rate_percent=19"), &broken).await;
+    assert_problem(&r, 422, "invalid_input");
+    assert_eq!(r.body["errors"][0]["row"], 3, "{}", r.text);
+    assert!(r.body["errors"][0]["message"].as_str().unwrap().starts_with("unterminated quoted field"), "{}", r.text);
+    assert_eq!(customers(app).await.len(), 0, "nothing written");
+});

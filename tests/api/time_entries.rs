@@ -403,3 +403,38 @@ both_backends!(csv_import_by_subscription_external_id, |app| {
     assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()), (Some("subscription_id"), Some(2)), "{}", r.text);
     assert_eq!(count_entries(app).await, 4);
 });
+
+// A quote opened on line 3 and never closed made the rest of the file line 3's description:
+// lines 4 and 5 were lost and the answer was `201 {"imported": 2}`. Now the file is refused,
+// naming line 3, and nothing is imported; a description with a line break and a comma, quoted
+// properly, still imports.
+both_backends!(csv_import_refuses_an_unterminated_quote_and_names_its_line, |app| {
+    let (_, _, sub) = billing_setup(app).await;
+    let csv = format!(
+        "subscription_id,started_at,minutes,agent,category,description\n\
+         {sub},2026-10-05T08:00:00Z,30,a.kowalski,technical,first\n\
+         {sub},2026-10-05T09:00:00Z,30,a.kowalski,technical,\"never closed\n\
+         {sub},2026-10-05T10:00:00Z,30,a.kowalski,technical,fourth\n\
+         {sub},2026-10-05T11:00:00Z,30,a.kowalski,technical,fifth\n"
+    );
+    let r = app.post_csv("/api/v1/time-entries/import", &csv).await;
+    assert_problem(&r, 422, "invalid_input");
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 1, "{}", r.text);
+    assert_eq!(errors[0]["row"], 3, "{}", r.text);
+    assert!(errors[0]["message"].as_str().unwrap().starts_with("unterminated quoted field"), "{}", r.text);
+    assert_eq!(count_entries(app).await, 0, "nothing imported");
+
+    // A quote inside an unquoted cell is refused too (the same absorption's other door).
+    let r = app.post_csv("/api/v1/time-entries/import", &csv.replace("\"never closed", "27\" screen")).await;
+    assert_problem(&r, 422, "invalid_input");
+    assert_eq!(r.body["errors"][0]["row"], 3, "{}", r.text);
+
+    let fixed = csv.replace("\"never closed", "\"line one\nline two, with a comma\"");
+    let r = app.post_csv("/api/v1/time-entries/import", &fixed).await.expect(201);
+    assert_eq!(r.body, json!({"imported": 4}));
+    let entries = app.list_all("/api/v1/time-entries", 100).await;
+    let descriptions: Vec<&str> = entries.iter().map(|e| e["description"].as_str().unwrap()).collect();
+    assert!(descriptions.contains(&"line one\nline two, with a comma"), "{descriptions:?}");
+    assert!(descriptions.contains(&"fourth") && descriptions.contains(&"fifth"), "{descriptions:?}");
+});
