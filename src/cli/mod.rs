@@ -461,7 +461,7 @@ fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
                 "backup copies SQLite databases only. For PostgreSQL use pg_dump, which takes a consistent \
                  snapshot while the service runs:\n  pg_dump -Fc --no-owner -f {file} '{url}'\n\
                  and restore into a new, empty database with:\n  createdb NEWDB && pg_restore --no-owner -d NEWDB {file}\n\
-                 (the password is not shown: give it in the URL, PGPASSWORD or ~/.pgpass; see README.md, Backups)",
+                 (the password is not shown: give it in the URL, PGPASSWORD or ~/.pgpass; see docs/operations.md, Backups)",
                 file = file.display(),
                 url = url.redacted(),
             ))
@@ -526,7 +526,7 @@ fn describe(e: AppError) -> String {
 /// cores, 4 to 16. Each pooled connection is a server backend that wants a core; with 16 of
 /// them busy on 2 cores, the scheduler left some GETs waiting: p99 of 30-260 ms in seven of
 /// nine rounds, against 8-9 ms in every round with 4, at the same or better throughput
-/// (BENCHMARKS.md, finding 19). A server on a bigger database machine sets
+/// (docs/performance-findings.md, finding 19). A server on a bigger database machine sets
 /// `SUPPORTBILL_DB_POOL_SIZE`.
 fn default_pool_size(url: &DatabaseUrl) -> u32 {
     if url.is_sqlite() {

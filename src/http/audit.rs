@@ -1,4 +1,4 @@
-//! The audit middleware of `/api/v1` (README "Audit trail"): every write (POST, PUT, PATCH or
+//! The audit middleware of `/api/v1` (docs/operations.md, "Audit trail"): every write (POST, PUT, PATCH or
 //! DELETE) records who, when, the request and which resources it touched, read from the route
 //! pattern, the path's `{id}` and the response body's `id` / `data[].id`. Storage is
 //! `service::audit`.

@@ -1,4 +1,4 @@
-//! The `Idempotency-Key` middleware of `/api/v1` (README "Idempotency"): a POST carrying the
+//! The `Idempotency-Key` middleware of `/api/v1` (docs/operations.md, "Idempotency keys"): a POST carrying the
 //! header runs at most once per API key and key; retries get the first response back byte for
 //! byte, with `Idempotency-Replayed: true`. Storage is `service::idempotency`.
 //!

@@ -1,4 +1,4 @@
-//! `GET /metrics` in the Prometheus text format (README "Metrics"), from plain atomics and one
+//! `GET /metrics` in the Prometheus text format (docs/operations.md, "Metrics"), from plain atomics and one
 //! small map: requests by method, route pattern and status class; a latency histogram; invoices
 //! and credit notes issued; 5xx errors; audit rows that could not be written. Counted by this
 //! process since it started (each process of a deployment is its own scrape target).

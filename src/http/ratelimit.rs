@@ -1,4 +1,4 @@
-//! Rate limits (README "Rate limits"): one token bucket (GCRA, `governor`) per API key, and one
+//! Rate limits (docs/operations.md, "Rate limits"): one token bucket (GCRA, `governor`) per API key, and one
 //! per client IP for requests without a key (the finance page, `/healthz`, a wrong key). Over
 //! the limit is 429 `rate_limited` with `Retry-After` in seconds. The buckets live in
 //! [`AppState`](crate::http::AppState), configured by `serve --rate-limit-per-second` /

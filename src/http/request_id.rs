@@ -1,4 +1,4 @@
-//! The request id (README "Request ids and logs"): taken from `X-Request-Id` when it is sane
+//! The request id (docs/operations.md, "Request ids and logs"): taken from `X-Request-Id` when it is sane
 //! (1 to 128 characters of `A-Z a-z 0-9 - _ . : /`), else generated (16 random bytes, hex).
 //! It is kept in the request's extensions as [`RequestId`], echoed in the `X-Request-Id`
 //! response header and in problem+json bodies (`request_id`), written to the audit trail and

@@ -12,7 +12,7 @@ use crate::error::AppError;
 use crate::storage::schema::idempotency_keys as ik;
 use crate::storage::{write_tx, DbConnection};
 
-/// How long a stored response is replayed (at least 24 hours, as promised in the README).
+/// How long a stored response is replayed (at least 24 hours, as docs/operations.md promises).
 pub const RETENTION_HOURS: i64 = 24;
 /// A claim still running after this long is taken to be abandoned (a crashed process) and may
 /// be claimed again.

@@ -807,7 +807,7 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
             }
         }
         // One binary COPY per batch: of the 0.78 s the 1M run's 11,000-parameter INSERTs
-        // took, PostgreSQL spent 0.29 s parsing and binding them (BENCHMARKS.md, finding 23).
+        // took, PostgreSQL spent 0.29 s parsing and binding them (docs/performance-findings.md, finding 23).
         DbConnection::Postgresql(c) => {
             if !lines.is_empty() {
                 diesel::copy_from(invoice_lines::table).from_insertable(&lines).execute(c)?;
@@ -852,7 +852,7 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
 /// after every draft of the run, in the same transaction: on PostgreSQL each claim statement
 /// joins its pairs to the whole table, and a statement per batch of 1,000 customers made that
 /// join ten times over (the tickets' UPDATE read all 125,000 tickets for each 1,900 it claimed;
-/// BENCHMARKS.md, finding 23).
+/// docs/performance-findings.md, finding 23).
 #[derive(Default)]
 struct PendingClaims {
     entries: Vec<(i64, i64)>,
@@ -925,7 +925,7 @@ fn claim_into(
                 let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
                 // A plain INSERT (no ON CONFLICT: a fifth cheaper); a row claimed meanwhile
                 // breaks the primary key, and the whole draft fails. (A binary COPY of the
-                // same pairs was no faster here: BENCHMARKS.md, finding 24.)
+                // same pairs was no faster here: docs/performance-findings.md, finding 24.)
                 let n = diesel::sql_query(table.insert_sql())
                     .bind::<Array<BigInt>, _>(&ids)
                     .bind::<Array<BigInt>, _>(&invoices)

@@ -6,7 +6,7 @@
 //! reads with both ([`SharedRead`]): the id range is cut into windows, and the run's own
 //! connection and the second one take windows in turn, the second inside a read-only
 //! transaction that imports the run's snapshot (`pg_export_snapshot`), so both see exactly the
-//! same rows (BENCHMARKS.md, finding 25). Without one, and on SQLite (see [`can_share`]), the
+//! same rows (docs/performance-findings.md, finding 25). Without one, and on SQLite (see [`can_share`]), the
 //! run reads alone, in keyset pages ([`unclaimed_entries`]).
 
 use std::collections::HashMap;
@@ -58,7 +58,7 @@ fn bounds(period: Period) -> (NaiveDateTime, NaiveDateTime) {
 /// so a read transaction opened meanwhile sees what the run sees), and the code below would
 /// serve it. Measured at 1M entries it did not pay: three alternating runs each way, 2.98-3.96 s
 /// alone against 2.80-3.58 s with two connections, the drafts' writes twice as slow beside the
-/// second connection's reads, and peak memory 158 MB to 182-196 MB (BENCHMARKS.md, finding 25).
+/// second connection's reads, and peak memory 158 MB to 182-196 MB (docs/performance-findings.md, finding 25).
 pub fn can_share(conn: &DbConnection, second: &DbConnection) -> bool {
     matches!((conn, second), (DbConnection::Postgresql(_), DbConnection::Postgresql(_)))
 }

@@ -68,7 +68,7 @@ pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: L
 /// On SQLite the import runs without the database's foreign-key checks: [`resolve`] has
 /// already checked every subscription and ticket the rows name, inside the same write
 /// transaction, so nothing can remove them before the commit, and the database's second check
-/// of each row cost a quarter of the import (BENCHMARKS.md, finding 20). Every other write
+/// of each row cost a quarter of the import (docs/performance-findings.md, finding 20). Every other write
 /// keeps them.
 pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<usize, AppError> {
     use crate::storage::{with_bulk_cache, without_foreign_key_checks};
@@ -77,7 +77,7 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
     let imported = with_bulk_cache(conn, |conn| without_foreign_key_checks(conn, |conn| write_tx(conn, |conn| {
         let mut rows = resolve(conn, drafts, &locator)?;
         // The rows are written in the order that was measured cheapest on each backend
-        // (BENCHMARKS.md, finding 22); nothing depends on file order, errors name file lines.
+        // (docs/performance-findings.md, finding 22); nothing depends on file order, errors name file lines.
         // - SQLite, by time: the `started_at` index grows at its end instead of splitting pages
         //   all over (by subscription, the import took 30 % longer).
         // - PostgreSQL, by subscription, then time: a subscription's entries get consecutive

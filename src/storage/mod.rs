@@ -194,7 +194,7 @@ impl Manager {
 /// Puts SQLite in its multi-thread mode, once, before the process opens its first SQLite
 /// database. By default (serialized mode) SQLite locks a mutex around every call on a
 /// connection or statement, each column read included: 10 % of reading a month's entries
-/// (BENCHMARKS.md, finding 28). Here a connection is only ever used by one thread at a time
+/// (docs/performance-findings.md, finding 28). Here a connection is only ever used by one thread at a time
 /// (the pool lends it out whole, and diesel's `SqliteConnection` is not `Sync`), which is what
 /// multi-thread mode asks. SQLite's global state (its allocator, its caches) keeps its locks.
 /// Everything in this process that opens an SQLite database calls this first (the pool's
@@ -345,7 +345,7 @@ impl<'a> SecondReader<'a> {
     }
 
     /// On PostgreSQL, a connection the pool can lend at once, never one it would wait for, so a
-    /// run cannot starve the pool. SQLite: none (it did not pay there; BENCHMARKS.md, finding 25).
+    /// run cannot starve the pool. SQLite: none (it did not pay there; docs/performance-findings.md, finding 25).
     pub fn take(self, conn: &DbConnection) -> Option<PooledConn> {
         match (self.0, conn) {
             (Some(pool), DbConnection::Postgresql(_)) => pool.try_get(),

@@ -206,8 +206,8 @@ both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |
     assert_eq!(count_entries(app).await, before + 2);
 });
 
-// The import writes its rows in the order measured cheapest on each backend (README,
-// decisions): by time on SQLite, by subscription and then time on PostgreSQL. Ids show it.
+// The import writes its rows in the order measured cheapest on each backend (docs/decisions.md,
+// "Import order"): by time on SQLite, by subscription and then time on PostgreSQL. Ids show it.
 both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
     let (customer, plan, sub) = billing_setup(app).await;
     let sub2 = create(app, "/api/v1/subscriptions",

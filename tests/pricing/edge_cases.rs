@@ -479,7 +479,7 @@ fn retainer_overage_is_weighted_but_priced_at_the_base_rate() {
     assert_eq!(overage.quantity.to_string(), "0.21");
 }
 
-// A cancelled subscription brings no new fee (README), and so no allowance: the included
+// A cancelled subscription brings no new fee (docs/billing-rules.md, "Retainer"), and so no allowance: the included
 // minutes are what the fee pays for. Its 90 minutes are all overage. (They were once covered
 // up to the 60 included minutes, with no fee billed: free time.)
 #[test]
