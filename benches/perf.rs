@@ -35,7 +35,9 @@ use supportbill::service::invoices::{self, InvoiceDocument};
 use supportbill::service::reports::{self, GroupBy};
 use supportbill::service::time_entries::{self, Locator};
 use supportbill::storage::models::Invoice;
-use supportbill::storage::schema::{invoices as invoices_t, subscriptions as subscriptions_t, time_entries as entries_t};
+use supportbill::storage::schema::{
+    invoices as invoices_t, subscriptions as subscriptions_t, time_entries as entries_t,
+};
 use supportbill::storage::{self, DatabaseUrl, DbConnection, Pool};
 
 struct Args {
@@ -65,7 +67,16 @@ impl Args {
 }
 
 fn parse_args() -> Args {
-    let mut a = Args { customers: 10_000, entries: 1_000_000, backends: vec!["sqlite"], wrk_seconds: 10, soak_seconds: 0, pdf_all: true, out: None, until: None };
+    let mut a = Args {
+        customers: 10_000,
+        entries: 1_000_000,
+        backends: vec!["sqlite"],
+        wrk_seconds: 10,
+        soak_seconds: 0,
+        pdf_all: true,
+        out: None,
+        until: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{arg} needs a value"));
@@ -130,7 +141,11 @@ impl Report {
         let _ = writeln!(s, "| backend | benchmark | figure | baseline (same run) | ratio | target |");
         let _ = writeln!(s, "|---|---|---|---|---|---|");
         for f in &self.figures {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", f.backend, f.name, f.value, f.baseline, f.ratio, f.target);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                f.backend, f.name, f.value, f.baseline, f.ratio, f.target
+            );
         }
         s
     }
@@ -155,7 +170,12 @@ fn main() {
         today.checked_sub_months(Months::new(1)).expect("last month")
     };
     let mut report = Report::default();
-    println!("supportbill benchmarks: {} customers, {} time entries, month {}", args.customers, args.entries, month.format("%Y-%m"));
+    println!(
+        "supportbill benchmarks: {} customers, {} time entries, month {}",
+        args.customers,
+        args.entries,
+        month.format("%Y-%m")
+    );
     for &backend in &args.backends {
         let Some(db) = Database::create(backend) else {
             eprintln!("\n!!! {backend}: SKIPPED (set SUPPORTBILL_BENCH_PG_URL or SUPPORTBILL_TEST_PG_URL to run it)\n");
@@ -198,7 +218,11 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     let imported = time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).expect("import");
     let import_time = t.elapsed();
     assert_eq!(imported, n, "every generated entry imported");
-    println!("  (import: parse and validate {:.3} s, resolve and insert {:.3} s)", parse_time.as_secs_f64(), (import_time - parse_time).as_secs_f64());
+    println!(
+        "  (import: parse and validate {:.3} s, resolve and insert {:.3} s)",
+        parse_time.as_secs_f64(),
+        (import_time - parse_time).as_secs_f64()
+    );
     drop(generated);
     report.add(
         backend,
@@ -225,8 +249,15 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
         }
     }
     let group_by = aggregate(&mut conn, month, period_end);
-    let (out, run_time, peak_kb) = child(&db.url, &["invoice", "run", "--period-start", &month.to_string(), "--period-end", &period_end.to_string()]);
-    let drafted: usize = out.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("invoice run said {out:?}"));
+    let (out, run_time, peak_kb) = child(
+        &db.url,
+        &["invoice", "run", "--period-start", &month.to_string(), "--period-end", &period_end.to_string()],
+    );
+    let drafted: usize = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("invoice run said {out:?}"));
     assert!(drafted > 0, "the run made drafts");
     report.add(
         backend,
@@ -244,7 +275,12 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     //     `DELETE /api/v1/invoices/{id}`, a transaction each), then draft the month again, which
     //     drafts exactly those customers anew. Baseline: one transaction per invoice that only
     //     updates its row, as for issuing.
-    let draft_ids: Vec<i64> = invoices_t::table.filter(invoices_t::status.eq("draft")).order(invoices_t::id).select(invoices_t::id).load(&mut **conn).expect("drafts");
+    let draft_ids: Vec<i64> = invoices_t::table
+        .filter(invoices_t::status.eq("draft"))
+        .order(invoices_t::id)
+        .select(invoices_t::id)
+        .load(&mut **conn)
+        .expect("drafts");
     let doomed = &draft_ids[..draft_ids.len().min(RERUN_DRAFTS)];
     let baseline = one_update_per_transaction(&mut conn, doomed);
     let t = Instant::now();
@@ -254,7 +290,13 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     let delete_time = t.elapsed();
     let period = supportbill::domain::pricing::Period::new(month, period_end).expect("period");
     // As the service runs it: with a second connection on PostgreSQL (`period_read`).
-    let redrafted = invoices::run_ids(&mut conn, storage::SecondReader::from(&pool), period, NaiveDateTime::new(period_end, chrono::NaiveTime::MIN)).expect("run again");
+    let redrafted = invoices::run_ids(
+        &mut conn,
+        storage::SecondReader::from(&pool),
+        period,
+        NaiveDateTime::new(period_end, chrono::NaiveTime::MIN),
+    )
+    .expect("run again");
     assert_eq!(redrafted.len(), doomed.len(), "the second run drafts exactly the customers whose drafts were deleted");
     report.add(
         backend,
@@ -270,7 +312,12 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
 
     // 3. Issue every draft in one bulk issue (`POST /invoices/issue`). Baseline: one
     //    transaction per invoice that only updates its row (the floor of issuing one by one).
-    let draft_ids: Vec<i64> = invoices_t::table.filter(invoices_t::status.eq("draft")).order(invoices_t::id).select(invoices_t::id).load(&mut **conn).expect("drafts");
+    let draft_ids: Vec<i64> = invoices_t::table
+        .filter(invoices_t::status.eq("draft"))
+        .order(invoices_t::id)
+        .select(invoices_t::id)
+        .load(&mut **conn)
+        .expect("drafts");
     assert_eq!(draft_ids.len(), drafted);
     let baseline = one_update_per_transaction(&mut conn, &draft_ids);
     let clock = FixedClock(NaiveDateTime::new(period_end, chrono::NaiveTime::from_hms_opt(9, 0, 0).expect("9:00")));
@@ -312,7 +359,11 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     }
 
     // 5. GET /api/v1/invoices/{id} under wrk, against the trivial /version route.
-    let sub: i64 = subscriptions_t::table.select(subscriptions_t::id).order(subscriptions_t::id).first(&mut **conn).expect("a subscription");
+    let sub: i64 = subscriptions_t::table
+        .select(subscriptions_t::id)
+        .order(subscriptions_t::id)
+        .first(&mut **conn)
+        .expect("a subscription");
     http(args, backend, db, &draft_ids, sub, report);
     if args.stops_after("get") {
         return;
@@ -353,7 +404,13 @@ fn aggregate(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate) -> Duratio
         .filter(entries_t::started_at.ge(start))
         .filter(entries_t::started_at.lt(end))
         .group_by((entries_t::subscription_id, entries_t::category, entries_t::billable))
-        .select((entries_t::subscription_id, entries_t::category, entries_t::billable, count_star(), sum(entries_t::minutes)))
+        .select((
+            entries_t::subscription_id,
+            entries_t::category,
+            entries_t::billable,
+            count_star(),
+            sum(entries_t::minutes),
+        ))
         .load(conn)
         .expect("group by");
     let elapsed = t.elapsed();
@@ -386,17 +443,16 @@ fn child(url: &str, args: &[&str]) -> (String, Duration, i64) {
     } else {
         Command::new(env!("CARGO_BIN_EXE_supportbill"))
     };
-    let output = command
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("spawn supportbill");
+    let output =
+        command.arg("--database-url").arg(url).args(args).stderr(Stdio::inherit()).output().expect("spawn supportbill");
     let elapsed = t.elapsed();
     let out = String::from_utf8_lossy(&output.stdout).to_string();
     assert!(output.status.success(), "supportbill {args:?} failed: {out}");
-    let peak_kb = if gnu_time { std::fs::read_to_string(&time_file).ok().and_then(|t| t.trim().lines().last()?.trim().parse().ok()).unwrap_or(0) } else { 0 };
+    let peak_kb = if gnu_time {
+        std::fs::read_to_string(&time_file).ok().and_then(|t| t.trim().lines().last()?.trim().parse().ok()).unwrap_or(0)
+    } else {
+        0
+    };
     (out, elapsed, peak_kb)
 }
 
@@ -447,8 +503,13 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64
             .output()
             .expect("wrk");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0);
-        let p99 = text.lines().find_map(|l| l.trim().strip_prefix("99%")).map(|v| v.trim().to_string()).unwrap_or_default();
+        let rps = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Requests/sec:"))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        let p99 =
+            text.lines().find_map(|l| l.trim().strip_prefix("99%")).map(|v| v.trim().to_string()).unwrap_or_default();
         assert!(!text.contains("Non-2xx"), "wrk saw errors: {text}");
         (rps, p99)
     };
@@ -466,7 +527,8 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64
         let samples: Vec<String> = rss.iter().map(|kb| format!("{}", kb / 1024)).collect();
         // The rest of the process: RSS less what SQLite holds (its page caches grow with the
         // database the soak's POSTs grow, up to 16 MiB a pooled connection).
-        let rest: Vec<String> = memory.iter().map(|(kb, sqlite)| format!("{}", kb.saturating_sub(sqlite / 1024) / 1024)).collect();
+        let rest: Vec<String> =
+            memory.iter().map(|(kb, sqlite)| format!("{}", kb.saturating_sub(sqlite / 1024) / 1024)).collect();
         let sqlite: Vec<String> = memory.iter().map(|(_, sqlite)| format!("{}", sqlite / (1024 * 1024))).collect();
         println!("  soak memory every 5 s, MB: RSS {}", samples.join(" "));
         println!("  of which SQLite (supportbill_sqlite_memory_bytes): {}", sqlite.join(" "));
@@ -494,7 +556,15 @@ fn http(args: &Args, backend: &'static str, db: &Database, ids: &[i64], sub: i64
 /// Mixed traffic for `seconds` against the server `pid` at `addr`: 60 % GET of an issued
 /// invoice, 20 % invoice lists, 10 % one day's usage summary, 10 % POST of a time entry.
 /// Returns (requests, requests/s, failed requests, the server's RSS in KB every 5 s).
-fn soak(seconds: u32, addr: &str, token: &str, ids: &[i64], sub: i64, dir: &std::path::Path, pid: u32) -> (u64, f64, u64, Vec<(u64, u64)>) {
+fn soak(
+    seconds: u32,
+    addr: &str,
+    token: &str,
+    ids: &[i64],
+    sub: i64,
+    dir: &std::path::Path,
+    pid: u32,
+) -> (u64, f64, u64, Vec<(u64, u64)>) {
     let script = dir.join("soak.lua");
     std::fs::write(
         &script,
@@ -525,7 +595,9 @@ end
     let rss = |pid: u32| -> u64 {
         std::fs::read_to_string(format!("/proc/{pid}/status"))
             .ok()
-            .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()?.parse().ok())))
+            .and_then(|s| {
+                s.lines().find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()?.parse().ok()))
+            })
             .unwrap_or(0)
     };
     let wrk = Command::new("wrk")
@@ -542,7 +614,10 @@ end
         let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
         let mut text = String::new();
         let _ = stream.read_to_string(&mut text);
-        text.lines().find_map(|l| l.strip_prefix("supportbill_sqlite_memory_bytes ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+        text.lines()
+            .find_map(|l| l.strip_prefix("supportbill_sqlite_memory_bytes "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
     };
     let mut samples = vec![(rss(pid), sqlite_bytes())];
     let started = Instant::now();
@@ -552,15 +627,29 @@ end
     }
     let out = wrk.wait_with_output().expect("wrk output");
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let requests = text.lines().find_map(|l| l.trim().split(" requests in").next().filter(|_| l.contains(" requests in")).and_then(|n| n.trim().parse().ok())).unwrap_or(0);
-    let rate = text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
+    let requests = text
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split(" requests in")
+                .next()
+                .filter(|_| l.contains(" requests in"))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let rate =
+        text.lines().find_map(|l| l.strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
     // "Socket errors: connect 0, read 0, write 0, timeout 3": the sum of the four.
     let socket_errors: u64 = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Socket errors:"))
         .map(|v| v.split(',').filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok()).sum())
         .unwrap_or(0);
-    let errors = text.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    let errors = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
         + socket_errors;
     assert!(requests > 0, "wrk made no requests: {text}");
     if errors > 0 {
@@ -604,8 +693,22 @@ fn pdfs(args: &Args, conn: &mut DbConnection, pool: &Pool, ids: &[i64], report: 
         Some(r) => (format!("ReportLab {r:.0}/s"), format!("{:.2}x", one_rate / r)),
         None => ("ReportLab SKIPPED (pip install reportlab)".into(), "-".into()),
     };
-    report.add("-", &format!("PDF one page ({} lines), 1 thread", one_page.lines.len()), format!("{one_rate:.0}/s, {} KB", one_bytes / 1024), base, ratio, ">= 3x ReportLab, < 50 KB");
-    report.add("-", "PDF 200 lines, 1 thread", format!("{long_rate:.0}/s, {} KB", long_bytes / 1024), "-".into(), "-".into(), "-");
+    report.add(
+        "-",
+        &format!("PDF one page ({} lines), 1 thread", one_page.lines.len()),
+        format!("{one_rate:.0}/s, {} KB", one_bytes / 1024),
+        base,
+        ratio,
+        ">= 3x ReportLab, < 50 KB",
+    );
+    report.add(
+        "-",
+        "PDF 200 lines, 1 thread",
+        format!("{long_rate:.0}/s, {} KB", long_bytes / 1024),
+        "-".into(),
+        "-".into(),
+        "-",
+    );
     if args.pdf_all {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         let t = Instant::now();
@@ -664,7 +767,8 @@ impl Database {
             let file = tempdir().join(format!("bench-{stamp}.db"));
             return Some(Database { url: format!("sqlite://{}", file.display()), cleanup: None, file: Some(file) });
         }
-        let base = std::env::var("SUPPORTBILL_BENCH_PG_URL").or_else(|_| std::env::var("SUPPORTBILL_TEST_PG_URL")).ok()?;
+        let base =
+            std::env::var("SUPPORTBILL_BENCH_PG_URL").or_else(|_| std::env::var("SUPPORTBILL_TEST_PG_URL")).ok()?;
         let name = format!("sb_bench_{stamp}");
         let mut admin = diesel::PgConnection::establish(&base).expect("PostgreSQL reachable");
         diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).expect("create database");
@@ -683,7 +787,8 @@ impl Drop for Database {
     fn drop(&mut self) {
         if let Some((base, name)) = &self.cleanup {
             if let Ok(mut admin) = diesel::PgConnection::establish(base) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin);
+                let _ =
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin);
             }
         }
         if let Some(file) = &self.file {

@@ -123,9 +123,7 @@ impl AppError {
             AppError::RateLimited { retry_after } => {
                 format!("too many requests for this API key or client; retry in {retry_after} s")
             }
-            AppError::Unauthorized => {
-                "send a valid API key as 'Authorization: Bearer <token>'".to_string()
-            }
+            AppError::Unauthorized => "send a valid API key as 'Authorization: Bearer <token>'".to_string(),
             AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
                 "the database is busy; retry shortly".to_string()
             }
@@ -187,9 +185,7 @@ pub struct Problem {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) | AppError::Unprocessable { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            AppError::Validation(_) | AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -199,9 +195,7 @@ impl ResponseError for AppError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Storage(StorageError::Query(e)) if is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

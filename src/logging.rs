@@ -29,7 +29,14 @@ pub fn init() -> LogGuard {
     let (writer, guard) = spawn(io::stderr(), QUEUE_LINES);
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format(|buf, record| {
-            writeln!(buf, "ts={} level={} target={} {}", buf.timestamp_millis(), record.level(), record.target(), record.args())
+            writeln!(
+                buf,
+                "ts={} level={} target={} {}",
+                buf.timestamp_millis(),
+                record.level(),
+                record.target(),
+                record.args()
+            )
         })
         .target(env_logger::Target::Pipe(Box::new(writer)))
         .init();
@@ -74,7 +81,9 @@ pub struct QueueWriter {
 
 impl Write for QueueWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tx.send(Message::Line(buf.to_vec())).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "log writer stopped"))?;
+        self.tx
+            .send(Message::Line(buf.to_vec()))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "log writer stopped"))?;
         Ok(buf.len())
     }
 
@@ -146,7 +155,9 @@ mod tests {
             }
             reported_tx.send(()).unwrap();
         });
-        reported_rx.recv_timeout(Duration::from_secs(30)).expect("the logging thread finished while the sink was stalled");
+        reported_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the logging thread finished while the sink was stalled");
         assert!(written.lock().unwrap().is_empty(), "nothing can reach a stalled sink");
         logger.join().unwrap();
 

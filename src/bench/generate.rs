@@ -25,7 +25,7 @@ use crate::http::routes::plans::PlanInput;
 use crate::service::{partner, plans};
 use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry, Partner};
 use crate::storage::schema::{customers, subscriptions, tickets};
-use crate::storage::{write_tx, Dec, DbConnection};
+use crate::storage::{write_tx, DbConnection, Dec};
 
 /// Inserts `rows` into `table` in chunks on the matched connection (the enum cannot forward
 /// batch inserts) and evaluates to the new ids in input order.
@@ -34,8 +34,12 @@ macro_rules! insert_returning_ids {
         let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
         for chunk in $rows.chunks(1_000) {
             let mut got: Vec<i64> = match &mut *$conn {
-                DbConnection::Sqlite(c) => diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?,
-                DbConnection::Postgresql(c) => diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?,
+                DbConnection::Sqlite(c) => {
+                    diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?
+                }
+                DbConnection::Postgresql(c) => {
+                    diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?
+                }
             };
             // Ids grow in insertion order within one statement.
             got.sort_unstable();
@@ -84,15 +88,19 @@ const AGENT_FIRST: [&str; 8] = ["a", "b", "c", "j", "k", "m", "s", "t"];
 const AGENT_LAST: [&str; 5] = ["kowalski", "schneider", "nakamura", "patel", "dubois"];
 const CATEGORIES: [&str; 3] = ["technical", "subscription_management", "billing"];
 const SEVERITIES: [&str; 4] = ["critical", "high", "normal", "low"];
-const PRODUCTS: [(&str, &str); 3] =
-    [("azure", "Azure plan"), ("microsoft_365", "Microsoft 365 Business Premium"), ("dynamics_365", "Dynamics 365 Business Central")];
+const PRODUCTS: [(&str, &str); 3] = [
+    ("azure", "Azure plan"),
+    ("microsoft_365", "Microsoft 365 Business Premium"),
+    ("dynamics_365", "Dynamics 365 Business Central"),
+];
 
 /// Writes the catalogue (partner, plans, customers, subscriptions, tickets) into an empty
 /// database and returns the month's time entries, not yet written.
 pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppError> {
     let mut lcg = Lcg(size.seed ^ 0x5eed_0000_b3c4);
     let created = size.month.and_time(NaiveTime::MIN) - Duration::days(60);
-    let month_end = size.month.checked_add_months(Months::new(1)).ok_or_else(|| AppError::Internal("month out of range".into()))?;
+    let month_end =
+        size.month.checked_add_months(Months::new(1)).ok_or_else(|| AppError::Internal("month out of range".into()))?;
 
     partner::update(
         conn,
@@ -109,7 +117,8 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
     let mut plan_ids = std::collections::HashMap::new();
     for (ci, terms) in CURRENCIES.iter().enumerate() {
         for model in MODELS {
-            let input: PlanInput = serde_json::from_value(demo::plan_json(terms, model)).map_err(|e| AppError::Internal(format!("plan: {e}")))?;
+            let input: PlanInput = serde_json::from_value(demo::plan_json(terms, model))
+                .map_err(|e| AppError::Internal(format!("plan: {e}")))?;
             plan_ids.insert((ci, model), plans::create(conn, input.validate()?, created)?.id);
         }
     }
@@ -119,24 +128,39 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
     let mut new_customers = Vec::with_capacity(size.customers);
     for i in 0..size.customers {
         let roll = lcg.below(100);
-        let ci = if roll < 50 { 0 } else if roll < 75 { 1 } else if roll < 90 { 2 } else { 3 };
+        let ci = if roll < 50 {
+            0
+        } else if roll < 75 {
+            1
+        } else if roll < 90 {
+            2
+        } else {
+            3
+        };
         let (country, tax) = [("DE", "19"), ("US", "0"), ("GB", "20"), ("JP", "10")][ci];
         // One in ten European customers is another EU business: reverse charge at 0 %.
         let reverse_charge = ci == 0 && lcg.chance(10);
         let (country, tax) = if reverse_charge { ("AT", "0") } else { (country, tax) };
         customer_currency.push(ci);
-        new_customers.push((NewCustomer {
-            name: format!("Customer {:05} {}", i + 1, ["GmbH", "Inc.", "Ltd", "K.K."][ci]),
-            billing_address: format!("{} Example Street, {}", i % 200 + 1, ["Berlin", "Seattle", "Leeds", "Osaka"][ci]),
-            email: format!("ap{}@customer.example", i + 1),
-            country: country.into(),
-            currency: CURRENCIES[ci].code.into(),
-            tax_rate_percent: Dec(tax.parse().map_err(|_| AppError::Internal("tax".into()))?),
-            tax_id: format!("{country}{:09}", 100_000_000 + i),
-            external_id: Some(demo::guid(0xc057_0000, i as u32 + 1)),
-            tax_treatment: if reverse_charge { "reverse_charge" } else { "standard" }.into(),
-            exemption_reason: String::new(),
-        }, customers::created_at.eq(created)));
+        new_customers.push((
+            NewCustomer {
+                name: format!("Customer {:05} {}", i + 1, ["GmbH", "Inc.", "Ltd", "K.K."][ci]),
+                billing_address: format!(
+                    "{} Example Street, {}",
+                    i % 200 + 1,
+                    ["Berlin", "Seattle", "Leeds", "Osaka"][ci]
+                ),
+                email: format!("ap{}@customer.example", i + 1),
+                country: country.into(),
+                currency: CURRENCIES[ci].code.into(),
+                tax_rate_percent: Dec(tax.parse().map_err(|_| AppError::Internal("tax".into()))?),
+                tax_id: format!("{country}{:09}", 100_000_000 + i),
+                external_id: Some(demo::guid(0xc057_0000, i as u32 + 1)),
+                tax_treatment: if reverse_charge { "reverse_charge" } else { "standard" }.into(),
+                exemption_reason: String::new(),
+            },
+            customers::created_at.eq(created),
+        ));
     }
     let customer_ids = write_tx(conn, |conn| insert_returning_ids!(conn, new_customers, customers))?;
 
@@ -154,14 +178,17 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
                 3..=4 => "suspended",
                 _ => "active",
             };
-            new_subs.push((NewSubscription {
-                customer_id,
-                plan_id: plan_ids[&(ci, model)],
-                product: product.into(),
-                name: offer.into(),
-                external_id: Some(demo::guid(0x5b50_0000, new_subs.len() as u32 + 1)),
-                status: status.into(),
-            }, subscriptions::created_at.eq(created)));
+            new_subs.push((
+                NewSubscription {
+                    customer_id,
+                    plan_id: plan_ids[&(ci, model)],
+                    product: product.into(),
+                    name: offer.into(),
+                    external_id: Some(demo::guid(0x5b50_0000, new_subs.len() as u32 + 1)),
+                    status: status.into(),
+                },
+                subscriptions::created_at.eq(created),
+            ));
             subs.push(Sub { id: 0, timezone: CURRENCIES[ci].timezone, product });
         }
     }
@@ -220,7 +247,8 @@ fn time_entries(
     let (start, end) = (size.month.and_time(NaiveTime::MIN), month_end.and_time(NaiveTime::MIN));
     let mut entries = Vec::with_capacity(size.entries);
     let mut csv = csv::Writer::from_writer(Vec::with_capacity(size.entries * 90));
-    let header = ["subscription_id", "started_at", "minutes", "category", "billable", "agent", "ticket_id", "description"];
+    let header =
+        ["subscription_id", "started_at", "minutes", "category", "billable", "agent", "ticket_id", "description"];
     csv.write_record(header).map_err(internal)?;
     for _ in 0..size.entries {
         let on_ticket = lcg.chance(70);
@@ -241,7 +269,11 @@ fn time_entries(
             None => size.month + Duration::days(lcg.below(days) as i64),
         };
         let day = if !after_hours && day.weekday().number_from_monday() > 5 { day - Duration::days(2) } else { day };
-        let (hour, minute) = if after_hours { ([6, 7, 18, 19, 20, 21, 22][lcg.below(7) as usize], lcg.below(60)) } else { (9 + lcg.below(7), lcg.below(60)) };
+        let (hour, minute) = if after_hours {
+            ([6, 7, 18, 19, 20, 21, 22][lcg.below(7) as usize], lcg.below(60))
+        } else {
+            (9 + lcg.below(7), lcg.below(60))
+        };
         let started_at = demo::local_to_utc(sub.timezone, day, hour, minute).clamp(start, end - Duration::minutes(1));
         let minutes = match lcg.below(100) {
             0..=49 => 5 + lcg.below(40),
@@ -284,4 +316,3 @@ fn time_entries(
 fn internal(e: csv::Error) -> AppError {
     AppError::Internal(e.to_string())
 }
-

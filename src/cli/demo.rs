@@ -39,7 +39,7 @@ use crate::service::time_entries::{EntryDraft, Locator, SubscriptionRef};
 use crate::service::{charges, customers, partner, plans, subscriptions, tickets, time_entries};
 use crate::storage::models::{NewCharge, NewSubscription, NewTicket, Partner};
 use crate::storage::schema::customers as customers_table;
-use crate::storage::{Dec, DbConnection};
+use crate::storage::{DbConnection, Dec};
 
 /// Linear congruential generator (Knuth's MMIX constants): deterministic demo data without a
 /// `rand` dependency.
@@ -81,20 +81,48 @@ pub(crate) struct CurrencyTerms {
 
 pub(crate) const CURRENCIES: [CurrencyTerms; 4] = [
     CurrencyTerms {
-        code: "EUR", hourly: "120.00", technical: "150.00", monthly_fee: "500.00", incident_fee: "95.00",
-        timezone: "Europe/Berlin", start: "09:00", end: "17:00", phone: "+49 89 1234567",
+        code: "EUR",
+        hourly: "120.00",
+        technical: "150.00",
+        monthly_fee: "500.00",
+        incident_fee: "95.00",
+        timezone: "Europe/Berlin",
+        start: "09:00",
+        end: "17:00",
+        phone: "+49 89 1234567",
     },
     CurrencyTerms {
-        code: "USD", hourly: "130.00", technical: "165.00", monthly_fee: "550.00", incident_fee: "110.00",
-        timezone: "America/New_York", start: "08:00", end: "18:00", phone: "+1 425 555 0100",
+        code: "USD",
+        hourly: "130.00",
+        technical: "165.00",
+        monthly_fee: "550.00",
+        incident_fee: "110.00",
+        timezone: "America/New_York",
+        start: "08:00",
+        end: "18:00",
+        phone: "+1 425 555 0100",
     },
     CurrencyTerms {
-        code: "GBP", hourly: "105.00", technical: "130.00", monthly_fee: "450.00", incident_fee: "85.00",
-        timezone: "Europe/London", start: "09:00", end: "17:30", phone: "+44 20 7946 0000",
+        code: "GBP",
+        hourly: "105.00",
+        technical: "130.00",
+        monthly_fee: "450.00",
+        incident_fee: "85.00",
+        timezone: "Europe/London",
+        start: "09:00",
+        end: "17:30",
+        phone: "+44 20 7946 0000",
     },
     CurrencyTerms {
-        code: "JPY", hourly: "18000", technical: "22000", monthly_fee: "75000", incident_fee: "15000",
-        timezone: "Asia/Tokyo", start: "09:00", end: "18:00", phone: "+81 3 1234 5678",
+        code: "JPY",
+        hourly: "18000",
+        technical: "22000",
+        monthly_fee: "75000",
+        incident_fee: "15000",
+        timezone: "Asia/Tokyo",
+        start: "09:00",
+        end: "18:00",
+        phone: "+81 3 1234 5678",
     },
 ];
 
@@ -226,10 +254,7 @@ pub(crate) fn entry_description(category: &str, lcg: &mut Lcg) -> &'static str {
             "Changed subscription term and billing frequency",
             "Assigned licences to users",
         ],
-        _ => &[
-            "Explained invoice lines to accounts payable",
-            "Reconciled usage against the Microsoft invoice",
-        ],
+        _ => &["Explained invoice lines to accounts payable", "Reconciled usage against the Microsoft invoice"],
     };
     lcg.pick(items)
 }
@@ -367,8 +392,8 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
     let mut subs: Vec<DemoSubscription> = Vec::new();
     let mut sub_counter = 0;
     for DemoCustomer { input, currency, timezone, offers } in book {
-        let input: CustomerInput = serde_json::from_value(input)
-            .map_err(|e| AppError::Internal(format!("demo customer: {e}")))?;
+        let input: CustomerInput =
+            serde_json::from_value(input).map_err(|e| AppError::Internal(format!("demo customer: {e}")))?;
         let customer = customers::create(conn, input.validate()?, created)?;
         for &(product, name, model, status) in offers {
             sub_counter += 1;
@@ -492,7 +517,13 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                     date = if day > 3 { date - Duration::days(2) } else { date + Duration::days(2) };
                 }
                 let weekend = is_weekend(date);
-                let hour = if weekend { 9 + lcg.below(6) } else if lcg.chance(10) { 18 + lcg.below(3) } else { 9 + lcg.below(7) };
+                let hour = if weekend {
+                    9 + lcg.below(6)
+                } else if lcg.chance(10) {
+                    18 + lcg.below(3)
+                } else {
+                    9 + lcg.below(7)
+                };
                 let (category, billable, description) = match lcg.below(10) {
                     0 => ("billing", true, "Monthly consumption review with finance"),
                     1 => ("technical", false, "Internal handover notes (not billed)"),
@@ -519,7 +550,8 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
     time_entries::create_batch(conn, drafts, Locator::JsonIndex)?;
 
     // Charges: a Premier case fee passed through, and a goodwill credit.
-    let sub_of = |product: &str, model: &str| subs.iter().find(|s| s.product == product && s.model == model).map(|s| s.id);
+    let sub_of =
+        |product: &str, model: &str| subs.iter().find(|s| s.product == product && s.model == model).map(|s| s.id);
     if let Some(id) = sub_of("dynamics_365", "per_incident") {
         charges::create(
             conn,
@@ -570,7 +602,8 @@ mod tests {
 
     #[test]
     fn seeds_an_empty_database_once_and_invoices_the_two_months() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let db = TempDb(std::env::temp_dir().join(format!("supportbill-demo-{}-{nanos}.db", std::process::id())));
         let pool = connect(&DatabaseUrl::parse(db.0.to_str().unwrap()).unwrap(), 2).unwrap();
         let mut pooled = pool.get().unwrap();
@@ -586,7 +619,8 @@ mod tests {
         assert_eq!(models, ["hourly", "included", "per_incident", "retainer"]);
         let n_entries: i64 = time_entries::table.count().get_result(&mut *conn).unwrap();
         assert!(n_entries >= 200, "{n_entries} entries");
-        let escalated: i64 = tickets::table.filter(tickets::escalation_channel.is_not_null()).count().get_result(&mut *conn).unwrap();
+        let escalated: i64 =
+            tickets::table.filter(tickets::escalation_channel.is_not_null()).count().get_result(&mut *conn).unwrap();
         assert!(escalated >= 1);
         let last: Option<chrono::NaiveDateTime> =
             time_entries::table.select(diesel::dsl::max(time_entries::started_at)).first(&mut *conn).unwrap();
@@ -599,9 +633,14 @@ mod tests {
         let again: i64 = customers::table.count().get_result(&mut *conn).unwrap();
         assert_eq!(again, n_customers);
 
-        let period = Period::new(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+        let period =
+            Period::new(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+                .unwrap();
         let drafts = invoices::run(conn, crate::storage::SecondReader::NONE, period, now).unwrap();
-        let non_zero = drafts.iter().filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0')).count();
+        let non_zero = drafts
+            .iter()
+            .filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0'))
+            .count();
         assert!(drafts.len() >= 3, "{} drafts", drafts.len());
         assert!(non_zero >= 3, "{non_zero} drafts with a non-zero total");
     }

@@ -14,16 +14,16 @@ use crate::documents::pdf::{self, Paper};
 use crate::documents::{self, Format};
 use crate::domain::validation;
 use crate::domain::vocab::Role;
-use crate::service::auth::Caller;
-use crate::service::invoices;
-use crate::service::reports::{self, GroupBy};
 use crate::error::AppError;
 use crate::http::ratelimit::RateLimitConfig;
 use crate::http::{self, AppState};
 use crate::service::api_keys::{self, NewKey};
+use crate::service::auth::Caller;
 use crate::service::clock::{Clock, SystemClock};
 use crate::service::import::{self, SubscriptionBy};
+use crate::service::invoices;
 use crate::service::partner_center::{self, CustomerDefaults};
+use crate::service::reports::{self, GroupBy};
 use crate::service::time_entries::{self, Locator};
 use crate::storage::{self, DatabaseUrl};
 
@@ -297,8 +297,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             println!("{token}");
             Ok(())
         }
-        Command::Invoice { what: InvoiceCommand::Csv { id, output } } => write_invoice(&url, id, Format::Csv, Paper::A4, &output),
-        Command::Invoice { what: InvoiceCommand::Pdf { id, output, paper } } => write_invoice(&url, id, Format::Pdf, paper_of(paper), &output),
+        Command::Invoice { what: InvoiceCommand::Csv { id, output } } => {
+            write_invoice(&url, id, Format::Csv, Paper::A4, &output)
+        }
+        Command::Invoice { what: InvoiceCommand::Pdf { id, output, paper } } => {
+            write_invoice(&url, id, Format::Pdf, paper_of(paper), &output)
+        }
         Command::Invoice { what: InvoiceCommand::Xml { id, output } } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
@@ -313,7 +317,8 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let pool = storage::connect(&url, 2).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let started = std::time::Instant::now();
-            let ids = invoices::run_ids(&mut conn, storage::SecondReader::from(&pool), period, clock.now()).map_err(describe)?;
+            let ids = invoices::run_ids(&mut conn, storage::SecondReader::from(&pool), period, clock.now())
+                .map_err(describe)?;
             println!("drafted {} invoices in {} ms", ids.len(), started.elapsed().as_millis());
             Ok(())
         }
@@ -326,8 +331,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let doc = crate::service::credit_notes::get(&mut conn, &back_office(), id).map_err(describe)?;
             let bytes = match format {
                 DocumentFormat::Xml => documents::ubl::credit_note_ubl(&doc).map_err(|e| e.detail)?,
-                DocumentFormat::Csv => documents::render_credit_note(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?,
-                DocumentFormat::Pdf => documents::render_credit_note(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?,
+                DocumentFormat::Csv => {
+                    documents::render_credit_note(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?
+                }
+                DocumentFormat::Pdf => {
+                    documents::render_credit_note(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?
+                }
             };
             write_output(&output, &bytes)
         }
@@ -350,8 +359,10 @@ pub fn run(cli: Cli) -> Result<(), String> {
                     let rows = reports::usage(&mut conn, f, t, g, None).map_err(describe)?;
                     let bytes = match format {
                         DocFormat::Csv => documents::csv::usage_csv(&rows),
-                        DocFormat::Pdf => pdf::usage_pdf("Support usage summary", &from, &to, &group_by, &rows, Paper::A4)
-                            .map_err(|e| e.to_string())?,
+                        DocFormat::Pdf => {
+                            pdf::usage_pdf("Support usage summary", &from, &to, &group_by, &rows, Paper::A4)
+                                .map_err(|e| e.to_string())?
+                        }
                     };
                     write_output(&output, &bytes)
                 }
@@ -373,11 +384,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
             let (report, what) = match what {
                 PartnerCenterCommand::Customers { file, currency, country, tax_rate, dry_run } => {
                     let defaults = CustomerDefaults { currency, country, tax_rate_percent: tax_rate };
-                    (partner_center::import_customers(&mut conn, &read(&file)?, &defaults, dry_run, clock.now()).map_err(describe)?, "customer")
+                    (
+                        partner_center::import_customers(&mut conn, &read(&file)?, &defaults, dry_run, clock.now())
+                            .map_err(describe)?,
+                        "customer",
+                    )
                 }
-                PartnerCenterCommand::Subscriptions { file, plan, dry_run } => {
-                    (partner_center::import_subscriptions(&mut conn, &read(&file)?, plan, dry_run, clock.now()).map_err(describe)?, "subscription")
-                }
+                PartnerCenterCommand::Subscriptions { file, plan, dry_run } => (
+                    partner_center::import_subscriptions(&mut conn, &read(&file)?, plan, dry_run, clock.now())
+                        .map_err(describe)?,
+                    "subscription",
+                ),
             };
             print!("{}", report.describe(what));
             Ok(())
@@ -398,7 +415,13 @@ pub fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn write_invoice(url: &DatabaseUrl, id: i64, format: Format, paper: Paper, output: &std::path::Path) -> Result<(), String> {
+fn write_invoice(
+    url: &DatabaseUrl,
+    id: i64,
+    format: Format,
+    paper: Paper,
+    output: &std::path::Path,
+) -> Result<(), String> {
     let pool = storage::connect(url, 1).map_err(|e| e.to_string())?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
@@ -408,10 +431,18 @@ fn write_invoice(url: &DatabaseUrl, id: i64, format: Format, paper: Paper, outpu
 
 /// `bench generate`: the catalogue straight into the tables, the time entries through the
 /// CSV import (parse, validate, insert: the path `import time-entries` takes).
-fn bench_generate(url: &DatabaseUrl, customers: usize, entries: usize, seed: u64, month: Option<&str>, now: chrono::NaiveDateTime) -> Result<(), String> {
+fn bench_generate(
+    url: &DatabaseUrl,
+    customers: usize,
+    entries: usize,
+    seed: u64,
+    month: Option<&str>,
+    now: chrono::NaiveDateTime,
+) -> Result<(), String> {
     use chrono::Datelike;
     let month = match month {
-        Some(m) => chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| format!("--month {m:?} is not YYYY-MM"))?,
+        Some(m) => chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+            .map_err(|_| format!("--month {m:?} is not YYYY-MM"))?,
         None => {
             let this = now.date().with_day(1).ok_or("no first of month")?;
             this.checked_sub_months(chrono::Months::new(1)).ok_or("month out of range")?
@@ -492,14 +523,19 @@ fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
         #[diesel(sql_type = diesel::sql_types::Text)]
         integrity_check: String,
     }
-    let mut copy = diesel::SqliteConnection::establish(target).map_err(|e| format!("cannot open the copy {target}: {e}"))?;
+    let mut copy =
+        diesel::SqliteConnection::establish(target).map_err(|e| format!("cannot open the copy {target}: {e}"))?;
     let checks: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(&mut copy).map_err(|e| e.to_string())?;
     if checks.len() != 1 || checks[0].integrity_check != "ok" {
         let found: Vec<_> = checks.into_iter().map(|c| c.integrity_check).collect();
         return Err(format!("the copy {target} fails its integrity check: {}", found.join("; ")));
     }
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    eprintln!("backed up {} to {target}: {bytes} bytes in {} ms, integrity ok", url.redacted(), started.elapsed().as_millis());
+    eprintln!(
+        "backed up {} to {target}: {bytes} bytes in {} ms, integrity ok",
+        url.redacted(),
+        started.elapsed().as_millis()
+    );
     Ok(())
 }
 
@@ -536,7 +572,14 @@ fn default_pool_size(url: &DatabaseUrl) -> u32 {
     (2 * cores).clamp(4, 16)
 }
 
-fn serve(url: &DatabaseUrl, bind: &str, demo: bool, limits: RateLimitConfig, pool_size: Option<u32>, clock: Arc<dyn Clock>) -> Result<(), String> {
+fn serve(
+    url: &DatabaseUrl,
+    bind: &str,
+    demo: bool,
+    limits: RateLimitConfig,
+    pool_size: Option<u32>,
+    clock: Arc<dyn Clock>,
+) -> Result<(), String> {
     let pool_size = pool_size.unwrap_or_else(|| default_pool_size(url));
     let pool = storage::connect(url, pool_size).map_err(|e| e.to_string())?;
     if demo {

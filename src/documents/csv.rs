@@ -9,10 +9,33 @@ use crate::service::reports::{RegisterRow, UsageRow};
 pub const CHANNELS: [&str; 4] = ["microsoft_commercial", "premier", "advanced", "signature_cloud"];
 
 pub const INVOICE_COLUMNS: &[&str] = &[
-    "invoice_number", "status", "issue_date", "due_date", "period_start", "period_end", "customer", "customer_tax_id",
-    "currency", "line", "subscription", "subscription_external_id", "product", "kind", "category", "month",
-    "description", "minutes", "hours", "unit_price", "amount", "tax_rate_percent", "subtotal", "tax", "total",
-    "tax_treatment", "tax_note",
+    "invoice_number",
+    "status",
+    "issue_date",
+    "due_date",
+    "period_start",
+    "period_end",
+    "customer",
+    "customer_tax_id",
+    "currency",
+    "line",
+    "subscription",
+    "subscription_external_id",
+    "product",
+    "kind",
+    "category",
+    "month",
+    "description",
+    "minutes",
+    "hours",
+    "unit_price",
+    "amount",
+    "tax_rate_percent",
+    "subtotal",
+    "tax",
+    "total",
+    "tax_treatment",
+    "tax_note",
 ];
 
 /// A text cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first)
@@ -74,9 +97,19 @@ pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
 }
 
 pub const USAGE_COLUMNS: &[&str] = &[
-    "key", "label", "entries", "minutes", "billable_minutes", "non_billable_minutes", "billed_minutes",
-    "after_hours_minutes", "tickets", "escalations_microsoft_commercial", "escalations_premier",
-    "escalations_advanced", "escalations_signature_cloud",
+    "key",
+    "label",
+    "entries",
+    "minutes",
+    "billable_minutes",
+    "non_billable_minutes",
+    "billed_minutes",
+    "after_hours_minutes",
+    "tickets",
+    "escalations_microsoft_commercial",
+    "escalations_premier",
+    "escalations_advanced",
+    "escalations_signature_cloud",
 ];
 
 pub fn usage_csv(rows: &[UsageRow]) -> Vec<u8> {
@@ -101,8 +134,20 @@ pub fn usage_csv(rows: &[UsageRow]) -> Vec<u8> {
 }
 
 pub const REGISTER_COLUMNS: &[&str] = &[
-    "kind", "number", "corrects", "issue_date", "due_date", "period_start", "period_end", "customer_id", "customer", "status",
-    "currency", "subtotal", "tax", "total",
+    "kind",
+    "number",
+    "corrects",
+    "issue_date",
+    "due_date",
+    "period_start",
+    "period_end",
+    "customer_id",
+    "customer",
+    "status",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
 ];
 
 pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
@@ -133,10 +178,34 @@ pub fn register_csv(rows: &[RegisterRow]) -> Vec<u8> {
 }
 
 pub const CREDIT_NOTE_COLUMNS: &[&str] = &[
-    "credit_note_number", "issue_date", "invoice_number", "invoice_issue_date", "credit_type", "reason", "customer",
-    "customer_tax_id", "currency", "line", "invoice_line", "subscription", "subscription_external_id", "product", "kind",
-    "category", "month", "description", "minutes", "hours", "unit_price", "amount", "tax_rate_percent", "subtotal", "tax",
-    "total", "tax_treatment", "tax_note",
+    "credit_note_number",
+    "issue_date",
+    "invoice_number",
+    "invoice_issue_date",
+    "credit_type",
+    "reason",
+    "customer",
+    "customer_tax_id",
+    "currency",
+    "line",
+    "invoice_line",
+    "subscription",
+    "subscription_external_id",
+    "product",
+    "kind",
+    "category",
+    "month",
+    "description",
+    "minutes",
+    "hours",
+    "unit_price",
+    "amount",
+    "tax_rate_percent",
+    "subtotal",
+    "tax",
+    "total",
+    "tax_treatment",
+    "tax_note",
 ];
 
 /// One row per credit-note line (positive amounts, summing to the subtotal); the credit note's

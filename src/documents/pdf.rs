@@ -13,8 +13,8 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use printpdf::{
-    Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle,
-    PdfPage, PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, TextMatrix, WindingOrder,
+    Color, FontId, Line, LinePoint, Op, PaintMode, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfPage,
+    PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, TextMatrix, WindingOrder,
 };
 
 use crate::service::credit_notes::CreditNoteDocument;
@@ -78,11 +78,7 @@ pub fn invoice_pdf(doc: &InvoiceDocument, paper: Paper) -> Result<Vec<u8>, PdfEr
     invoice_header(&mut b, doc, &number);
     invoice_lines(&mut b, doc);
     invoice_terms(&mut b, doc);
-    let created = doc
-        .issued_at
-        .as_deref()
-        .map(|t| t.get(..10).unwrap_or(t))
-        .unwrap_or(&doc.period_start);
+    let created = doc.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or(&doc.period_start);
     b.finish(&format!("Invoice {number}"), &doc.partner.name, created)
 }
 
@@ -105,7 +101,14 @@ pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>,
     parties_header(&mut b, &doc, "CREDIT NOTE", facts);
     let width = b.content_width();
     let what = if cn.credit_type == "full" { "in full" } else { "in part" };
-    b.paragraph(Face::Regular, 9.0, BLACK, MARGIN_X, width, &format!("Credit note for invoice {} ({what}).", cn.invoice_number));
+    b.paragraph(
+        Face::Regular,
+        9.0,
+        BLACK,
+        MARGIN_X,
+        width,
+        &format!("Credit note for invoice {} ({what}).", cn.invoice_number),
+    );
     b.paragraph(Face::Regular, 9.0, BLACK, MARGIN_X, width, &format!("Reason: {}", cn.reason));
     b.y += 10.0;
     invoice_lines(&mut b, &doc);
@@ -116,13 +119,23 @@ pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>,
         BLACK,
         MARGIN_X,
         width,
-        &format!("The total of {} {} is credited to the customer against invoice {}.", cn.total, cn.currency, cn.invoice_number),
+        &format!(
+            "The total of {} {} is credited to the customer against invoice {}.",
+            cn.total, cn.currency, cn.invoice_number
+        ),
     );
     b.finish(&format!("Credit note {}", cn.number), &cn.partner.name, issue_date)
 }
 
 /// The usage summary (`GET /reports/usage`) as a PDF: a table and a bar chart of hours per group.
-pub fn usage_pdf(title: &str, from: &str, to: &str, group_by: &str, rows: &[UsageRow], paper: Paper) -> Result<Vec<u8>, PdfError> {
+pub fn usage_pdf(
+    title: &str,
+    from: &str,
+    to: &str,
+    group_by: &str,
+    rows: &[UsageRow],
+    paper: Paper,
+) -> Result<Vec<u8>, PdfError> {
     let fonts = fonts()?;
     let mut b = Builder::new(fonts, paper);
     let range = range_text(from, to);
@@ -158,9 +171,13 @@ fn fonts() -> Result<&'static Fonts, PdfError> {
     FONTS
         .get_or_init(|| {
             let parse = |bytes: &[u8], name: &str| {
-                ParsedFont::from_bytes(bytes, 0, &mut Vec::new()).ok_or_else(|| format!("cannot parse the embedded font {name}"))
+                ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
+                    .ok_or_else(|| format!("cannot parse the embedded font {name}"))
             };
-            Ok(Fonts { regular: parse(FONT_REGULAR_TTF, "DejaVuSans")?, bold: parse(FONT_BOLD_TTF, "DejaVuSans-Bold")? })
+            Ok(Fonts {
+                regular: parse(FONT_REGULAR_TTF, "DejaVuSans")?,
+                bold: parse(FONT_BOLD_TTF, "DejaVuSans-Bold")?,
+            })
         })
         .as_ref()
         .map_err(|e| PdfError(e.clone()))
@@ -323,11 +340,13 @@ impl Builder {
     }
 
     fn handle(&self, face: Face) -> PdfFontHandle {
-        PdfFontHandle::External(FontId(match face {
-            Face::Regular => FONT_ID_REGULAR,
-            Face::Bold => FONT_ID_BOLD,
-        }
-        .to_string()))
+        PdfFontHandle::External(FontId(
+            match face {
+                Face::Regular => FONT_ID_REGULAR,
+                Face::Bold => FONT_ID_BOLD,
+            }
+            .to_string(),
+        ))
     }
 
     /// Replaces characters the font cannot show (and control characters) by `?`, and flags
@@ -376,7 +395,17 @@ impl Builder {
 
     /// Like `text`, shortened with an ellipsis to fit `max_width`.
     #[allow(clippy::too_many_arguments)]
-    fn text_fit(&mut self, face: Face, size: f32, color: (f32, f32, f32), x: f32, baseline: f32, max_width: f32, align: Align, s: &str) {
+    fn text_fit(
+        &mut self,
+        face: Face,
+        size: f32,
+        color: (f32, f32, f32),
+        x: f32,
+        baseline: f32,
+        max_width: f32,
+        align: Align,
+        s: &str,
+    ) {
         let s = self.truncate(face, size, max_width, s);
         self.text(face, size, color, x, baseline, align, &s);
     }
@@ -488,7 +517,16 @@ impl Builder {
             let left = self.footer_left.clone();
             let page_label = format!("Page {} of {}", i + 1, total);
             let label_w = self.fonts.width(Face::Regular, 8.0, &page_label);
-            self.text_fit(Face::Regular, 8.0, GREY, MARGIN_X, base, self.content_width() - label_w - 20.0, Align::Left, &left);
+            self.text_fit(
+                Face::Regular,
+                8.0,
+                GREY,
+                MARGIN_X,
+                base,
+                self.content_width() - label_w - 20.0,
+                Align::Left,
+                &left,
+            );
             self.text(Face::Regular, 8.0, GREY, self.right(), base, Align::Right, &page_label);
             if self.page.missing_glyphs {
                 self.text(
@@ -508,7 +546,8 @@ impl Builder {
         pdf.metadata.info.author = author.to_string();
         pdf.metadata.info.creator = "supportbill".to_string();
         pdf.metadata.info.producer = "supportbill".to_string();
-        let stamp = printpdf::OffsetDateTime::from_unix_timestamp(unix_midnight(date)).map_err(|e| PdfError(e.to_string()))?;
+        let stamp =
+            printpdf::OffsetDateTime::from_unix_timestamp(unix_midnight(date)).map_err(|e| PdfError(e.to_string()))?;
         pdf.metadata.info.creation_date = stamp;
         pdf.metadata.info.modification_date = stamp;
         pdf.metadata.info.metadata_date = stamp;
@@ -730,7 +769,13 @@ fn invoice_header(b: &mut Builder, doc: &InvoiceDocument, number: &str) {
     let period = format!("{} – {}", human_date(&doc.period_start), human_date(&last_day(&doc.period_end)));
     let facts: Vec<(&str, String)> = vec![
         ("Invoice number", number.to_string()),
-        ("Issue date", doc.issued_at.as_deref().map(|t| human_date(t.get(..10).unwrap_or(t))).unwrap_or_else(|| "not issued".into())),
+        (
+            "Issue date",
+            doc.issued_at
+                .as_deref()
+                .map(|t| human_date(t.get(..10).unwrap_or(t)))
+                .unwrap_or_else(|| "not issued".into()),
+        ),
         ("Due date", doc.due_date.as_deref().map(human_date).unwrap_or_else(|| "—".into())),
         ("Period", period),
         ("Currency", doc.currency.clone()),
@@ -910,7 +955,8 @@ fn support_terms(b: &mut Builder, t: &SupportTerms) {
     };
     b.paragraph(Face::Regular, 8.0, BLACK, indent, width - 8.0, &hours);
     if !t.contact_methods.is_empty() {
-        let contacts: Vec<String> = t.contact_methods.iter().map(|c| format!("{} {}", contact_kind(&c.kind), c.value)).collect();
+        let contacts: Vec<String> =
+            t.contact_methods.iter().map(|c| format!("{} {}", contact_kind(&c.kind), c.value)).collect();
         b.paragraph(Face::Regular, 8.0, BLACK, indent, width - 8.0, &format!("Contact: {}", contacts.join("; ")));
     }
     b.y += 5.0;
@@ -929,7 +975,8 @@ fn contact_kind(kind: &str) -> &str {
 fn days_text(days: &[String]) -> String {
     const ORDER: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let mut idx: Vec<usize> = days.iter().filter_map(|d| ORDER.iter().position(|o| o.eq_ignore_ascii_case(d))).collect();
+    let mut idx: Vec<usize> =
+        days.iter().filter_map(|d| ORDER.iter().position(|o| o.eq_ignore_ascii_case(d))).collect();
     idx.sort_unstable();
     idx.dedup();
     if idx.is_empty() {
@@ -1186,7 +1233,13 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
                 c(r.due_date.clone().unwrap_or_default()),
                 c(r.customer_name.clone()),
                 Cell {
-                    text: if void { "VOID".into() } else if r.kind == "credit_note" { "credit".into() } else { r.status.clone() },
+                    text: if void {
+                        "VOID".into()
+                    } else if r.kind == "credit_note" {
+                        "credit".into()
+                    } else {
+                        r.status.clone()
+                    },
                     face: if void { Face::Bold } else { Face::Regular },
                     color,
                 },
@@ -1224,7 +1277,9 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
     // Sums per currency, void invoices excluded.
     let mut sums: Vec<(String, Dec, Dec, Dec, usize)> = Vec::new();
     for r in rows.iter().filter(|r| r.status != "void") {
-        let (Some(s), Some(t), Some(tt)) = (Dec::parse(&r.subtotal), Dec::parse(&r.tax), Dec::parse(&r.total)) else { continue };
+        let (Some(s), Some(t), Some(tt)) = (Dec::parse(&r.subtotal), Dec::parse(&r.tax), Dec::parse(&r.total)) else {
+            continue;
+        };
         match sums.iter_mut().find(|x| x.0 == r.currency) {
             Some(x) => {
                 x.1 = x.1.add(s);

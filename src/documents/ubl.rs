@@ -65,7 +65,9 @@ fn vat_category(doc: &InvoiceDocument) -> VatCategory {
             code: "E",
             percent: Some("0".into()),
             exemption_code: None,
-            exemption_reason: Some(doc.tax_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Exempt from VAT".into())),
+            exemption_reason: Some(
+                doc.tax_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Exempt from VAT".into()),
+            ),
         },
         "outside_scope" => VatCategory {
             code: "O",
@@ -224,9 +226,13 @@ fn tax_category(x: &mut Xml, element: &str, vat: &VatCategory, with_reason: bool
 
 /// (quantity, unit code, price, base quantity) of a line, as EN 16931 wants them: never a
 /// negative price, time per minute at an hourly price.
-fn quantity_and_price(l: &LineDocument, currency: Currency) -> Result<(String, &'static str, String, Option<&'static str>), UblError> {
+fn quantity_and_price(
+    l: &LineDocument,
+    currency: Currency,
+) -> Result<(String, &'static str, String, Option<&'static str>), UblError> {
     let amount: Decimal = l.amount.parse().map_err(|_| UblError::unsupported(format!("line amount {:?}", l.amount)))?;
-    let price: Decimal = l.unit_price.parse().map_err(|_| UblError::unsupported(format!("unit price {:?}", l.unit_price)))?;
+    let price: Decimal =
+        l.unit_price.parse().map_err(|_| UblError::unsupported(format!("unit price {:?}", l.unit_price)))?;
     if let Some(minutes) = &l.quantity_minutes {
         if amount >= Decimal::ZERO && price >= Decimal::ZERO {
             return Ok((minutes.clone(), "MIN", l.unit_price.clone(), Some("60")));
@@ -259,7 +265,8 @@ struct Kind<'a> {
 }
 
 fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
-    let currency = Currency::from_code(&doc.currency).ok_or_else(|| UblError::unsupported(format!("unknown currency {}", doc.currency)))?;
+    let currency = Currency::from_code(&doc.currency)
+        .ok_or_else(|| UblError::unsupported(format!("unknown currency {}", doc.currency)))?;
     if currency.minor_digits() > 2 {
         return Err(UblError::unsupported(format!(
             "{} has {} minor digits; EN 16931 e-invoices allow at most two decimals",
@@ -268,8 +275,12 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
         )));
     }
     let number = doc.number.as_deref().ok_or_else(|| UblError::unsupported("a draft has no number; issue it first"))?;
-    let issued = doc.issued_at.as_deref().ok_or_else(|| UblError::unsupported("a draft has no issue date; issue it first"))?;
-    if doc.partner.name.trim().is_empty() || doc.partner.country.trim().is_empty() || doc.partner.tax_id.trim().is_empty() {
+    let issued =
+        doc.issued_at.as_deref().ok_or_else(|| UblError::unsupported("a draft has no issue date; issue it first"))?;
+    if doc.partner.name.trim().is_empty()
+        || doc.partner.country.trim().is_empty()
+        || doc.partner.tax_id.trim().is_empty()
+    {
         return Err(UblError::incomplete(
             "the partner's name, country and tax id must be set (PUT /api/v1/partner) before a document is issued for it to be an e-invoice",
         ));
@@ -313,7 +324,14 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
     x.start("cac:AccountingSupplierParty", &[]);
     party(
         &mut x,
-        &Party { name: &doc.partner.name, address: &doc.partner.address, country: &doc.partner.country, tax_id: &doc.partner.tax_id, email: None, seller: true },
+        &Party {
+            name: &doc.partner.name,
+            address: &doc.partner.address,
+            country: &doc.partner.country,
+            tax_id: &doc.partner.tax_id,
+            email: None,
+            seller: true,
+        },
         vat_ids,
     );
     x.end("cac:AccountingSupplierParty");

@@ -51,17 +51,12 @@ impl Currency {
     /// The currency for an uppercase ISO 4217 code; `None` for unknown or lowercase codes, so
     /// that the API rejects them instead of guessing.
     pub fn from_code(code: &str) -> Option<Currency> {
-        ISO_4217
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map(|&(code, minor_digits)| Currency { code, minor_digits })
+        ISO_4217.iter().find(|(c, _)| *c == code).map(|&(code, minor_digits)| Currency { code, minor_digits })
     }
 
     /// Every currency this module knows, for validation messages and documentation.
     pub fn all() -> impl Iterator<Item = Currency> {
-        ISO_4217
-            .iter()
-            .map(|&(code, minor_digits)| Currency { code, minor_digits })
+        ISO_4217.iter().map(|&(code, minor_digits)| Currency { code, minor_digits })
     }
 
     pub fn code(&self) -> &'static str {
@@ -81,8 +76,7 @@ impl Currency {
     /// returned with the largest scale it can hold (callers that must be exact check
     /// [`Currency::has_exact_scale`]).
     pub fn round(&self, amount: Decimal) -> Decimal {
-        let mut rounded = amount
-            .round_dp_with_strategy(self.minor_digits, RoundingStrategy::MidpointAwayFromZero);
+        let mut rounded = amount.round_dp_with_strategy(self.minor_digits, RoundingStrategy::MidpointAwayFromZero);
         rounded.rescale(self.minor_digits);
         if rounded.is_zero() {
             rounded.set_sign_positive(true);

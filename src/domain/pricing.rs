@@ -21,11 +21,7 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 3] = [
-        Category::Technical,
-        Category::SubscriptionManagement,
-        Category::Billing,
-    ];
+    pub const ALL: [Category; 3] = [Category::Technical, Category::SubscriptionManagement, Category::Billing];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -67,12 +63,8 @@ pub enum BillingModel {
 }
 
 impl BillingModel {
-    pub const ALL: [BillingModel; 4] = [
-        BillingModel::Included,
-        BillingModel::Hourly,
-        BillingModel::Retainer,
-        BillingModel::PerIncident,
-    ];
+    pub const ALL: [BillingModel; 4] =
+        [BillingModel::Included, BillingModel::Hourly, BillingModel::Retainer, BillingModel::PerIncident];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -125,10 +117,7 @@ impl LineKind {
 
     /// Time lines carry `quantity_minutes` and a price per hour.
     pub fn is_time(&self) -> bool {
-        matches!(
-            self,
-            LineKind::SupportTime | LineKind::AfterHoursSupportTime | LineKind::Overage
-        )
+        matches!(self, LineKind::SupportTime | LineKind::AfterHoursSupportTime | LineKind::Overage)
     }
 }
 
@@ -186,11 +175,7 @@ impl PlanTerms {
 
     /// P4 base rate per hour: the category's own rate, else `hourly_rate`, else zero.
     pub fn rate(&self, category: Category) -> Decimal {
-        self.category_rates
-            .get(&category)
-            .copied()
-            .or(self.hourly_rate)
-            .unwrap_or(Decimal::ZERO)
+        self.category_rates.get(&category).copied().or(self.hourly_rate).unwrap_or(Decimal::ZERO)
     }
 
     /// P1 without the period and invoice conditions: billable and of a chargeable category.
@@ -419,12 +404,8 @@ impl PricingError {
 impl fmt::Display for PricingError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PricingError::NothingToInvoice => {
-                f.write_str("nothing to invoice for this customer and period")
-            }
-            PricingError::AmountOutOfRange => {
-                f.write_str("an invoice amount is too large to compute exactly")
-            }
+            PricingError::NothingToInvoice => f.write_str("nothing to invoice for this customer and period"),
+            PricingError::AmountOutOfRange => f.write_str("an invoice amount is too large to compute exactly"),
         }
     }
 }
@@ -444,10 +425,7 @@ const MONTH_NAMES: [&str; 12] = [
 /// (only the per-subscription sorts are superlinear), because a run prices every customer of a
 /// deployment, up to millions of entries, in one go.
 pub fn price_invoice(req: &InvoiceRequest) -> Result<PricedInvoice, PricingError> {
-    let ctx = Ctx {
-        currency: req.currency,
-        period: req.period,
-    };
+    let ctx = Ctx { currency: req.currency, period: req.period };
     let mut lines = Vec::new();
     let mut claims = Claims::default();
     for sub in &req.subscriptions {
@@ -464,13 +442,7 @@ pub fn price_invoice(req: &InvoiceRequest) -> Result<PricedInvoice, PricingError
     let subtotal = ctx.money(sum)?;
     let tax = ctx.money(div(mul(subtotal, req.tax_rate_percent)?, ONE_HUNDRED)?)?;
     let total = ctx.money(add(subtotal, tax)?)?;
-    Ok(PricedInvoice {
-        lines,
-        subtotal,
-        tax,
-        total,
-        claims,
-    })
+    Ok(PricedInvoice { lines, subtotal, tax, total, claims })
 }
 
 fn add(a: Decimal, b: Decimal) -> Result<Decimal, PricingError> {
@@ -500,8 +472,7 @@ fn month_label(month: NaiveDate) -> String {
 
 /// Hours for display: minutes / 60, half away from zero, exactly 2 decimals (SPEC section 5).
 fn hours(minutes: Decimal) -> Result<Decimal, PricingError> {
-    let mut h = div(minutes, MINUTES_PER_HOUR)?
-        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    let mut h = div(minutes, MINUTES_PER_HOUR)?.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
     h.rescale(2);
     if h.is_zero() {
         h.set_sign_positive(true);
@@ -545,9 +516,7 @@ impl Ctx {
     fn chargeable_entries<'a>(&self, sub: &'a Subscription) -> Vec<&'a TimeEntry> {
         sub.entries
             .iter()
-            .filter(|e| {
-                self.period.contains(e.started_at.date_naive()) && sub.plan.is_chargeable(e)
-            })
+            .filter(|e| self.period.contains(e.started_at.date_naive()) && sub.plan.is_chargeable(e))
             .collect()
     }
 
@@ -593,11 +562,7 @@ impl Ctx {
                     format!("{} support, after hours — {}", category.title(), sub.name),
                 )
             } else {
-                (
-                    LineKind::SupportTime,
-                    base,
-                    format!("{} support — {}", category.title(), sub.name),
-                )
+                (LineKind::SupportTime, base, format!("{} support — {}", category.title(), sub.name))
             };
             let quantity_minutes = Decimal::from(minutes);
             lines.push(InvoiceLine {
@@ -661,9 +626,7 @@ impl Ctx {
             let mut covered_total = Decimal::ZERO;
             let mut overage: BTreeMap<Category, Decimal> = BTreeMap::new();
             let mut any_entry = false;
-            while let Some(entry) =
-                entries.next_if(|e| month_of(e.started_at.date_naive()) == month)
-            {
+            while let Some(entry) = entries.next_if(|e| month_of(e.started_at.date_naive()) == month) {
                 any_entry = true;
                 claims.entry_ids.push(entry.id);
                 let billed = Decimal::from(plan.billed_minutes(entry.minutes));
@@ -695,12 +658,7 @@ impl Ctx {
                     kind: LineKind::Overage,
                     category: Some(category),
                     month: Some(month),
-                    description: format!(
-                        "Overage {}, {} — {}",
-                        month_label(month),
-                        category.words(),
-                        sub.name
-                    ),
+                    description: format!("Overage {}, {} — {}", month_label(month), category.words(), sub.name),
                     quantity: hours(quantity_minutes)?,
                     quantity_minutes: Some(quantity_minutes),
                     unit_price: self.price(rate),
@@ -734,8 +692,7 @@ impl Ctx {
             sub.tickets
                 .iter()
                 .filter(|t| {
-                    self.period.contains(t.opened_at.date_naive())
-                        && plan.chargeable_categories.contains(&t.category)
+                    self.period.contains(t.opened_at.date_naive()) && plan.chargeable_categories.contains(&t.category)
                 })
                 .map(|t| t.id),
         );
@@ -767,11 +724,7 @@ impl Ctx {
         lines: &mut Vec<InvoiceLine>,
         claims: &mut Claims,
     ) -> Result<(), PricingError> {
-        let mut charges: Vec<&Charge> = sub
-            .charges
-            .iter()
-            .filter(|c| self.period.contains(c.date))
-            .collect();
+        let mut charges: Vec<&Charge> = sub.charges.iter().filter(|c| self.period.contains(c.date)).collect();
         charges.sort_by_key(|c| (c.date, c.id));
         for charge in charges {
             claims.charge_ids.push(charge.id);

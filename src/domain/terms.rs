@@ -64,19 +64,15 @@ impl StoredPlanPricing<'_> {
     pub fn to_terms(&self) -> Result<PlanTerms, String> {
         let billing_model = BillingModel::parse(self.billing_model)
             .ok_or_else(|| format!("unknown billing model {:?}", self.billing_model))?;
-        let rates: BTreeMap<String, String> =
-            serde_json::from_str(self.category_rates).map_err(|e| e.to_string())?;
+        let rates: BTreeMap<String, String> = serde_json::from_str(self.category_rates).map_err(|e| e.to_string())?;
         let mut category_rates = BTreeMap::new();
         for (category, rate) in rates {
-            let category =
-                Category::parse(&category).ok_or_else(|| format!("unknown category {category:?}"))?;
+            let category = Category::parse(&category).ok_or_else(|| format!("unknown category {category:?}"))?;
             let rate = Decimal::from_str_exact(&rate).map_err(|e| e.to_string())?;
             category_rates.insert(category, rate);
         }
-        let names: Vec<String> =
-            serde_json::from_str(self.chargeable_categories).map_err(|e| e.to_string())?;
-        let chargeable_categories: BTreeSet<Category> =
-            names.iter().filter_map(|n| Category::parse(n)).collect();
+        let names: Vec<String> = serde_json::from_str(self.chargeable_categories).map_err(|e| e.to_string())?;
+        let chargeable_categories: BTreeSet<Category> = names.iter().filter_map(|n| Category::parse(n)).collect();
         let hours: Hours = serde_json::from_str(self.hours_of_service).map_err(|e| e.to_string())?;
         Ok(PlanTerms {
             billing_model,

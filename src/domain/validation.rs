@@ -118,8 +118,7 @@ pub fn optional_text(value: &str, max_len: usize) -> Result<String, String> {
 }
 
 pub fn currency(code: &str) -> Result<Currency, String> {
-    Currency::from_code(code)
-        .ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code (e.g. \"EUR\")"))
+    Currency::from_code(code).ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code (e.g. \"EUR\")"))
 }
 
 /// ISO 3166-1 alpha-2 shape; the list itself is not enforced (partners invoice worldwide).
@@ -223,11 +222,9 @@ pub fn date(text: &str) -> Result<NaiveDate, String> {
 }
 
 pub fn local_time(text: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(text.trim(), "%H:%M")
-        .map_err(|_| format!("{text:?} is not a local time as HH:MM"))
+    NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| format!("{text:?} is not a local time as HH:MM"))
 }
 
 pub fn timezone(name: &str) -> Result<chrono_tz::Tz, String> {
-    name.parse::<chrono_tz::Tz>()
-        .map_err(|_| format!("{name:?} is not an IANA time zone (e.g. \"Europe/Berlin\")"))
+    name.parse::<chrono_tz::Tz>().map_err(|_| format!("{name:?} is not an IANA time zone (e.g. \"Europe/Berlin\")"))
 }

@@ -103,7 +103,10 @@ fn body_ids(body: &[u8]) -> Vec<i64> {
 /// `/api/v1/invoices/12/issue` -> `/api/v1/invoices/{id}/issue`: the route pattern of a write,
 /// known before the router has matched it (the ids of every write route are numbers).
 pub fn pattern_of(path: &str) -> String {
-    path.split('/').map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s }).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(|s| if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 tokio::task_local! {
@@ -245,7 +248,15 @@ pub async fn audit(
 
 /// Records writes made outside `/api/v1` (the finance page's run, issue and void), which answer
 /// with redirects rather than the bodies the middleware reads: one row per id, status as sent.
-pub async fn record_direct(state: &AppState, req: &HttpRequest, caller: &Caller, resource_type: &str, action: &str, ids: &[i64], status: u16) {
+pub async fn record_direct(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    resource_type: &str,
+    action: &str,
+    ids: &[i64],
+    status: u16,
+) {
     let request_id = RequestId::of(req);
     let route = req.match_pattern().unwrap_or_else(|| req.path().to_string());
     if (resource_type, action) == ("invoice", "issued") {
@@ -277,13 +288,17 @@ mod tests {
 
     #[test]
     fn routes_map_to_resources_and_actions() {
-        let one = |m: Method, p: &str| effects(&m, p).into_iter().map(|e| (e.resource_type, e.action)).collect::<Vec<_>>();
+        let one =
+            |m: Method, p: &str| effects(&m, p).into_iter().map(|e| (e.resource_type, e.action)).collect::<Vec<_>>();
         assert_eq!(one(Method::POST, "/api/v1/invoices"), [("invoice", "created")]);
         assert_eq!(one(Method::POST, "/api/v1/invoices/run"), [("invoice", "created")]);
         assert_eq!(one(Method::POST, "/api/v1/invoices/{id}/issue"), [("invoice", "issued")]);
         assert_eq!(one(Method::POST, "/api/v1/invoices/issue"), [("invoice", "issued")]);
         assert_eq!(one(Method::POST, "/api/v1/invoices/{id}/void"), [("invoice", "voided")]);
-        assert_eq!(one(Method::POST, "/api/v1/invoices/{id}/credit-notes"), [("invoice", "credited"), ("credit_note", "created")]);
+        assert_eq!(
+            one(Method::POST, "/api/v1/invoices/{id}/credit-notes"),
+            [("invoice", "credited"), ("credit_note", "created")]
+        );
         assert_eq!(one(Method::DELETE, "/api/v1/invoices/{id}"), [("invoice", "deleted")]);
         assert_eq!(one(Method::PATCH, "/api/v1/time-entries/{id}"), [("time_entry", "updated")]);
         assert_eq!(one(Method::POST, "/api/v1/time-entries/import"), [("time_entry", "imported")]);

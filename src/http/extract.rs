@@ -5,18 +5,18 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
-use actix_web::error::PayloadError;
-use actix_web::web::{Bytes, Data};
 use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
 use actix_web::middleware::Next;
+use actix_web::web::{Bytes, Data};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
-use crate::http::ratelimit::{client_ip, Subject};
 use crate::http::auth_cache::{self, CheckState, PendingCheck};
+use crate::http::ratelimit::{client_ip, Subject};
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
 
@@ -67,10 +67,7 @@ fn json_error(path: String, inner: serde_json::Error) -> AppError {
             let message = clean_serde_message(&inner.to_string());
             AppError::field(field_of(&path, &message, "body"), message)
         }
-        _ => AppError::BadRequest {
-            code: "malformed_json",
-            detail: format!("the body is not valid JSON: {inner}"),
-        },
+        _ => AppError::BadRequest { code: "malformed_json", detail: format!("the body is not valid JSON: {inner}") },
     }
 }
 
@@ -230,7 +227,6 @@ impl FromRequest for RawBody {
     }
 }
 
-
 /// A query string of type `T`, read but not yet parsed: like [`JsonBody`], handlers call
 /// [`DeferredQuery::parse`] after authorization, so a caller who may not use a route gets its
 /// 404 (or 403) rather than a 422 about the query. Errors name the parameter (`limit`), or
@@ -299,11 +295,16 @@ mod tests {
         #[derive(Debug, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         #[allow(dead_code)]
-        struct Inner { start: String }
+        struct Inner {
+            start: String,
+        }
         #[derive(Debug, serde::Deserialize)]
         #[serde(deny_unknown_fields)]
         #[allow(dead_code)]
-        struct B { name: String, hours: Option<Inner> }
+        struct B {
+            name: String,
+            hours: Option<Inner>,
+        }
         let field = |json: &str| match parse_json::<B>(json.as_bytes()) {
             Err(AppError::Validation(v)) => v.0[0].field.clone(),
             other => panic!("expected a field error, got {other:?}"),

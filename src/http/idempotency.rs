@@ -24,7 +24,8 @@ use crate::service::idempotency::{self as store, Claim, Stored};
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const IDEMPOTENCY_REPLAYED: &str = "idempotency-replayed";
 /// The response headers stored and replayed with the body.
-const KEPT_HEADERS: [HeaderName; 4] = [header::CONTENT_TYPE, header::LOCATION, header::CONTENT_DISPOSITION, header::ETAG];
+const KEPT_HEADERS: [HeaderName; 4] =
+    [header::CONTENT_TYPE, header::LOCATION, header::CONTENT_DISPOSITION, header::ETAG];
 
 /// 1 to 255 visible ASCII characters (0x21 to 0x7E), else 422 naming the header.
 pub fn parse_key(value: &HeaderValue) -> Result<String, AppError> {
@@ -58,11 +59,17 @@ pub async fn idempotency(
         Ok((state, Claim::New(row))) => (state, row),
         Ok((_, Claim::Replay(stored))) => return Ok(req.into_response(replay(stored))),
         Ok((_, Claim::InProgress)) => {
-            let e = AppError::conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running; retry later");
+            let e = AppError::conflict(
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still running; retry later",
+            );
             return Ok(req.error_response(e).map_into_boxed_body());
         }
         Ok((_, Claim::Reused)) => {
-            let e = AppError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used with another request (method, path or body)");
+            let e = AppError::unprocessable(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with another request (method, path or body)",
+            );
             return Ok(req.error_response(e).map_into_boxed_body());
         }
         Err(e) => return Ok(req.error_response(e).map_into_boxed_body()),
@@ -93,13 +100,18 @@ pub async fn idempotency(
     };
     let headers = KEPT_HEADERS
         .iter()
-        .filter_map(|name| head.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| (name.as_str().to_string(), v.to_string())))
+        .filter_map(|name| {
+            head.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| (name.as_str().to_string(), v.to_string()))
+        })
         .collect();
     let stored = Stored { status: status.as_u16(), headers, body: bytes.to_vec() };
     if let Err(e) = state.run(move |conn| store::complete(conn, row, &stored)).await {
         // The write happened; the response is still the client's. A retry will get 409 until
         // the claim goes stale, never a second write.
-        log::error!("request_id={} idempotency: storing the response of claim {row} failed: {e:?}", RequestId::of(&http_req));
+        log::error!(
+            "request_id={} idempotency: storing the response of claim {row} failed: {e:?}",
+            RequestId::of(&http_req)
+        );
     }
     Ok(ServiceResponse::new(http_req, head.set_body(bytes).map_into_boxed_body()))
 }

@@ -89,18 +89,27 @@ impl Metrics {
     /// The Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP supportbill_http_requests_total HTTP requests by method, route pattern and status class.\n");
+        out.push_str(
+            "# HELP supportbill_http_requests_total HTTP requests by method, route pattern and status class.\n",
+        );
         out.push_str("# TYPE supportbill_http_requests_total counter\n");
         if let Ok(map) = self.requests.lock() {
             for ((method, route, class), n) in map.iter() {
                 let route = route.replace('\\', "\\\\").replace('"', "\\\"");
-                let _ = writeln!(out, "supportbill_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{class}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "supportbill_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{class}\"}} {n}"
+                );
             }
         }
         out.push_str("# HELP supportbill_http_request_duration_seconds Time from request to response head.\n");
         out.push_str("# TYPE supportbill_http_request_duration_seconds histogram\n");
         for (bound, bucket) in BUCKETS.iter().zip(&self.buckets) {
-            let _ = writeln!(out, "supportbill_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}", bucket.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "supportbill_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
         }
         let count = self.latency_count.load(Ordering::Relaxed);
         let _ = writeln!(out, "supportbill_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
@@ -110,10 +119,19 @@ impl Metrics {
         for (name, help, value) in [
             ("supportbill_http_errors_total", "Responses with a 5xx status.", &self.errors),
             ("supportbill_invoices_issued_total", "Invoices issued through the API.", &self.invoices_issued),
-            ("supportbill_credit_notes_issued_total", "Credit notes issued through the API.", &self.credit_notes_issued),
-            ("supportbill_audit_failures_total", "Successful writes whose audit rows could not be recorded.", &self.audit_failures),
+            (
+                "supportbill_credit_notes_issued_total",
+                "Credit notes issued through the API.",
+                &self.credit_notes_issued,
+            ),
+            (
+                "supportbill_audit_failures_total",
+                "Successful writes whose audit rows could not be recorded.",
+                &self.audit_failures,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
         // What the embedded SQLite holds (mostly the pooled connections' page caches, at most
         // 16 MiB each): the share of the process's memory that grows with the database, not
@@ -165,7 +183,12 @@ mod tests {
         m.observe(&Method::POST, None, 503, Duration::from_secs(20));
         m.invoices_issued(2);
         let text = m.render();
-        assert!(text.contains("supportbill_http_requests_total{method=\"GET\",route=\"/api/v1/invoices/{id}\",status=\"2xx\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "supportbill_http_requests_total{method=\"GET\",route=\"/api/v1/invoices/{id}\",status=\"2xx\"} 1"
+            ),
+            "{text}"
+        );
         assert!(text.contains("supportbill_http_requests_total{method=\"POST\",route=\"unmatched\",status=\"5xx\"} 1"));
         assert!(text.contains("supportbill_http_request_duration_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("supportbill_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"));

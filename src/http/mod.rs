@@ -195,10 +195,8 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
     }
 }
 
@@ -224,9 +222,10 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(web::PayloadConfig::new(extract::BODY_LIMIT))
             // An id that cannot exist (`/customers/abc`) is simply not found.
             .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound { what: "resource" }.into()))
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                AppError::field("query", format!("invalid query string: {err}")).into()
-            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| AppError::field("query", format!("invalid query string: {err}")).into()),
+            )
             // Before the /api/v1 scope, which would otherwise answer 404 for it.
             .map(|app| app.route("/api/v1/openapi.json", web::get().to(openapi_json)))
             .service(

@@ -12,8 +12,7 @@ use crate::error::AppError;
 pub fn id_and_suffix(raw: &str) -> Result<(i64, Option<Format>), AppError> {
     let (id, format) = match raw.rsplit_once('.') {
         Some((id, ext)) => {
-            let format = Format::from_extension(ext)
-                .ok_or_else(|| AppError::NotFound { what: "document format" })?;
+            let format = Format::from_extension(ext).ok_or_else(|| AppError::NotFound { what: "document format" })?;
             (id, Some(format))
         }
         None => (raw, None),
@@ -58,7 +57,12 @@ pub fn document_request(req: &HttpRequest, raw: &str) -> Result<(i64, Option<For
             let media = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             match media.as_str() {
                 "application/xml" | "text/xml" => return Ok((id, None)),
-                "application/json" | "application/problem+json" | "*/*" | "application/*" | "text/csv" | "text/*"
+                "application/json"
+                | "application/problem+json"
+                | "*/*"
+                | "application/*"
+                | "text/csv"
+                | "text/*"
                 | "application/pdf" => break,
                 _ => {}
             }

@@ -62,18 +62,15 @@ fn problem(description: &str) -> Value {
 
 fn add_common_responses(op: &mut Map<String, Value>) {
     let has_body = op.contains_key("requestBody");
-    let has_query = op
-        .get("parameters")
-        .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+    let has_query =
+        op.get("parameters").and_then(Value::as_array).is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
     let Some(responses) = op.entry("responses").or_insert_with(|| json!({})).as_object_mut() else { return };
 
     // Problem bodies documented as application/json are sent as application/problem+json.
     for response in responses.values_mut() {
         let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else { continue };
-        let is_problem = content
-            .get("application/json")
-            .is_some_and(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
+        let is_problem =
+            content.get("application/json").is_some_and(|c| c["schema"]["$ref"] == "#/components/schemas/Problem");
         if is_problem {
             if let Some(c) = content.remove("application/json") {
                 content.insert(PROBLEM_JSON.to_string(), c);

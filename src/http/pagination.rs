@@ -32,7 +32,9 @@ impl PageQuery {
         }
         let after = match &self.cursor {
             None => 0,
-            Some(c) => decode_cursor(c).ok_or_else(|| AppError::field("cursor", "is not a cursor this service gave out"))?,
+            Some(c) => {
+                decode_cursor(c).ok_or_else(|| AppError::field("cursor", "is not a cursor this service gave out"))?
+            }
         };
         Ok(PageRequest { limit, after })
     }
@@ -57,7 +59,12 @@ fn encode_cursor(id: i64) -> String {
 }
 
 /// Cuts the extra row off and derives the next cursor from the last kept id.
-pub fn paginate<R, T>(mut rows: Vec<R>, page: PageRequest, id: impl Fn(&R) -> i64, map: impl FnMut(R) -> T) -> crate::http::wire::Page<T>
+pub fn paginate<R, T>(
+    mut rows: Vec<R>,
+    page: PageRequest,
+    id: impl Fn(&R) -> i64,
+    map: impl FnMut(R) -> T,
+) -> crate::http::wire::Page<T>
 where
     T: utoipa::ToSchema,
 {

@@ -39,7 +39,8 @@ pub fn generate() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // No randomness: still unique enough within the process for correlating logs.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         bytes.copy_from_slice(&nanos.to_le_bytes());
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -41,10 +41,8 @@ pub fn create(conn: &mut DbConnection, key: NewKey, now: NaiveDateTime) -> Resul
             created_at: now,
         };
         diesel::insert_into(api_keys::table).values(&new).execute(conn)?;
-        let row: ApiKey = api_keys::table
-            .filter(api_keys::token_hash.eq(&new.token_hash))
-            .select(ApiKey::as_select())
-            .first(conn)?;
+        let row: ApiKey =
+            api_keys::table.filter(api_keys::token_hash.eq(&new.token_hash)).select(ApiKey::as_select()).first(conn)?;
         Ok::<_, AppError>(row)
     })?;
     Ok((row, token))

@@ -59,7 +59,10 @@ pub fn record(conn: &mut DbConnection, entries: &[NewAuditEntry]) -> Result<(), 
 pub const STATUS_PENDING: i32 = 0;
 
 /// Inserts `entries` (on the caller's open transaction) and returns their ids, in order.
-pub fn insert_returning_ids(conn: &mut DbConnection, entries: &[NewAuditEntry]) -> Result<Vec<i64>, diesel::result::Error> {
+pub fn insert_returning_ids(
+    conn: &mut DbConnection,
+    entries: &[NewAuditEntry],
+) -> Result<Vec<i64>, diesel::result::Error> {
     entries
         .iter()
         .map(|e| diesel::insert_into(audit_log::table).values(e).returning(audit_log::id).get_result(conn))
@@ -71,7 +74,9 @@ pub fn insert_returning_ids(conn: &mut DbConnection, entries: &[NewAuditEntry]) 
 /// fills the row's empty `resource_id`, each further one gets a copy of the row).
 pub fn finish(conn: &mut DbConnection, ids: &[i64], status: i32, created: &[(i64, Vec<i64>)]) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        diesel::update(audit_log::table.filter(audit_log::id.eq_any(ids))).set(audit_log::status.eq(status)).execute(conn)?;
+        diesel::update(audit_log::table.filter(audit_log::id.eq_any(ids)))
+            .set(audit_log::status.eq(status))
+            .execute(conn)?;
         for (row_id, resource_ids) in created {
             let Some((first, rest)) = resource_ids.split_first() else { continue };
             diesel::update(audit_log::table.find(row_id)).set(audit_log::resource_id.eq(Some(*first))).execute(conn)?;
@@ -102,7 +107,13 @@ pub fn finish(conn: &mut DbConnection, ids: &[i64], status: i32, created: &[(i64
 }
 
 /// Audit rows in id order after `after`, `limit + 1` of them (for pagination).
-pub fn list(conn: &mut DbConnection, resource_type: Option<&str>, resource_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    resource_type: Option<&str>,
+    resource_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
     let mut q = audit_log::table.filter(audit_log::id.gt(after)).into_boxed();
     if let Some(t) = resource_type {
         q = q.filter(audit_log::resource_type.eq(t.to_string()));
@@ -142,7 +153,8 @@ pub fn invoice_history(conn: &mut DbConnection, id: i64) -> Result<Vec<HistoryEv
         }
     }
     let key_ids: Vec<i64> = rows.iter().filter_map(|r| r.2).collect();
-    let names: Vec<(i64, String)> = api_keys::table.filter(api_keys::id.eq_any(&key_ids)).select((api_keys::id, api_keys::name)).load(conn)?;
+    let names: Vec<(i64, String)> =
+        api_keys::table.filter(api_keys::id.eq_any(&key_ids)).select((api_keys::id, api_keys::name)).load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(action, at, key, request_id)| HistoryEvent {

@@ -19,7 +19,8 @@ pub fn create(conn: &mut DbConnection, mut new: NewCharge) -> Result<Charge, App
             .first(conn)
             .optional()?;
         let currency = currency.ok_or_else(|| AppError::field("subscription_id", "no subscription has this id"))?;
-        let currency = Currency::from_code(&currency).ok_or_else(|| AppError::Internal(format!("stored currency {currency}")))?;
+        let currency =
+            Currency::from_code(&currency).ok_or_else(|| AppError::Internal(format!("stored currency {currency}")))?;
         new.amount.0 = v::money(new.amount.0, currency).map_err(|m| AppError::field("amount", m))?;
         let id: i64 = diesel::insert_into(charges::table).values(&new).returning(charges::id).get_result(conn)?;
         get(conn, id)
@@ -35,7 +36,12 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Charge, AppError> {
         .ok_or(AppError::NotFound { what: "charge" })
 }
 
-pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<Charge>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    subscription_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Charge>, AppError> {
     let mut query = charges::table
         .filter(charges::id.gt(after))
         .order(charges::id)
@@ -55,7 +61,10 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
         // Deletes only while unclaimed: a draft that took it meanwhile makes this a 409.
         let n = diesel::delete(charges::table.find(id).filter(charges::invoice_id.is_null())).execute(conn)?;
         if n == 0 {
-            return Err(AppError::conflict("claimed", "the charge is on an invoice; void or delete that invoice first"));
+            return Err(AppError::conflict(
+                "claimed",
+                "the charge is on an invoice; void or delete that invoice first",
+            ));
         }
         Ok(())
     })

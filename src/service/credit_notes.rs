@@ -29,7 +29,7 @@ use crate::service::clock::Clock;
 use crate::service::invoices::{self, CustomerParty, InvoiceDocument, PartnerParty, SubscriptionRefDoc};
 use crate::storage::models::{CreditNote, Invoice, NewCreditNote};
 use crate::storage::schema::{counters, credit_notes, invoices as invoices_t};
-use crate::storage::{write_tx, Dec, DbConnection};
+use crate::storage::{write_tx, DbConnection, Dec};
 
 /// The number prefix of the credit-note series.
 pub const PREFIX: &str = "CN-";
@@ -139,13 +139,16 @@ pub fn summary(row: &CreditNote) -> Result<CreditNoteSummary, AppError> {
 }
 
 pub fn document(row: &CreditNote) -> Result<CreditNoteDocument, AppError> {
-    serde_json::from_str(&row.snapshot).map_err(|e| AppError::Internal(format!("credit note {} snapshot unreadable: {e}", row.id)))
+    serde_json::from_str(&row.snapshot)
+        .map_err(|e| AppError::Internal(format!("credit note {} snapshot unreadable: {e}", row.id)))
 }
 
 /// What earlier credit notes of the invoice credited, per 1-based line.
 fn credited_so_far(conn: &mut DbConnection, invoice_id: i64) -> Result<HashMap<usize, Decimal>, AppError> {
-    let rows: Vec<CreditNote> =
-        credit_notes::table.filter(credit_notes::invoice_id.eq(invoice_id)).select(CreditNote::as_select()).load(conn)?;
+    let rows: Vec<CreditNote> = credit_notes::table
+        .filter(credit_notes::invoice_id.eq(invoice_id))
+        .select(CreditNote::as_select())
+        .load(conn)?;
     let mut credited: HashMap<usize, Decimal> = HashMap::new();
     for row in &rows {
         for l in document(row)?.lines {
@@ -163,7 +166,13 @@ pub fn exists_for_invoice(conn: &mut DbConnection, invoice_id: i64) -> Result<bo
 
 /// A credit line for `amount` of invoice line `position`: the line's own quantity and price
 /// when all of it is credited at once, else one unit at the amount.
-fn credit_line(currency: Currency, position: usize, line: &invoices::LineDocument, amount: Decimal, whole: bool) -> CreditLineDocument {
+fn credit_line(
+    currency: Currency,
+    position: usize,
+    line: &invoices::LineDocument,
+    amount: Decimal,
+    whole: bool,
+) -> CreditLineDocument {
     CreditLineDocument {
         invoice_line: position,
         subscription_id: line.subscription_id,
@@ -181,15 +190,25 @@ fn credit_line(currency: Currency, position: usize, line: &invoices::LineDocumen
 /// Issues a credit note for an issued invoice (409 for drafts, void and credited invoices;
 /// 422 naming `lines[i].line` / `lines[i].amount` for lines that do not exist or amounts that
 /// are not positive or exceed what is still uncredited on the line).
-pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, clock: &dyn Clock) -> Result<CreditNoteDocument, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    invoice_id: i64,
+    req: CreditRequest,
+    clock: &dyn Clock,
+) -> Result<CreditNoteDocument, AppError> {
     write_tx(conn, |conn| {
         // A credit may free the invoice's claims: not while a run holds its customer.
         crate::service::lock_customer_of_invoice(conn, invoice_id)?;
         // Lock the invoice while it is issued: concurrent credits of one invoice queue here.
-        let locked = diesel::update(invoices_t::table.filter(invoices_t::id.eq(invoice_id)).filter(invoices_t::status.eq(InvoiceStatus::Issued.as_str())))
-            .set(invoices_t::status.eq(InvoiceStatus::Issued.as_str()))
-            .execute(conn)?;
-        let row: Option<Invoice> = invoices_t::table.find(invoice_id).select(Invoice::as_select()).first(conn).optional()?;
+        let locked = diesel::update(
+            invoices_t::table
+                .filter(invoices_t::id.eq(invoice_id))
+                .filter(invoices_t::status.eq(InvoiceStatus::Issued.as_str())),
+        )
+        .set(invoices_t::status.eq(InvoiceStatus::Issued.as_str()))
+        .execute(conn)?;
+        let row: Option<Invoice> =
+            invoices_t::table.find(invoice_id).select(Invoice::as_select()).first(conn).optional()?;
         let row = row.ok_or(AppError::NotFound { what: "invoice" })?;
         if locked == 0 {
             return Err(AppError::conflict(
@@ -234,13 +253,18 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
                     }
                     seen.push(pos);
                     let field = format!("lines[{i}].amount");
-                    let Some(amount) = c.take(&field, v::decimal(text).and_then(|d| v::money(d, currency))) else { continue };
+                    let Some(amount) = c.take(&field, v::decimal(text).and_then(|d| v::money(d, currency))) else {
+                        continue;
+                    };
                     if amount <= Decimal::ZERO {
                         c.add(&field, "must be positive");
                     } else if amount > uncredited[pos - 1] {
                         c.add(
                             &field,
-                            format!("is more than what is still uncredited on line {pos} ({})", currency.format(uncredited[pos - 1].max(Decimal::ZERO))),
+                            format!(
+                                "is more than what is still uncredited on line {pos} ({})",
+                                currency.format(uncredited[pos - 1].max(Decimal::ZERO))
+                            ),
                         );
                     } else {
                         let whole = amount == uncredited[pos - 1] && !credited.contains_key(&pos);
@@ -307,7 +331,12 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
             tax_note: doc.tax_note.clone(),
             customer: doc.customer.clone(),
             partner: doc.partner.clone(),
-            subscriptions: doc.subscriptions.iter().filter(|s| lines.iter().any(|l| l.subscription_id == s.id)).cloned().collect(),
+            subscriptions: doc
+                .subscriptions
+                .iter()
+                .filter(|s| lines.iter().any(|l| l.subscription_id == s.id))
+                .cloned()
+                .collect(),
             lines,
         };
         let id: i64 = diesel::insert_into(credit_notes::table)
@@ -336,7 +365,9 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
         // line: a credit charge (a negative line) cannot be credited in part, and freeing it
         // while it still stood would give its credit a second time on the next invoice.
         if uncredited_net - subtotal <= Decimal::ZERO {
-            diesel::update(invoices_t::table.find(invoice_id)).set(invoices_t::status.eq(InvoiceStatus::Credited.as_str())).execute(conn)?;
+            diesel::update(invoices_t::table.find(invoice_id))
+                .set(invoices_t::status.eq(InvoiceStatus::Credited.as_str()))
+                .execute(conn)?;
             invoices::free_claims(conn, invoice_id)?;
         }
         Ok(cn)
@@ -345,7 +376,8 @@ pub fn create(conn: &mut DbConnection, invoice_id: i64, req: CreditRequest, cloc
 
 /// A credit note the caller may see: clients only their own customer's (else 404).
 pub fn get_row(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<CreditNote, AppError> {
-    let row: Option<CreditNote> = credit_notes::table.find(id).select(CreditNote::as_select()).first(conn).optional()?;
+    let row: Option<CreditNote> =
+        credit_notes::table.find(id).select(CreditNote::as_select()).first(conn).optional()?;
     match row {
         Some(r) if caller.may_see_customer(r.customer_id) => Ok(r),
         _ => Err(AppError::NotFound { what: "credit note" }),
@@ -359,7 +391,14 @@ pub fn get(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<CreditNo
 
 /// Credit notes in id order after `after`, for the caller (clients: their own customer's),
 /// optionally those of one invoice (which the caller must be able to see).
-pub fn list(conn: &mut DbConnection, caller: &Caller, invoice_id: Option<i64>, customer_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<CreditNote>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    invoice_id: Option<i64>,
+    customer_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<CreditNote>, AppError> {
     if let Some(inv) = invoice_id {
         invoices::get_row(conn, caller, inv)?;
     }
@@ -383,7 +422,12 @@ pub fn list(conn: &mut DbConnection, caller: &Caller, invoice_id: Option<i64>, c
 
 /// For the invoice register: credit notes issued in [from, to), with the customer's name as
 /// credited (from the snapshot).
-pub fn issued_between(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<CreditNoteDocument>, AppError> {
+pub fn issued_between(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    customer_id: Option<i64>,
+) -> Result<Vec<CreditNoteDocument>, AppError> {
     let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
     let mut q = credit_notes::table
         .filter(credit_notes::issued_at.ge(midnight(from)))
@@ -440,8 +484,19 @@ pub fn as_invoice_like(cn: &CreditNoteDocument) -> InvoiceDocument {
 }
 
 /// The invoice register's rows for credit notes issued in [from, to): amounts negative.
-pub fn register_rows(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<crate::service::reports::RegisterRow>, AppError> {
-    let negate = |amount: &str| if amount.starts_with('-') || amount.chars().all(|c| c == '0' || c == '.') { amount.to_string() } else { format!("-{amount}") };
+pub fn register_rows(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    customer_id: Option<i64>,
+) -> Result<Vec<crate::service::reports::RegisterRow>, AppError> {
+    let negate = |amount: &str| {
+        if amount.starts_with('-') || amount.chars().all(|c| c == '0' || c == '.') {
+            amount.to_string()
+        } else {
+            format!("-{amount}")
+        }
+    };
     Ok(issued_between(conn, from, to, customer_id)?
         .into_iter()
         .map(|cn| crate::service::reports::RegisterRow {

@@ -37,7 +37,10 @@ fn first_fault(body: &[u8]) -> Option<(usize, &'static str)> {
     while let Some(found) = memchr::memchr(b'"', &body[i..]) {
         let open = i + found;
         if open > 0 && !matches!(body[open - 1], b',' | b'\n' | b'\r') {
-            return Some((open, "a quote inside an unquoted cell: quote the whole cell and double the quote inside (\"5\"\" screen\")"));
+            return Some((
+                open,
+                "a quote inside an unquoted cell: quote the whole cell and double the quote inside (\"5\"\" screen\")",
+            ));
         }
         // Inside the quoted cell: find its closing quote, passing doubled ones.
         let mut j = open + 1;

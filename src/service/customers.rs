@@ -11,7 +11,9 @@ use crate::storage::{write_tx, DbConnection};
 
 /// SPEC 6: a reverse-charge invoice names both VAT ids, so the partner's must be set too.
 fn check_partner_tax_id(conn: &mut DbConnection, new: &NewCustomer) -> Result<(), AppError> {
-    if new.tax_treatment == TaxTreatment::ReverseCharge.as_str() && crate::service::partner::get(conn)?.tax_id.trim().is_empty() {
+    if new.tax_treatment == TaxTreatment::ReverseCharge.as_str()
+        && crate::service::partner::get(conn)?.tax_id.trim().is_empty()
+    {
         return Err(AppError::field(
             "tax_treatment",
             "reverse_charge needs the partner's tax id: set it first (PUT /api/v1/partner)",

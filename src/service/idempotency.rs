@@ -42,20 +42,36 @@ pub enum Claim {
 type Row = (i64, String, Option<i32>, String, Option<Vec<u8>>, NaiveDateTime);
 
 /// Claims `key` for the caller's API key, purging expired rows first.
-pub fn claim(conn: &mut DbConnection, api_key_id: i64, key: &str, fingerprint: &str, now: NaiveDateTime) -> Result<Claim, AppError> {
+pub fn claim(
+    conn: &mut DbConnection,
+    api_key_id: i64,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> Result<Claim, AppError> {
     // Two first requests racing on PostgreSQL: the loser's insert waits for the winner's commit
     // and then fails on the unique index; its second attempt sees the winner's row.
     let mut attempts = 0;
     loop {
         attempts += 1;
         match write_tx(conn, |conn| claim_once(conn, api_key_id, key, fingerprint, now)) {
-            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) if attempts < 3 => continue,
+            Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+                if attempts < 3 =>
+            {
+                continue
+            }
             other => return other.map_err(AppError::from),
         }
     }
 }
 
-fn claim_once(conn: &mut DbConnection, api_key_id: i64, key: &str, fingerprint: &str, now: NaiveDateTime) -> Result<Claim, diesel::result::Error> {
+fn claim_once(
+    conn: &mut DbConnection,
+    api_key_id: i64,
+    key: &str,
+    fingerprint: &str,
+    now: NaiveDateTime,
+) -> Result<Claim, diesel::result::Error> {
     diesel::delete(ik::table.filter(ik::expires_at.lt(now))).execute(conn)?;
     let existing: Option<Row> = ik::table
         .filter(ik::api_key_id.eq(api_key_id))
@@ -97,7 +113,11 @@ pub fn complete(conn: &mut DbConnection, id: i64, response: &Stored) -> Result<(
     let headers = serde_json::to_string(&response.headers).map_err(|e| AppError::Internal(e.to_string()))?;
     write_tx(conn, |conn| {
         diesel::update(ik::table.find(id))
-            .set((ik::status.eq(Some(response.status as i32)), ik::headers.eq(headers), ik::body.eq(Some(response.body.as_slice()))))
+            .set((
+                ik::status.eq(Some(response.status as i32)),
+                ik::headers.eq(headers),
+                ik::body.eq(Some(response.body.as_slice())),
+            ))
             .execute(conn)
     })?;
     Ok(())

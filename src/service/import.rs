@@ -70,8 +70,15 @@ pub enum SubscriptionBy {
 }
 
 const COLUMNS: &[&str] = &[
-    "subscription_id", "subscription_external_id", "started_at", "minutes", "category", "billable", "agent",
-    "ticket_id", "description",
+    "subscription_id",
+    "subscription_external_id",
+    "started_at",
+    "minutes",
+    "category",
+    "billable",
+    "agent",
+    "ticket_id",
+    "description",
 ];
 
 /// A quoted cell over several lines, with its line breaks as LF: in a file saved with CRLF
@@ -100,17 +107,29 @@ struct Columns {
 /// Parses the whole file; on any error, every error found (up to 1000) and no entries.
 /// Returns the drafts and the file line of each.
 pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, Vec<usize>), ValidationErrors> {
-    let fail = |row: usize, field: &str, message: String| ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(row) }]);
+    let fail = |row: usize, field: &str, message: String| {
+        ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(row) }])
+    };
     check_quotes(bytes).map_err(|faults| {
-        ValidationErrors(faults.into_iter().map(|f| FieldError { field: "row".into(), message: f.message, row: Some(f.line) }).collect())
+        ValidationErrors(
+            faults
+                .into_iter()
+                .map(|f| FieldError { field: "row".into(), message: f.message, row: Some(f.line) })
+                .collect(),
+        )
     })?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(bytes);
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.headers().map_err(|e| fail(1, "header", format!("cannot read the header: {e}")))?.clone();
     let mut index = std::collections::HashMap::new();
     for (i, h) in headers.iter().enumerate() {
         let name = h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
         if name.is_empty() {
-            return Err(fail(1, "header", format!("column {} has no name; expected some of: {}", i + 1, COLUMNS.join(", "))));
+            return Err(fail(
+                1,
+                "header",
+                format!("column {} has no name; expected some of: {}", i + 1, COLUMNS.join(", ")),
+            ));
         }
         if !COLUMNS.contains(&name.as_str()) {
             return Err(fail(1, &name, format!("unknown column; expected some of: {}", COLUMNS.join(", "))));
@@ -125,7 +144,11 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
         }
     }
     if !index.contains_key("subscription_id") && !index.contains_key("subscription_external_id") {
-        return Err(fail(1, "subscription_id", "a subscription_id or subscription_external_id column is required".into()));
+        return Err(fail(
+            1,
+            "subscription_id",
+            "a subscription_id or subscription_external_id column is required".into(),
+        ));
     }
 
     // Each column's position, looked up once: a million rows asked a map by name ten times
@@ -153,7 +176,11 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                errors.push(FieldError { field: "row".into(), message: format!("unreadable CSV: {e}"), row: Some(line.max(2)) });
+                errors.push(FieldError {
+                    field: "row".into(),
+                    message: format!("unreadable CSV: {e}"),
+                    row: Some(line.max(2)),
+                });
                 break;
             }
         }
@@ -161,7 +188,8 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
         let get = |column: Option<usize>| column.and_then(|i| record.get(i)).unwrap_or("");
         let mut row_errors: Vec<(&'static str, String)> = Vec::new();
         if !get(c.subscription_external_id).is_empty() && !get(c.subscription_id).is_empty() {
-            row_errors.push(("subscription_id", "give subscription_id or subscription_external_id, not both".to_string()));
+            row_errors
+                .push(("subscription_id", "give subscription_id or subscription_external_id, not both".to_string()));
         }
         // A Partner Center id is checked as the subscription's own `external_id` is: a NUL
         // byte in it once reached PostgreSQL, which refused the lookup (a 500).
@@ -217,7 +245,13 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
             }
         };
         let raw = RawEntry {
-            subscription: subscription.or_else(|| if row_errors.iter().any(|e| e.0 == "subscription_id" || e.0 == "subscription_external_id") { Some(SubscriptionRef::Id(0)) } else { None }),
+            subscription: subscription.or_else(|| {
+                if row_errors.iter().any(|e| e.0 == "subscription_id" || e.0 == "subscription_external_id") {
+                    Some(SubscriptionRef::Id(0))
+                } else {
+                    None
+                }
+            }),
             ticket_id,
             agent: get(c.agent).to_string(),
             started_at: get(c.started_at).to_string(),
@@ -234,7 +268,11 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
             Ok(_) => {}
             Err(more) => row_errors.extend(more),
         }
-        errors.extend(row_errors.into_iter().map(|(field, message)| FieldError { field: field.into(), message, row: Some(line) }));
+        errors.extend(row_errors.into_iter().map(|(field, message)| FieldError {
+            field: field.into(),
+            message,
+            row: Some(line),
+        }));
         if errors.len() >= 1000 {
             break;
         }
@@ -270,14 +308,19 @@ mod tests {
 
     fn write_cell(text: &str, writing: Writing) -> String {
         match writing {
-            Writing::Proper { always_quote } if always_quote || needs_quotes(text) => format!("\"{}\"", text.replace('"', "\"\"")),
+            Writing::Proper { always_quote } if always_quote || needs_quotes(text) => {
+                format!("\"{}\"", text.replace('"', "\"\""))
+            }
             Writing::Proper { .. } | Writing::Raw => text.to_string(),
             Writing::Unterminated => format!("\"{}", text.replace('"', "\"\"")),
         }
     }
 
     fn description() -> impl Strategy<Value = Vec<&'static str>> {
-        prop::collection::vec(prop::sample::select(vec!["fix", "VM 5", ",", "\"", "\n", ";", "Müller", "a\"b", "''"]), 0..5)
+        prop::collection::vec(
+            prop::sample::select(vec!["fix", "VM 5", ",", "\"", "\n", ";", "Müller", "a\"b", "''"]),
+            0..5,
+        )
     }
 
     proptest! {

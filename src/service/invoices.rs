@@ -25,7 +25,7 @@ use crate::service::clock::Clock;
 use crate::service::{period_read, IN_CHUNK};
 use crate::storage::models::*;
 use crate::storage::schema::*;
-use crate::storage::{write_tx, Dec, DbConnection, SecondReader};
+use crate::storage::{write_tx, DbConnection, Dec, SecondReader};
 
 // ---------------------------------------------------------------------------------------------
 // The document
@@ -194,7 +194,9 @@ pub fn summary(row: &Invoice) -> Result<InvoiceSummary, AppError> {
 
 /// Builds the document from the live rows (drafts, and issued invoices at the moment of issue).
 fn build_document(conn: &mut DbConnection, row: &Invoice) -> Result<InvoiceDocument, AppError> {
-    build_documents(conn, std::slice::from_ref(row))?.pop().ok_or_else(|| AppError::Internal("no document built".into()))
+    build_documents(conn, std::slice::from_ref(row))?
+        .pop()
+        .ok_or_else(|| AppError::Internal("no document built".into()))
 }
 
 /// Builds the documents of many invoices with a handful of queries per 10,000 invoices (not
@@ -216,18 +218,27 @@ fn build_documents(conn: &mut DbConnection, rows: &[Invoice]) -> Result<Vec<Invo
     let customer_ids = sorted_unique(rows.iter().map(|r| r.customer_id));
     let mut customers_by_id: HashMap<i64, Customer> = HashMap::with_capacity(customer_ids.len());
     for chunk in customer_ids.chunks(IN_CHUNK) {
-        let found: Vec<Customer> = customers::table.filter(customers::id.eq_any(chunk)).select(Customer::as_select()).load(conn)?;
+        let found: Vec<Customer> =
+            customers::table.filter(customers::id.eq_any(chunk)).select(Customer::as_select()).load(conn)?;
         customers_by_id.extend(found.into_iter().map(|c| (c.id, c)));
     }
     let sub_ids = sorted_unique(lines_of.values().flatten().map(|l| l.subscription_id));
     let mut subs_by_id: HashMap<i64, Subscription> = HashMap::with_capacity(sub_ids.len());
     for chunk in sub_ids.chunks(IN_CHUNK) {
-        let found: Vec<Subscription> = subscriptions::table.filter(subscriptions::id.eq_any(chunk)).select(Subscription::as_select()).load(conn)?;
+        let found: Vec<Subscription> = subscriptions::table
+            .filter(subscriptions::id.eq_any(chunk))
+            .select(Subscription::as_select())
+            .load(conn)?;
         subs_by_id.extend(found.into_iter().map(|s| (s.id, s)));
     }
     let plan_ids = sorted_unique(subs_by_id.values().map(|s| s.plan_id));
-    let plans_by_id: HashMap<i64, Plan> =
-        plans::table.filter(plans::id.eq_any(&plan_ids)).select(Plan::as_select()).load(conn)?.into_iter().map(|p: Plan| (p.id, p)).collect();
+    let plans_by_id: HashMap<i64, Plan> = plans::table
+        .filter(plans::id.eq_any(&plan_ids))
+        .select(Plan::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|p: Plan| (p.id, p))
+        .collect();
 
     let mut docs = Vec::with_capacity(rows.len());
     for row in rows {
@@ -307,7 +318,13 @@ fn assemble(
         },
         subscriptions: subs
             .iter()
-            .map(|s| SubscriptionRefDoc { id: s.id, name: s.name.clone(), product: s.product.clone(), external_id: s.external_id.clone(), plan_id: s.plan_id })
+            .map(|s| SubscriptionRefDoc {
+                id: s.id,
+                name: s.name.clone(),
+                product: s.product.clone(),
+                external_id: s.external_id.clone(),
+                plan_id: s.plan_id,
+            })
             .collect(),
         support_terms: plan_rows
             .iter()
@@ -347,7 +364,13 @@ fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Invoice>, AppError> {
 fn find_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Invoice>, AppError> {
     let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IN_CHUNK) {
-        rows.extend(invoices::table.filter(invoices::id.eq_any(chunk)).order(invoices::id).select(Invoice::as_select()).load(conn)?);
+        rows.extend(
+            invoices::table
+                .filter(invoices::id.eq_any(chunk))
+                .order(invoices::id)
+                .select(Invoice::as_select())
+                .load(conn)?,
+        );
     }
     rows.sort_unstable_by_key(|r: &Invoice| r.id);
     Ok(rows)
@@ -360,7 +383,9 @@ pub fn get_row(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Invo
 
 fn visible(row: Option<Invoice>, caller: &Caller) -> Result<Invoice, AppError> {
     match row {
-        Some(row) if caller.may_see_customer(row.customer_id) && !(caller.is_client() && row.status == "draft") => Ok(row),
+        Some(row) if caller.may_see_customer(row.customer_id) && !(caller.is_client() && row.status == "draft") => {
+            Ok(row)
+        }
         _ => Err(AppError::NotFound { what: "invoice" }),
     }
 }
@@ -382,9 +407,16 @@ pub fn get_json(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Vec
 /// [`get_json`], also confirming that API key `key_id` is still live, in the invoice's own
 /// statement: one round trip to PostgreSQL instead of two (see `AppState::run_read`). A revoked
 /// key is `Unauthorized`, whether or not the invoice exists.
-pub fn get_json_confirming_key(conn: &mut DbConnection, caller: &Caller, id: i64, key_id: i64) -> Result<Vec<u8>, AppError> {
-    let live_key = diesel::dsl::exists(api_keys::table.filter(api_keys::id.eq(key_id)).filter(api_keys::revoked_at.is_null()));
-    let found: Option<(Invoice, bool)> = invoices::table.find(id).select((Invoice::as_select(), live_key)).first(conn).optional()?;
+pub fn get_json_confirming_key(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: i64,
+    key_id: i64,
+) -> Result<Vec<u8>, AppError> {
+    let live_key =
+        diesel::dsl::exists(api_keys::table.filter(api_keys::id.eq(key_id)).filter(api_keys::revoked_at.is_null()));
+    let found: Option<(Invoice, bool)> =
+        invoices::table.find(id).select((Invoice::as_select(), live_key)).first(conn).optional()?;
     match found {
         Some((_, false)) => Err(AppError::Unauthorized),
         Some((row, true)) => json_of(conn, visible(Some(row), caller)?),
@@ -411,7 +443,13 @@ pub struct InvoiceFilter {
     pub period_start: Option<NaiveDate>,
 }
 
-pub fn list(conn: &mut DbConnection, caller: &Caller, filter: InvoiceFilter, after: i64, limit: i64) -> Result<Vec<Invoice>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    filter: InvoiceFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Invoice>, AppError> {
     let mut query = invoices::table
         .filter(invoices::id.gt(after))
         .order(invoices::id)
@@ -447,10 +485,17 @@ enum Scope<'a> {
 }
 
 /// Creates a draft for one customer; 422 `nothing_to_invoice` when there is nothing to bill.
-pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, now: NaiveDateTime) -> Result<InvoiceDocument, AppError> {
+pub fn create_draft(
+    conn: &mut DbConnection,
+    customer_id: i64,
+    period: Period,
+    now: NaiveDateTime,
+) -> Result<InvoiceDocument, AppError> {
     write_tx(conn, |conn| {
         let ids = draft(conn, Scope::One(customer_id), period, now)?;
-        let id = ids.first().copied().ok_or_else(|| AppError::unprocessable("nothing_to_invoice", "nothing to invoice for this customer and period"))?;
+        let id = ids.first().copied().ok_or_else(|| {
+            AppError::unprocessable("nothing_to_invoice", "nothing to invoice for this customer and period")
+        })?;
         let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
         build_document(conn, &row)
     })
@@ -462,7 +507,12 @@ pub fn create_draft(conn: &mut DbConnection, customer_id: i64, period: Period, n
 /// `second` says where to borrow another connection to the same database: on PostgreSQL the
 /// run reads the period's entries with both at once (`period_read`). It is borrowed once the
 /// run holds its customers' locks.
-pub fn run(conn: &mut DbConnection, second: SecondReader, period: Period, now: NaiveDateTime) -> Result<Vec<InvoiceDocument>, AppError> {
+pub fn run(
+    conn: &mut DbConnection,
+    second: SecondReader,
+    period: Period,
+    now: NaiveDateTime,
+) -> Result<Vec<InvoiceDocument>, AppError> {
     let ids = run_ids(conn, second, period, now)?;
     // The documents are read after the commit, so the write transaction (and its locks) stays short.
     let rows = find_many(conn, &ids)?;
@@ -470,7 +520,12 @@ pub fn run(conn: &mut DbConnection, second: SecondReader, period: Period, now: N
 }
 
 /// The invoice run without the documents: the new drafts' ids, in customer order.
-pub fn run_ids(conn: &mut DbConnection, second: SecondReader, period: Period, now: NaiveDateTime) -> Result<Vec<i64>, AppError> {
+pub fn run_ids(
+    conn: &mut DbConnection,
+    second: SecondReader,
+    period: Period,
+    now: NaiveDateTime,
+) -> Result<Vec<i64>, AppError> {
     crate::storage::with_bulk_cache(conn, |conn| write_tx(conn, |conn| draft(conn, Scope::All(second), period, now)))
 }
 
@@ -480,7 +535,9 @@ pub fn run_ids(conn: &mut DbConnection, second: SecondReader, period: Period, no
 fn lock_customers(conn: &mut DbConnection, scope: &Scope) -> Result<(), AppError> {
     if let DbConnection::Postgresql(pg) = conn {
         let _: Vec<i64> = match scope {
-            Scope::One(id) => customers::table.filter(customers::id.eq(*id)).select(customers::id).for_update().load(pg)?,
+            Scope::One(id) => {
+                customers::table.filter(customers::id.eq(*id)).select(customers::id).for_update().load(pg)?
+            }
             Scope::All(_) => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
         };
     }
@@ -533,7 +590,11 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
             // A run reads the period's entries in one pass in id order (sequential on disk), a
             // draft for one customer through its subscriptions.
             let started = std::time::Instant::now();
-            let mut entries = if all { Some(crate::storage::with_custom_plans(conn, |conn| period_read::unclaimed_entries(conn, period))?) } else { None };
+            let mut entries = if all {
+                Some(crate::storage::with_custom_plans(conn, |conn| period_read::unclaimed_entries(conn, period))?)
+            } else {
+                None
+            };
             let read = started.elapsed();
             let (mut pricing, mut writing) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
             for batch in customer_rows.chunks(CUSTOMERS_PER_BATCH) {
@@ -550,7 +611,11 @@ fn draft(conn: &mut DbConnection, scope: Scope, period: Period, now: NaiveDateTi
     let t = std::time::Instant::now();
     let claimed = claims.entries.len();
     claims.write(conn)?;
-    log::debug!("draft: {} invoices; {phases}, claim {claimed} entries (and tickets, charges) {:?}", ids.len(), t.elapsed());
+    log::debug!(
+        "draft: {} invoices; {phases}, claim {claimed} entries (and tickets, charges) {:?}",
+        ids.len(),
+        t.elapsed()
+    );
     Ok(ids)
 }
 
@@ -657,31 +722,40 @@ fn price_batch<'a>(
         if entries_preloaded {
             // (entries came from the run's pass over the period)
         } else {
-        let rows: Vec<(i64, i64, NaiveDateTime, i32, String, bool)> = time_entries::table
-            .filter(time_entries::subscription_id.eq_any(chunk))
-            .filter(time_entries::started_at.ge(start))
-            .filter(time_entries::started_at.lt(end))
-            // Never chargeable (SPEC P1), as the run's read (`period_read`) leaves them out.
-            .filter(time_entries::billable.eq(true))
-            .filter(entry_unclaimed())
-            .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category, time_entries::billable))
-            .load(conn)?;
-        for (id, sub, started_at, minutes, category, billable) in rows {
-            let Some(category) = Category::parse(&category) else { continue };
-            entries.entry(sub).or_default().push(pricing::TimeEntry {
-                id,
-                started_at: to_utc(started_at),
-                minutes: minutes.max(0) as u32,
-                category,
-                billable,
-            });
-        }
+            let rows: Vec<(i64, i64, NaiveDateTime, i32, String, bool)> = time_entries::table
+                .filter(time_entries::subscription_id.eq_any(chunk))
+                .filter(time_entries::started_at.ge(start))
+                .filter(time_entries::started_at.lt(end))
+                // Never chargeable (SPEC P1), as the run's read (`period_read`) leaves them out.
+                .filter(time_entries::billable.eq(true))
+                .filter(entry_unclaimed())
+                .select((
+                    time_entries::id,
+                    time_entries::subscription_id,
+                    time_entries::started_at,
+                    time_entries::minutes,
+                    time_entries::category,
+                    time_entries::billable,
+                ))
+                .load(conn)?;
+            for (id, sub, started_at, minutes, category, billable) in rows {
+                let Some(category) = Category::parse(&category) else { continue };
+                entries.entry(sub).or_default().push(pricing::TimeEntry {
+                    id,
+                    started_at: to_utc(started_at),
+                    minutes: minutes.max(0) as u32,
+                    category,
+                    billable,
+                });
+            }
         }
         let rows: Vec<(i64, i64, NaiveDateTime, String)> = tickets::table
             .filter(tickets::subscription_id.eq_any(chunk))
             .filter(tickets::opened_at.ge(start))
             .filter(tickets::opened_at.lt(end))
-            .filter(diesel::dsl::not(diesel::dsl::exists(ticket_claims::table.filter(ticket_claims::ticket_id.eq(tickets::id)))))
+            .filter(diesel::dsl::not(diesel::dsl::exists(
+                ticket_claims::table.filter(ticket_claims::ticket_id.eq(tickets::id)),
+            )))
             .select((tickets::id, tickets::subscription_id, tickets::opened_at, tickets::category))
             .load(conn)?;
         for (id, sub, opened_at, category) in rows {
@@ -702,7 +776,12 @@ fn price_batch<'a>(
             .filter(retainer_claims::subscription_id.eq_any(chunk))
             .filter(retainer_claims::month.ge(period.start()))
             .filter(retainer_claims::month.lt(period.end()))
-            .select((retainer_claims::subscription_id, retainer_claims::month, retainer_claims::fee_claimed, retainer_claims::allowance_used))
+            .select((
+                retainer_claims::subscription_id,
+                retainer_claims::month,
+                retainer_claims::fee_claimed,
+                retainer_claims::allowance_used,
+            ))
             .load(conn)?;
         for (sub, month, fee, allowance) in rows {
             let slot = used.entry(sub).or_default().entry(month).or_default();
@@ -729,9 +808,17 @@ fn price_batch<'a>(
     for customer in batch {
         let Some(customer_subs) = subs_by_customer.get(&customer.id) else { continue };
         let currency = currency_of(&customer.currency)?;
-        let mut request = InvoiceRequest { currency, tax_rate_percent: customer.tax_rate_percent.0, period, subscriptions: Vec::new() };
+        let mut request = InvoiceRequest {
+            currency,
+            tax_rate_percent: customer.tax_rate_percent.0,
+            period,
+            subscriptions: Vec::new(),
+        };
         for s in customer_subs {
-            let plan = terms.get(&s.plan_id).cloned().ok_or_else(|| AppError::Internal(format!("plan {} missing", s.plan_id)))?;
+            let plan = terms
+                .get(&s.plan_id)
+                .cloned()
+                .ok_or_else(|| AppError::Internal(format!("plan {} missing", s.plan_id)))?;
             request.subscriptions.push(pricing::Subscription {
                 id: s.id,
                 name: s.name.clone(),
@@ -754,7 +841,12 @@ fn price_batch<'a>(
 
 /// Writes a batch of drafts with their lines and retainer claims (multi-row INSERTs; lines by
 /// COPY on PostgreSQL), and adds what they claim of entries, tickets and charges to `claims`.
-fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateTime, claims: &mut PendingClaims) -> Result<Vec<i64>, AppError> {
+fn write_drafts(
+    conn: &mut DbConnection,
+    drafts: &[PricedDraft],
+    now: NaiveDateTime,
+    claims: &mut PendingClaims,
+) -> Result<Vec<i64>, AppError> {
     let new_invoices: Vec<NewInvoice> = drafts
         .iter()
         .map(|d| NewInvoice {
@@ -774,8 +866,14 @@ fn write_drafts(conn: &mut DbConnection, drafts: &[PricedDraft], now: NaiveDateT
     let mut id_of_customer: HashMap<i64, i64> = HashMap::with_capacity(drafts.len());
     for chunk in new_invoices.chunks(1_000) {
         let got: Vec<(i64, i64)> = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(invoices::table).values(chunk).returning((invoices::id, invoices::customer_id)).get_results(c)?,
-            DbConnection::Postgresql(c) => diesel::insert_into(invoices::table).values(chunk).returning((invoices::id, invoices::customer_id)).get_results(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(invoices::table)
+                .values(chunk)
+                .returning((invoices::id, invoices::customer_id))
+                .get_results(c)?,
+            DbConnection::Postgresql(c) => diesel::insert_into(invoices::table)
+                .values(chunk)
+                .returning((invoices::id, invoices::customer_id))
+                .get_results(c)?,
         };
         id_of_customer.extend(got.into_iter().map(|(id, customer)| (customer, id)));
     }
@@ -870,7 +968,10 @@ impl PendingClaims {
             diesel::insert_or_ignore_into(time_entry_claims::table).values(&rows).execute(lite)
         })?;
         claim_into(conn, ClaimTable::Tickets, self.tickets, |lite, chunk| {
-            let rows: Vec<_> = chunk.iter().map(|&(id, inv)| (ticket_claims::ticket_id.eq(id), ticket_claims::invoice_id.eq(inv))).collect();
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|&(id, inv)| (ticket_claims::ticket_id.eq(id), ticket_claims::invoice_id.eq(inv)))
+                .collect();
             diesel::insert_or_ignore_into(ticket_claims::table).values(&rows).execute(lite)
         })?;
         claim_rows(conn, "charges", self.charges, |conn, invoice_id, ids| {
@@ -891,7 +992,9 @@ enum ClaimTable {
 impl ClaimTable {
     fn insert_sql(self) -> &'static str {
         match self {
-            ClaimTable::Entries => "INSERT INTO time_entry_claims (time_entry_id, invoice_id) SELECT * FROM unnest($1, $2)",
+            ClaimTable::Entries => {
+                "INSERT INTO time_entry_claims (time_entry_id, invoice_id) SELECT * FROM unnest($1, $2)"
+            }
             ClaimTable::Tickets => "INSERT INTO ticket_claims (ticket_id, invoice_id) SELECT * FROM unnest($1, $2)",
         }
     }
@@ -931,7 +1034,9 @@ fn claim_into(
                     .bind::<Array<BigInt>, _>(&invoices)
                     .execute(pg)
                     .map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => table.taken(),
+                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                            table.taken()
+                        }
                         other => other.into(),
                     })?;
                 if n != chunk.len() {
@@ -952,11 +1057,20 @@ fn claim_into(
 }
 
 /// Time entries no invoice has claimed (a filter on `time_entries`).
-pub(super) type EntryUnclaimed = diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, time_entries::id>>>>;
+pub(super) type EntryUnclaimed = diesel::dsl::not<
+    diesel::dsl::exists<
+        diesel::dsl::Filter<
+            time_entry_claims::table,
+            diesel::dsl::Eq<time_entry_claims::time_entry_id, time_entries::id>,
+        >,
+    >,
+>;
 
 /// Time entries no invoice has claimed.
 pub(super) fn entry_unclaimed() -> EntryUnclaimed {
-    diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id))))
+    diesel::dsl::not(diesel::dsl::exists(
+        time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id)),
+    ))
 }
 
 /// Claims rows of `table` (charges, which have a nullable `invoice_id`: a run claims few of
@@ -973,7 +1087,9 @@ fn claim_rows(
 ) -> Result<(), AppError> {
     use diesel::sql_types::{Array, BigInt};
     debug_assert!(table == "charges", "a table with a nullable invoice_id");
-    let taken = || AppError::conflict("already_claimed", format!("some {table} were claimed by another invoice meanwhile; retry"));
+    let taken = || {
+        AppError::conflict("already_claimed", format!("some {table} were claimed by another invoice meanwhile; retry"))
+    };
     match conn {
         DbConnection::Postgresql(pg) => {
             let mut pairs = pairs;
@@ -985,7 +1101,10 @@ fn claim_rows(
             );
             for chunk in pairs.chunks(100_000) {
                 let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-                let n = diesel::sql_query(&sql).bind::<Array<BigInt>, _>(&ids).bind::<Array<BigInt>, _>(&invoices).execute(pg)?;
+                let n = diesel::sql_query(&sql)
+                    .bind::<Array<BigInt>, _>(&ids)
+                    .bind::<Array<BigInt>, _>(&invoices)
+                    .execute(pg)?;
                 if n != chunk.len() {
                     return Err(taken());
                 }
@@ -1062,18 +1181,29 @@ pub fn issue_many(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Re
 /// rows. The counter is moved inside this transaction, so a rollback gives the numbers back
 /// (a sequence would leave gaps; MAX+1 would give duplicates).
 fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Result<Vec<InvoiceDocument>, AppError> {
-    diesel::update(counters::table.filter(counters::name.eq("invoice"))).set(counters::value.eq(counters::value)).execute(conn)?;
+    diesel::update(counters::table.filter(counters::name.eq("invoice")))
+        .set(counters::value.eq(counters::value))
+        .execute(conn)?;
     let mut moved = 0;
     for chunk in ids.chunks(IN_CHUNK) {
-        moved += diesel::update(invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::status.eq(InvoiceStatus::Draft.as_str())))
-            .set(invoices::status.eq(InvoiceStatus::Issued.as_str()))
-            .execute(conn)?;
+        moved += diesel::update(
+            invoices::table
+                .filter(invoices::id.eq_any(chunk))
+                .filter(invoices::status.eq(InvoiceStatus::Draft.as_str())),
+        )
+        .set(invoices::status.eq(InvoiceStatus::Issued.as_str()))
+        .execute(conn)?;
     }
     let mut rows = find_many(conn, ids)?;
     if moved != ids.len() {
-        let row = rows.iter().find(|r| r.status != InvoiceStatus::Issued.as_str() || r.number.is_some()).or(rows.first());
+        let row =
+            rows.iter().find(|r| r.status != InvoiceStatus::Issued.as_str() || r.number.is_some()).or(rows.first());
         let (id, status) = row.map(|r| (r.id, r.status.clone())).unwrap_or_default();
-        let detail = if ids.len() == 1 { format!("the invoice is {status}, not draft") } else { format!("invoice {id} is {status}, not draft") };
+        let detail = if ids.len() == 1 {
+            format!("the invoice is {status}, not draft")
+        } else {
+            format!("invoice {id} is {status}, not draft")
+        };
         return Err(AppError::conflict("invalid_status", detail));
     }
     // A draft priced at another tax rate or currency than the customer's current one would
@@ -1081,13 +1211,16 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
     let customer_ids = sorted_unique(rows.iter().map(|r| r.customer_id));
     let mut terms: HashMap<i64, (String, Dec)> = HashMap::new();
     for chunk in customer_ids.chunks(IN_CHUNK) {
-        let found: Vec<(i64, String, Dec)> =
-            customers::table.filter(customers::id.eq_any(chunk)).select((customers::id, customers::currency, customers::tax_rate_percent)).load(conn)?;
+        let found: Vec<(i64, String, Dec)> = customers::table
+            .filter(customers::id.eq_any(chunk))
+            .select((customers::id, customers::currency, customers::tax_rate_percent))
+            .load(conn)?;
         terms.extend(found.into_iter().map(|(id, c, r)| (id, (c, r))));
     }
     for row in &rows {
         if terms.get(&row.customer_id).is_none_or(|(c, r)| *c != row.currency || r.0 != row.tax_rate_percent.0) {
-            let detail = "the customer's currency or tax rate changed since this draft was made; delete it and draft again";
+            let detail =
+                "the customer's currency or tax rate changed since this draft was made; delete it and draft again";
             let detail = if ids.len() == 1 { detail.to_string() } else { format!("invoice {}: {detail}", row.id) };
             return Err(AppError::conflict("stale_draft", detail));
         }
@@ -1126,7 +1259,9 @@ fn issue_in_tx(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Resul
 pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::delete(time_entry_claims::table.filter(time_entry_claims::invoice_id.eq(id))).execute(conn)?;
     diesel::delete(ticket_claims::table.filter(ticket_claims::invoice_id.eq(id))).execute(conn)?;
-    diesel::update(charges::table.filter(charges::invoice_id.eq(id))).set(charges::invoice_id.eq(None::<i64>)).execute(conn)?;
+    diesel::update(charges::table.filter(charges::invoice_id.eq(id)))
+        .set(charges::invoice_id.eq(None::<i64>))
+        .execute(conn)?;
     diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;
     Ok(())
 }
@@ -1137,7 +1272,10 @@ pub fn void(conn: &mut DbConnection, id: i64) -> Result<InvoiceDocument, AppErro
         crate::service::lock_customer_of_invoice(conn, id)?;
         let row = transition(conn, id, InvoiceStatus::Issued, InvoiceStatus::Void)?;
         if crate::service::credit_notes::exists_for_invoice(conn, id)? {
-            return Err(AppError::conflict("has_credit_notes", "the invoice has credit notes; credit the rest instead of voiding it"));
+            return Err(AppError::conflict(
+                "has_credit_notes",
+                "the invoice has credit notes; credit the rest instead of voiding it",
+            ));
         }
         free_claims(conn, id)?;
         document(conn, &row)
@@ -1151,7 +1289,9 @@ pub fn delete_draft(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
         // Lock the row while it is still a draft (a concurrent issue either finishes first, and
         // this fails, or waits for this delete).
         transition(conn, id, InvoiceStatus::Draft, InvoiceStatus::Draft).map_err(|e| match e {
-            AppError::Conflict { .. } => AppError::conflict("invalid_status", "only drafts can be deleted; void an issued invoice instead"),
+            AppError::Conflict { .. } => {
+                AppError::conflict("invalid_status", "only drafts can be deleted; void an issued invoice instead")
+            }
             other => other,
         })?;
         free_claims(conn, id)?;
@@ -1162,7 +1302,12 @@ pub fn delete_draft(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
 }
 
 /// For the invoice register: invoices issued in [from, to), void ones included.
-pub fn issued_between(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<(Invoice, String)>, AppError> {
+pub fn issued_between(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    customer_id: Option<i64>,
+) -> Result<Vec<(Invoice, String)>, AppError> {
     let mut q = invoices::table
         .inner_join(customers::table)
         .filter(invoices::issued_at.ge(utc_midnight(from)))

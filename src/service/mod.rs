@@ -47,11 +47,13 @@ pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -
 /// other (the entries as free, their retainer month as still taken). With this lock they are
 /// freed before the run starts or after it ends.
 pub fn lock_customer_of_invoice(conn: &mut crate::storage::DbConnection, invoice_id: i64) -> Result<(), AppError> {
-    use diesel::prelude::*;
     use crate::storage::schema::{customers, invoices};
+    use diesel::prelude::*;
     if let crate::storage::DbConnection::Postgresql(pg) = conn {
         let _: Vec<i64> = customers::table
-            .filter(customers::id.eq_any(invoices::table.filter(invoices::id.eq(invoice_id)).select(invoices::customer_id)))
+            .filter(
+                customers::id.eq_any(invoices::table.filter(invoices::id.eq(invoice_id)).select(invoices::customer_id)),
+            )
             .select(customers::id)
             .for_share()
             .load(pg)?;
@@ -64,11 +66,17 @@ pub fn lock_customer_of_invoice(conn: &mut crate::storage::DbConnection, invoice
 /// run one after the other: a draft never prices a row that then changes before it is claimed.
 /// (SQLite's `BEGIN IMMEDIATE` already runs writers one at a time.)
 pub fn lock_customers_of(conn: &mut crate::storage::DbConnection, subscription_ids: &[i64]) -> Result<(), AppError> {
-    use diesel::prelude::*;
     use crate::storage::schema::{customers, subscriptions};
+    use diesel::prelude::*;
     if let crate::storage::DbConnection::Postgresql(pg) = conn {
         let _: Vec<i64> = customers::table
-            .filter(customers::id.eq_any(subscriptions::table.filter(subscriptions::id.eq_any(subscription_ids)).select(subscriptions::customer_id)))
+            .filter(
+                customers::id.eq_any(
+                    subscriptions::table
+                        .filter(subscriptions::id.eq_any(subscription_ids))
+                        .select(subscriptions::customer_id),
+                ),
+            )
             .select(customers::id)
             .order(customers::id)
             .for_share()

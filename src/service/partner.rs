@@ -2,9 +2,9 @@
 
 use diesel::prelude::*;
 
+use crate::domain::vocab::TaxTreatment;
 use crate::error::AppError;
 use crate::storage::models::Partner;
-use crate::domain::vocab::TaxTreatment;
 use crate::storage::schema::{customers, partner};
 use crate::storage::{write_tx, DbConnection};
 

@@ -15,7 +15,7 @@ use crate::domain::vocab::{Product, SubscriptionStatus, TaxTreatment};
 use crate::error::AppError;
 use crate::storage::models::{Customer, NewCustomer, NewSubscription, Plan, Subscription};
 use crate::storage::schema::{customers, plans, subscriptions};
-use crate::storage::{write_tx, Dec, DbConnection};
+use crate::storage::{write_tx, DbConnection, Dec};
 
 /// Our field, and the header names (normalized: lowercase, `_`/`-` as spaces) that mean it.
 pub const CUSTOMER_COLUMNS: &[(&str, &[&str])] = &[
@@ -78,7 +78,15 @@ impl ImportReport {
             let fields: Vec<String> = l
                 .changes
                 .iter()
-                .map(|[f, old, new]| if old.is_empty() { format!("{f}={new:?}") } else { format!("{f}: {old:?} -> {new:?}") })
+                .map(
+                    |[f, old, new]| {
+                        if old.is_empty() {
+                            format!("{f}={new:?}")
+                        } else {
+                            format!("{f}: {old:?} -> {new:?}")
+                        }
+                    },
+                )
                 .collect();
             out.push_str(&format!("line {}: {} {what} {}: {}\n", l.line, l.action, l.external_id, fields.join(", ")));
         }
@@ -94,16 +102,31 @@ impl ImportReport {
 }
 
 fn normalize(header: &str) -> String {
-    header.trim_start_matches('\u{feff}').trim().to_lowercase().replace(['_', '-'], " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    header
+        .trim_start_matches('\u{feff}')
+        .trim()
+        .to_lowercase()
+        .replace(['_', '-'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The CSV's data rows as (line, field -> value), with the columns found.
 type Rows = Vec<(usize, HashMap<&'static str, String>)>;
 
 fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]) -> Result<Rows, ValidationErrors> {
-    let header_error = |field: &str, message: String| ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(1) }]);
-    crate::service::csv_input::check_quotes(bytes)
-        .map_err(|faults| ValidationErrors(faults.into_iter().map(|f| FieldError { field: "line".into(), message: f.message, row: Some(f.line) }).collect()))?;
+    let header_error = |field: &str, message: String| {
+        ValidationErrors(vec![FieldError { field: field.into(), message, row: Some(1) }])
+    };
+    crate::service::csv_input::check_quotes(bytes).map_err(|faults| {
+        ValidationErrors(
+            faults
+                .into_iter()
+                .map(|f| FieldError { field: "line".into(), message: f.message, row: Some(f.line) })
+                .collect(),
+        )
+    })?;
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).trim(csv::Trim::All).from_reader(bytes);
     let headers = reader.headers().map_err(|e| header_error("header", format!("not a CSV header: {e}")))?.clone();
     let names: Vec<String> = headers.iter().map(normalize).collect();
@@ -133,7 +156,11 @@ fn read_csv(bytes: &[u8], columns: &[(&'static str, &[&str])], required: &[&str]
                 let values = index.iter().map(|(f, i)| (*f, rec.get(*i).unwrap_or("").to_string())).collect();
                 rows.push((line, values));
             }
-            Err(e) => errors.push(FieldError { field: "line".into(), message: format!("not valid CSV: {e}"), row: Some(line) }),
+            Err(e) => errors.push(FieldError {
+                field: "line".into(),
+                message: format!("not valid CSV: {e}"),
+                row: Some(line),
+            }),
         }
     }
     if !errors.is_empty() {
@@ -182,22 +209,37 @@ pub fn import_customers(
 ) -> Result<ImportReport, AppError> {
     let rows = read_csv(bytes, CUSTOMER_COLUMNS, &["external_id", "name"])?;
     write_tx(conn, |conn| {
-        let existing: Vec<Customer> = customers::table.filter(customers::external_id.is_not_null()).select(Customer::as_select()).load(conn)?;
-        let by_external: HashMap<String, Customer> = existing.into_iter().filter_map(|c| c.external_id.clone().map(|x| (x, c))).collect();
+        let existing: Vec<Customer> =
+            customers::table.filter(customers::external_id.is_not_null()).select(Customer::as_select()).load(conn)?;
+        let by_external: HashMap<String, Customer> =
+            existing.into_iter().filter_map(|c| c.external_id.clone().map(|x| (x, c))).collect();
         let mut errors = Errors(Vec::new());
         let mut seen = HashSet::new();
         let mut planned: Vec<Planned<Customer, NewCustomer>> = Vec::new();
         for (line, row) in rows {
             let get = |f: &str| row.get(f).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            let Some(ext) = errors.take(line, "external_id", v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128)) else { continue };
+            let Some(ext) = errors.take(
+                line,
+                "external_id",
+                v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128),
+            ) else {
+                continue;
+            };
             if !seen.insert(ext.clone()) {
                 errors.add(line, "external_id", format!("{ext} appears on an earlier line too"));
                 continue;
             }
-            let name = errors.take(line, "name", v::required_text(row.get("name").map(String::as_str).unwrap_or(""), 300));
+            let name =
+                errors.take(line, "name", v::required_text(row.get("name").map(String::as_str).unwrap_or(""), 300));
             let email = match (get("email"), get("domain")) {
                 (Some(e), _) => errors.take(line, "email", v::email(&e)).map(Some),
-                (None, Some(d)) => errors.take(line, "domain", v::email(&format!("billing@{d}")).map_err(|_| format!("{d:?} is not a domain name"))).map(Some),
+                (None, Some(d)) => errors
+                    .take(
+                        line,
+                        "domain",
+                        v::email(&format!("billing@{d}")).map_err(|_| format!("{d:?} is not a domain name")),
+                    )
+                    .map(Some),
                 (None, None) => Some(None),
             };
             let country = match get("country").or_else(|| defaults.country.clone()) {
@@ -246,20 +288,32 @@ pub fn import_customers(
                         continue;
                     };
                     let Some(country) = country else {
-                        errors.add(line, "country", "a new customer needs a Country column or the default country (--country)");
+                        errors.add(
+                            line,
+                            "country",
+                            "a new customer needs a Country column or the default country (--country)",
+                        );
                         continue;
                     };
                     let currency = match get("currency").or_else(|| defaults.currency.clone()) {
                         Some(c) => errors.take(line, "currency", v::currency(&c.to_uppercase())),
                         None => {
-                            errors.add(line, "currency", "a new customer needs a Currency column or the default currency (--currency)");
+                            errors.add(
+                                line,
+                                "currency",
+                                "a new customer needs a Currency column or the default currency (--currency)",
+                            );
                             None
                         }
                     };
                     let rate = match &defaults.tax_rate_percent {
                         Some(r) => errors.take(line, "tax_rate_percent", v::decimal(r).and_then(v::percent)),
                         None => {
-                            errors.add(line, "tax_rate_percent", "a new customer needs the default tax rate (--tax-rate)");
+                            errors.add(
+                                line,
+                                "tax_rate_percent",
+                                "a new customer needs the default tax rate (--tax-rate)",
+                            );
                             None
                         }
                     };
@@ -328,9 +382,21 @@ pub fn product_of(offer: &str) -> Product {
         Product::Azure
     } else if o.contains("dynamics") {
         Product::Dynamics365
-    } else if ["microsoft 365", "office 365", "exchange online", "teams", "sharepoint", "onedrive", "intune", "windows 365", "enterprise mobility", "m365", "o365"]
-        .iter()
-        .any(|k| o.contains(k))
+    } else if [
+        "microsoft 365",
+        "office 365",
+        "exchange online",
+        "teams",
+        "sharepoint",
+        "onedrive",
+        "intune",
+        "windows 365",
+        "enterprise mobility",
+        "m365",
+        "o365",
+    ]
+    .iter()
+    .any(|k| o.contains(k))
     {
         Product::Microsoft365
     } else {
@@ -344,7 +410,9 @@ fn status_of(text: &str) -> Result<SubscriptionStatus, String> {
         "active" => Ok(SubscriptionStatus::Active),
         "suspended" | "disabled" => Ok(SubscriptionStatus::Suspended),
         "deleted" | "cancelled" | "canceled" | "expired" => Ok(SubscriptionStatus::Cancelled),
-        other => Err(format!("{other:?} is not a subscription status (active, suspended, disabled, deleted, cancelled, expired)")),
+        other => Err(format!(
+            "{other:?} is not a subscription status (active, suspended, disabled, deleted, cancelled, expired)"
+        )),
     }
 }
 
@@ -366,21 +434,34 @@ pub fn import_subscriptions(
             .first(conn)
             .optional()?
             .ok_or_else(|| AppError::field("plan_id", "no plan has this id"))?;
-        let known_customers: Vec<Customer> = customers::table.filter(customers::external_id.is_not_null()).select(Customer::as_select()).load(conn)?;
-        let customer_by_ext: HashMap<String, Customer> = known_customers.into_iter().filter_map(|c| c.external_id.clone().map(|x| (x, c))).collect();
-        let known_subs: Vec<Subscription> = subscriptions::table.filter(subscriptions::external_id.is_not_null()).select(Subscription::as_select()).load(conn)?;
-        let sub_by_ext: HashMap<String, Subscription> = known_subs.into_iter().filter_map(|s| s.external_id.clone().map(|x| (x, s))).collect();
+        let known_customers: Vec<Customer> =
+            customers::table.filter(customers::external_id.is_not_null()).select(Customer::as_select()).load(conn)?;
+        let customer_by_ext: HashMap<String, Customer> =
+            known_customers.into_iter().filter_map(|c| c.external_id.clone().map(|x| (x, c))).collect();
+        let known_subs: Vec<Subscription> = subscriptions::table
+            .filter(subscriptions::external_id.is_not_null())
+            .select(Subscription::as_select())
+            .load(conn)?;
+        let sub_by_ext: HashMap<String, Subscription> =
+            known_subs.into_iter().filter_map(|s| s.external_id.clone().map(|x| (x, s))).collect();
         let mut errors = Errors(Vec::new());
         let mut seen = HashSet::new();
         let mut planned: Vec<Planned<i64, NewSubscription>> = Vec::new();
         for (line, row) in rows {
             let get = |f: &str| row.get(f).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-            let Some(ext) = errors.take(line, "external_id", v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128)) else { continue };
+            let Some(ext) = errors.take(
+                line,
+                "external_id",
+                v::required_text(row.get("external_id").map(String::as_str).unwrap_or(""), 128),
+            ) else {
+                continue;
+            };
             if !seen.insert(ext.clone()) {
                 errors.add(line, "external_id", format!("{ext} appears on an earlier line too"));
                 continue;
             }
-            let name = errors.take(line, "name", v::required_text(row.get("name").map(String::as_str).unwrap_or(""), 300));
+            let name =
+                errors.take(line, "name", v::required_text(row.get("name").map(String::as_str).unwrap_or(""), 300));
             if let Some(q) = get("quantity") {
                 if q.parse::<u64>().is_err() {
                     errors.add(line, "quantity", format!("{q:?} is not a whole number of licences"));
@@ -394,7 +475,11 @@ pub fn import_subscriptions(
             let customer = match customer_by_ext.get(&customer_ext) {
                 Some(c) => Some(c),
                 None => {
-                    errors.add(line, "customer", format!("no customer has the Partner Center id {customer_ext:?}; import the customers first"));
+                    errors.add(
+                        line,
+                        "customer",
+                        format!("no customer has the Partner Center id {customer_ext:?}; import the customers first"),
+                    );
                     None
                 }
             };
@@ -403,7 +488,11 @@ pub fn import_subscriptions(
             match sub_by_ext.get(&ext) {
                 Some(current) => {
                     if current.customer_id != customer.id {
-                        errors.add(line, "customer", format!("subscription {ext} belongs to another customer (id {})", current.customer_id));
+                        errors.add(
+                            line,
+                            "customer",
+                            format!("subscription {ext} belongs to another customer (id {})", current.customer_id),
+                        );
                         continue;
                     }
                     let mut next = NewSubscription {
@@ -436,7 +525,10 @@ pub fn import_subscriptions(
                         errors.add(
                             line,
                             "plan_id",
-                            format!("plan {} is in {}, customer {:?} is billed in {}", plan.id, plan.currency, customer.name, customer.currency),
+                            format!(
+                                "plan {} is in {}, customer {:?} is billed in {}",
+                                plan.id, plan.currency, customer.name, customer.currency
+                            ),
                         );
                         continue;
                     }

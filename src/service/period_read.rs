@@ -35,7 +35,8 @@ pub fn unclaimed_entries(conn: &mut DbConnection, period: Period) -> Result<Entr
     let mut entries = EntriesBySubscription::new();
     let mut after = 0i64;
     loop {
-        let page: Vec<Row> = unclaimed(start, end).filter(time_entries::id.gt(after)).order(time_entries::id).limit(PAGE).load(conn)?;
+        let page: Vec<Row> =
+            unclaimed(start, end).filter(time_entries::id.gt(after)).order(time_entries::id).limit(PAGE).load(conn)?;
         let full = page.len() as i64 == PAGE;
         let Some(last) = page.last() else { break };
         after = last.0;
@@ -121,7 +122,10 @@ impl SharedRead {
             if from > self.last {
                 return Ok(entries);
             }
-            let rows: Vec<Row> = unclaimed(start, end).filter(time_entries::id.ge(from)).filter(time_entries::id.lt(from + self.window)).load(conn)?;
+            let rows: Vec<Row> = unclaimed(start, end)
+                .filter(time_entries::id.ge(from))
+                .filter(time_entries::id.lt(from + self.window))
+                .load(conn)?;
             add(&mut entries, rows);
         }
     }
@@ -148,25 +152,46 @@ fn unclaimed(
 ) -> diesel::dsl::Select<
     diesel::dsl::Filter<
         diesel::dsl::Filter<
-            diesel::dsl::Filter<diesel::dsl::Filter<time_entries::table, diesel::dsl::GtEq<time_entries::started_at, NaiveDateTime>>, diesel::dsl::Lt<time_entries::started_at, NaiveDateTime>>,
+            diesel::dsl::Filter<
+                diesel::dsl::Filter<time_entries::table, diesel::dsl::GtEq<time_entries::started_at, NaiveDateTime>>,
+                diesel::dsl::Lt<time_entries::started_at, NaiveDateTime>,
+            >,
             diesel::dsl::Eq<time_entries::billable, bool>,
         >,
         super::invoices::EntryUnclaimed,
     >,
-    (time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category),
+    (
+        time_entries::id,
+        time_entries::subscription_id,
+        time_entries::started_at,
+        time_entries::minutes,
+        time_entries::category,
+    ),
 > {
     time_entries::table
         .filter(time_entries::started_at.ge(start))
         .filter(time_entries::started_at.lt(end))
         .filter(time_entries::billable.eq(true))
         .filter(super::invoices::entry_unclaimed())
-        .select((time_entries::id, time_entries::subscription_id, time_entries::started_at, time_entries::minutes, time_entries::category))
+        .select((
+            time_entries::id,
+            time_entries::subscription_id,
+            time_entries::started_at,
+            time_entries::minutes,
+            time_entries::category,
+        ))
 }
 
 fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
     for (id, sub, started_at, minutes, category) in rows {
         let Some(category) = Category::parse(&category) else { continue };
         let started_at = chrono::DateTime::from_naive_utc_and_offset(started_at.0, chrono::Utc);
-        entries.entry(sub).or_default().push(pricing::TimeEntry { id, started_at, minutes: minutes.max(0) as u32, category, billable: true });
+        entries.entry(sub).or_default().push(pricing::TimeEntry {
+            id,
+            started_at,
+            minutes: minutes.max(0) as u32,
+            category,
+            billable: true,
+        });
     }
 }

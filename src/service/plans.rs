@@ -18,12 +18,7 @@ pub fn create(conn: &mut DbConnection, new: NewPlan, now: chrono::NaiveDateTime)
 }
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<Plan, AppError> {
-    plans::table
-        .find(id)
-        .select(Plan::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(AppError::NotFound { what: "plan" })
+    plans::table.find(id).select(Plan::as_select()).first(conn).optional()?.ok_or(AppError::NotFound { what: "plan" })
 }
 
 pub fn list(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<Plan>, AppError> {
@@ -59,7 +54,10 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         get(conn, id)?;
         if in_use(conn, id)? {
-            return Err(AppError::conflict("plan_in_use", "subscriptions use this plan; move them to another plan first"));
+            return Err(AppError::conflict(
+                "plan_in_use",
+                "subscriptions use this plan; move them to another plan first",
+            ));
         }
         diesel::delete(plans::table.find(id)).execute(conn)?;
         Ok(())

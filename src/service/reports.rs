@@ -28,7 +28,8 @@ pub enum GroupBy {
 }
 
 impl GroupBy {
-    pub const NAMES: &'static [&'static str] = &["customer", "subscription", "product", "category", "agent", "escalation_channel"];
+    pub const NAMES: &'static [&'static str] =
+        &["customer", "subscription", "product", "category", "agent", "escalation_channel"];
     pub fn parse(s: &str) -> Option<GroupBy> {
         Some(match s {
             "customer" => GroupBy::Customer,
@@ -59,17 +60,32 @@ pub struct UsageRow {
 /// Entries started in [from, to) (UTC dates); tickets opened and escalations made in the range.
 /// Grouped by `group_by`; entries of tickets without escalation group under `none` for
 /// `escalation_channel`.
-pub fn usage(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>) -> Result<Vec<UsageRow>, AppError> {
+pub fn usage(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: GroupBy,
+    customer_id: Option<i64>,
+) -> Result<Vec<UsageRow>, AppError> {
     crate::storage::with_custom_plans(conn, |conn| usage_in_pages(conn, from, to, group_by, customer_id, USAGE_PAGE))
 }
 
 /// [`usage`], reading `page` entries per query (tests use tiny pages to cross page boundaries).
 #[doc(hidden)]
-pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, group_by: GroupBy, customer_id: Option<i64>, page_size: i64) -> Result<Vec<UsageRow>, AppError> {
+pub fn usage_in_pages(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: GroupBy,
+    customer_id: Option<i64>,
+    page_size: i64,
+) -> Result<Vec<UsageRow>, AppError> {
     let (start, end) = (midnight(from), midnight(to));
     // Customer names label only the by-customer grouping.
     let customer_names: HashMap<i64, String> = match group_by {
-        GroupBy::Customer => customers::table.select((customers::id, customers::name)).load::<(i64, String)>(conn)?.into_iter().collect(),
+        GroupBy::Customer => {
+            customers::table.select((customers::id, customers::name)).load::<(i64, String)>(conn)?.into_iter().collect()
+        }
         _ => HashMap::new(),
     };
     let subs: HashMap<i64, Subscription> = subscriptions::table
@@ -86,7 +102,14 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
     // Tickets counted in the range: opened or escalated in it (both columns are indexed), not
     // every ticket there is; a one-day summary of a large partner read all 125,000 before.
     type TicketRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
-    let ticket_columns = (tickets::id, tickets::subscription_id, tickets::category, tickets::opened_at, tickets::escalation_channel, tickets::escalated_at);
+    let ticket_columns = (
+        tickets::id,
+        tickets::subscription_id,
+        tickets::category,
+        tickets::opened_at,
+        tickets::escalation_channel,
+        tickets::escalated_at,
+    );
     let mut ticket_rows: Vec<TicketRow> = tickets::table
         .filter(tickets::opened_at.ge(start).and(tickets::opened_at.lt(end)))
         .select(ticket_columns)
@@ -105,13 +128,16 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
     // The group of everything a subscription decides, keyed once per subscription (not per entry).
     let sub_key = |sub: &Subscription| -> Option<(String, String)> {
         match group_by {
-            GroupBy::Customer => Some((sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default())),
+            GroupBy::Customer => {
+                Some((sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default()))
+            }
             GroupBy::Subscription => Some((sub.id.to_string(), sub.name.clone())),
             GroupBy::Product => Some((sub.product.clone(), sub.product.clone())),
             _ => None,
         }
     };
-    let sub_keys: HashMap<i64, (String, String)> = subs.values().filter_map(|s| sub_key(s).map(|k| (s.id, k))).collect();
+    let sub_keys: HashMap<i64, (String, String)> =
+        subs.values().filter_map(|s| sub_key(s).map(|k| (s.id, k))).collect();
     let mut groups = Groups::default();
 
     // Entries are read in pages (keyset on id), so memory stays flat however long the range.
@@ -150,12 +176,15 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
         after_id = last.0;
         let full = page.len() as i64 == page_size;
         if group_by == GroupBy::EscalationChannel {
-            let mut unknown: Vec<i64> = page.iter().filter_map(|e| e.2).filter(|t| !ticket_channel.contains_key(t)).collect();
+            let mut unknown: Vec<i64> =
+                page.iter().filter_map(|e| e.2).filter(|t| !ticket_channel.contains_key(t)).collect();
             unknown.sort_unstable();
             unknown.dedup();
             for chunk in unknown.chunks(crate::service::IN_CHUNK) {
-                let found: Vec<(i64, Option<String>)> =
-                    tickets::table.filter(tickets::id.eq_any(chunk)).select((tickets::id, tickets::escalation_channel)).load(conn)?;
+                let found: Vec<(i64, Option<String>)> = tickets::table
+                    .filter(tickets::id.eq_any(chunk))
+                    .select((tickets::id, tickets::escalation_channel))
+                    .load(conn)?;
                 ticket_channel.extend(found);
             }
         }
@@ -171,11 +200,14 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
             let Some(per_sub) = per_sub else { continue };
             let g = match (group_by, per_sub.group) {
                 (_, Some(g)) => g,
-                (GroupBy::Customer | GroupBy::Subscription | GroupBy::Product, None) => unreachable!("every subscription has a key for these groupings"),
+                (GroupBy::Customer | GroupBy::Subscription | GroupBy::Product, None) => {
+                    unreachable!("every subscription has a key for these groupings")
+                }
                 (GroupBy::Category, None) => groups.index(&category, || category.clone()),
                 (GroupBy::Agent, None) => groups.index(&agent, || agent.clone()),
                 (GroupBy::EscalationChannel, None) => {
-                    let channel = ticket_id.and_then(|t| ticket_channel.get(&t)).and_then(|c| c.as_deref()).unwrap_or("none");
+                    let channel =
+                        ticket_id.and_then(|t| ticket_channel.get(&t)).and_then(|c| c.as_deref()).unwrap_or("none");
                     groups.index(channel, || channel.to_string())
                 }
             };
@@ -183,7 +215,11 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
             let minutes_u = minutes.max(0) as u64;
             row.entries += 1;
             row.minutes += minutes_u;
-            if billable { row.billable_minutes += minutes_u } else { row.non_billable_minutes += minutes_u }
+            if billable {
+                row.billable_minutes += minutes_u
+            } else {
+                row.non_billable_minutes += minutes_u
+            }
             if let (Some(plan), Some(cat)) = (per_sub.terms, Category::parse(&category)) {
                 let entry = pricing::TimeEntry {
                     id,
@@ -193,26 +229,40 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
                     billable,
                 };
                 let usage = pricing::entry_usage(plan, &entry);
-                if usage.chargeable { row.billed_minutes += usage.billed_minutes as u64 }
-                if usage.after_hours { row.after_hours_minutes += minutes_u }
+                if usage.chargeable {
+                    row.billed_minutes += usage.billed_minutes as u64
+                }
+                if usage.after_hours {
+                    row.after_hours_minutes += minutes_u
+                }
             }
             // Agents per ticket, for counting tickets under `agent`.
             if let (GroupBy::Agent, Some(t)) = (group_by, ticket_id) {
                 let agents = ticket_agents.entry(t).or_default();
-                if !agents.contains(&agent) { agents.push(agent) }
+                if !agents.contains(&agent) {
+                    agents.push(agent)
+                }
             }
         }
-        if !full { break }
+        if !full {
+            break;
+        }
     }
     for (id, sub_id, category, opened_at, channel, escalated_at) in &ticket_rows {
-        if !subs.contains_key(sub_id) { continue }
+        if !subs.contains_key(sub_id) {
+            continue;
+        }
         let opened = *opened_at >= start && *opened_at < end;
         let escalated = matches!(escalated_at, Some(t) if *t >= start && *t < end);
-        if !opened && !escalated { continue }
+        if !opened && !escalated {
+            continue;
+        }
         let keys: Vec<(String, String)> = match group_by {
             GroupBy::Customer | GroupBy::Subscription | GroupBy::Product => vec![sub_keys[sub_id].clone()],
             GroupBy::Category => vec![(category.clone(), category.clone())],
-            GroupBy::Agent => ticket_agents.get(id).map(|a| a.iter().map(|s| (s.clone(), s.clone())).collect()).unwrap_or_default(),
+            GroupBy::Agent => {
+                ticket_agents.get(id).map(|a| a.iter().map(|s| (s.clone(), s.clone())).collect()).unwrap_or_default()
+            }
             GroupBy::EscalationChannel => {
                 let c = channel.clone().unwrap_or_else(|| "none".to_string());
                 vec![(c.clone(), c)]
@@ -221,8 +271,12 @@ pub fn usage_in_pages(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, g
         for (key, label) in keys {
             let g = groups.index(&key, || label);
             let row = &mut groups.rows[g];
-            if opened { row.tickets += 1 }
-            if let (true, Some(c)) = (escalated, channel) { *row.escalations.entry(c.clone()).or_default() += 1 }
+            if opened {
+                row.tickets += 1
+            }
+            if let (true, Some(c)) = (escalated, channel) {
+                *row.escalations.entry(c.clone()).or_default() += 1
+            }
         }
     }
     let mut rows = groups.rows;
@@ -281,7 +335,12 @@ pub struct RegisterRow {
     pub total: String,
 }
 
-pub fn register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<RegisterRow>, AppError> {
+pub fn register(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    customer_id: Option<i64>,
+) -> Result<Vec<RegisterRow>, AppError> {
     let mut rows = invoice_register(conn, from, to, customer_id)?;
     rows.extend(crate::service::credit_notes::register_rows(conn, from, to, customer_id)?);
     // In issue order; invoices before credit notes issued at the same instant.
@@ -292,7 +351,12 @@ pub fn register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, custome
     Ok(rows)
 }
 
-fn invoice_register(conn: &mut DbConnection, from: NaiveDate, to: NaiveDate, customer_id: Option<i64>) -> Result<Vec<RegisterRow>, AppError> {
+fn invoice_register(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+    customer_id: Option<i64>,
+) -> Result<Vec<RegisterRow>, AppError> {
     let rows = invoices::issued_between(conn, from, to, customer_id)?;
     rows.into_iter()
         .map(|(inv, customer_name)| {

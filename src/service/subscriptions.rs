@@ -11,7 +11,8 @@ use crate::storage::{write_tx, DbConnection};
 
 /// SPEC 1: the plan's currency MUST equal the customer's (else 422).
 fn check_refs(conn: &mut DbConnection, customer_id: i64, plan_id: i64) -> Result<(), AppError> {
-    let customer: Option<String> = customers::table.find(customer_id).select(customers::currency).first(conn).optional()?;
+    let customer: Option<String> =
+        customers::table.find(customer_id).select(customers::currency).first(conn).optional()?;
     let customer = customer.ok_or_else(|| AppError::field("customer_id", "no customer has this id"))?;
     let plan: Option<String> = plans::table.find(plan_id).select(plans::currency).first(conn).optional()?;
     let plan = plan.ok_or_else(|| AppError::field("plan_id", "no plan has this id"))?;
@@ -24,7 +25,11 @@ fn check_refs(conn: &mut DbConnection, customer_id: i64, plan_id: i64) -> Result
     Ok(())
 }
 
-pub fn create(conn: &mut DbConnection, new: NewSubscription, now: chrono::NaiveDateTime) -> Result<Subscription, AppError> {
+pub fn create(
+    conn: &mut DbConnection,
+    new: NewSubscription,
+    now: chrono::NaiveDateTime,
+) -> Result<Subscription, AppError> {
     write_tx(conn, |conn| {
         check_refs(conn, new.customer_id, new.plan_id)?;
         let id: i64 = diesel::insert_into(subscriptions::table)
@@ -66,7 +71,12 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
-pub fn update(conn: &mut DbConnection, caller: &Caller, id: i64, changes: impl FnOnce(&mut NewSubscription)) -> Result<Subscription, AppError> {
+pub fn update(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: i64,
+    changes: impl FnOnce(&mut NewSubscription),
+) -> Result<Subscription, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, caller, id)?;
         let mut next = NewSubscription {

@@ -28,7 +28,12 @@ pub fn get(conn: &mut DbConnection, id: i64) -> Result<Ticket, AppError> {
         .ok_or(AppError::NotFound { what: "ticket" })
 }
 
-pub fn list(conn: &mut DbConnection, subscription_id: Option<i64>, after: i64, limit: i64) -> Result<Vec<Ticket>, AppError> {
+pub fn list(
+    conn: &mut DbConnection,
+    subscription_id: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Ticket>, AppError> {
     let mut query = tickets::table
         .left_join(ticket_claims::table)
         .filter(tickets::id.gt(after))
@@ -62,7 +67,10 @@ pub fn update(conn: &mut DbConnection, id: i64, change: impl FnOnce(&mut NewTick
         };
         change(&mut next);
         if current.invoice_id.is_some() && (next.category != current.category || next.opened_at != current.opened_at) {
-            return Err(AppError::conflict("claimed", "the ticket is on an invoice; its category and opening time are fixed"));
+            return Err(AppError::conflict(
+                "claimed",
+                "the ticket is on an invoice; its category and opening time are fixed",
+            ));
         }
         if let Some(closed) = next.closed_at {
             if closed < next.opened_at {
@@ -82,7 +90,8 @@ pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
         if entries > 0 {
             return Err(AppError::conflict("ticket_in_use", "time is recorded on this ticket"));
         }
-        let unclaimed = diesel::dsl::not(diesel::dsl::exists(ticket_claims::table.filter(ticket_claims::ticket_id.eq(id))));
+        let unclaimed =
+            diesel::dsl::not(diesel::dsl::exists(ticket_claims::table.filter(ticket_claims::ticket_id.eq(id))));
         let n = diesel::delete(tickets::table.find(id).filter(unclaimed)).execute(conn)?;
         if n == 0 {
             return Err(AppError::conflict("claimed", "the ticket is on an invoice"));

@@ -51,7 +51,11 @@ impl Locator {
 
 /// Resolves references (subscription, ticket, category) for the whole batch with a few
 /// queries, then inserts it in one transaction. Any error: nothing is written.
-pub fn create_batch(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator) -> Result<Vec<TimeEntry>, AppError> {
+pub fn create_batch(
+    conn: &mut DbConnection,
+    drafts: Vec<EntryDraft>,
+    locator: Locator,
+) -> Result<Vec<TimeEntry>, AppError> {
     write_tx(conn, |conn| {
         let rows = resolve(conn, drafts, &locator)?;
         let ids = insert_rows(conn, &rows)?;
@@ -74,33 +78,39 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
     use crate::storage::{with_bulk_cache, without_foreign_key_checks};
     let started = std::time::Instant::now();
     let mut phases = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-    let imported = with_bulk_cache(conn, |conn| without_foreign_key_checks(conn, |conn| write_tx(conn, |conn| {
-        let mut rows = resolve(conn, drafts, &locator)?;
-        // The rows are written in the order that was measured cheapest on each backend
-        // (docs/performance-findings.md, finding 22); nothing depends on file order, errors name file lines.
-        // - SQLite, by time: the `started_at` index grows at its end instead of splitting pages
-        //   all over (by subscription, the import took 30 % longer).
-        // - PostgreSQL, by subscription, then time: a subscription's entries get consecutive
-        //   ids, so an invoice run's claims, written in entry order, are in invoice order too
-        //   and append to both indexes of `time_entry_claims` (the run took 20 % less time,
-        //   the import no longer).
-        match conn {
-            DbConnection::Sqlite(_) => rows.sort_by_key(|r| r.started_at),
-            DbConnection::Postgresql(_) => rows.sort_by_key(|r| (r.subscription_id, r.started_at)),
-        }
-        phases.0 = started.elapsed();
-        let n = match conn {
-            DbConnection::Sqlite(c) => {
-                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                    diesel::insert_into(time_entries::table).values(chunk).execute(c)?;
+    let imported = with_bulk_cache(conn, |conn| {
+        without_foreign_key_checks(conn, |conn| {
+            write_tx(conn, |conn| {
+                let mut rows = resolve(conn, drafts, &locator)?;
+                // The rows are written in the order that was measured cheapest on each backend
+                // (docs/performance-findings.md, finding 22); nothing depends on file order, errors name file lines.
+                // - SQLite, by time: the `started_at` index grows at its end instead of splitting pages
+                //   all over (by subscription, the import took 30 % longer).
+                // - PostgreSQL, by subscription, then time: a subscription's entries get consecutive
+                //   ids, so an invoice run's claims, written in entry order, are in invoice order too
+                //   and append to both indexes of `time_entry_claims` (the run took 20 % less time,
+                //   the import no longer).
+                match conn {
+                    DbConnection::Sqlite(_) => rows.sort_by_key(|r| r.started_at),
+                    DbConnection::Postgresql(_) => rows.sort_by_key(|r| (r.subscription_id, r.started_at)),
                 }
-                rows.len()
-            }
-            DbConnection::Postgresql(c) => diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?,
-        };
-        phases.1 = started.elapsed();
-        Ok::<_, AppError>(n)
-    })))?;
+                phases.0 = started.elapsed();
+                let n = match conn {
+                    DbConnection::Sqlite(c) => {
+                        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                            diesel::insert_into(time_entries::table).values(chunk).execute(c)?;
+                        }
+                        rows.len()
+                    }
+                    DbConnection::Postgresql(c) => {
+                        diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?
+                    }
+                };
+                phases.1 = started.elapsed();
+                Ok::<_, AppError>(n)
+            })
+        })
+    })?;
     // (How long each phase took, at debug level: RUST_LOG=supportbill=debug.)
     log::debug!(
         "import: {imported} entries; resolve and sort {:?}, insert {:?}, commit (and settings back) {:?}",
@@ -156,7 +166,8 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
 
     let mut known: HashMap<SubscriptionRef, i64> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let found: Vec<i64> = subscriptions::table.filter(subscriptions::id.eq_any(chunk)).select(subscriptions::id).load(conn)?;
+        let found: Vec<i64> =
+            subscriptions::table.filter(subscriptions::id.eq_any(chunk)).select(subscriptions::id).load(conn)?;
         known.extend(found.into_iter().map(|id| (SubscriptionRef::Id(id), id)));
     }
     for chunk in externals.chunks(IN_CHUNK) {
@@ -229,8 +240,12 @@ fn insert_rows(conn: &mut DbConnection, rows: &[NewTimeEntry]) -> Result<Vec<i64
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut chunk_ids: Vec<i64> = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?,
-            DbConnection::Postgresql(c) => diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?,
+            DbConnection::Sqlite(c) => {
+                diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?
+            }
+            DbConnection::Postgresql(c) => {
+                diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?
+            }
         };
         chunk_ids.sort_unstable();
         ids.extend(chunk_ids);
@@ -301,7 +316,13 @@ fn ensure_unclaimed(entry: &TimeEntry) -> Result<(), AppError> {
 
 /// True while no invoice claims entry `id` (in the statement that writes it, so a claim made
 /// meanwhile makes the write touch nothing).
-fn unclaimed(id: i64) -> diesel::dsl::not<diesel::dsl::exists<diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, i64>>>> {
+fn unclaimed(
+    id: i64,
+) -> diesel::dsl::not<
+    diesel::dsl::exists<
+        diesel::dsl::Filter<time_entry_claims::table, diesel::dsl::Eq<time_entry_claims::time_entry_id, i64>>,
+    >,
+> {
     diesel::dsl::not(diesel::dsl::exists(time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(id))))
 }
 

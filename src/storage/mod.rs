@@ -30,7 +30,6 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
@@ -155,7 +154,8 @@ impl ManageConnection for Manager {
     /// connection is dropped here, not lent again.
     fn has_broken(&self, conn: &mut TrackedConnection) -> bool {
         conn.returned_at = Instant::now();
-        std::thread::panicking() || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.conn)
+        std::thread::panicking()
+            || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.conn)
     }
 }
 
@@ -164,8 +164,8 @@ impl Manager {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 sqlite_multithread();
-                let mut conn = SqliteConnection::establish(path)
-                    .map_err(|e| StorageError::Connection(e.to_string()))?;
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(|e| StorageError::Connection(e.to_string()))?;
                 // WAL lets readers run beside the one writer; the busy timeout makes a second
                 // writer wait for the lock instead of failing at once.
                 // busy_timeout first: switching to WAL needs the lock, and a connection opened
@@ -188,7 +188,6 @@ impl Manager {
                 .map_err(|e| StorageError::Connection(e.to_string())),
         }
     }
-
 }
 
 /// Puts SQLite in its multi-thread mode, once, before the process opens its first SQLite
@@ -227,9 +226,7 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StorageError> {
 
 pub fn migrate(conn: &mut DbConnection) -> Result<(), StorageError> {
     let migrations = migrations_of(conn);
-    conn.run_pending_migrations(migrations)
-        .map(|_| ())
-        .map_err(|e| StorageError::Migration(e.to_string()))
+    conn.run_pending_migrations(migrations).map(|_| ()).map_err(|e| StorageError::Migration(e.to_string()))
 }
 
 fn migrations_of(conn: &DbConnection) -> EmbeddedMigrations {
@@ -265,7 +262,10 @@ where
 /// is outside one here), and the setting is read back afterwards: should it still be off,
 /// this panics rather than return, because the pool drops a connection given back while
 /// panicking, and a connection that does not enforce foreign keys must never be lent again.
-pub fn without_foreign_key_checks<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+pub fn without_foreign_key_checks<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -287,7 +287,9 @@ pub fn foreign_keys_enforced(conn: &mut DbConnection) -> bool {
         foreign_keys: i32,
     }
     match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query("PRAGMA foreign_keys").get_result::<Setting>(c).is_ok_and(|s| s.foreign_keys == 1),
+        DbConnection::Sqlite(c) => {
+            diesel::sql_query("PRAGMA foreign_keys").get_result::<Setting>(c).is_ok_and(|s| s.foreign_keys == 1)
+        }
         DbConnection::Postgresql(_) => true,
     }
 }
@@ -321,7 +323,10 @@ where
 /// generic plan, and for `id > $1 AND started_at in [$2, $3) ORDER BY id LIMIT $4` it chose the
 /// `started_at` index and an on-disk sort of the whole month, 0.5 s a page instead of 35 ms
 /// (BENCHMARKS.md). SQLite: runs `f` as is.
-pub fn with_custom_plans<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+pub fn with_custom_plans<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
@@ -362,10 +367,7 @@ impl<'a> SecondReader<'a> {
 ///
 /// Work registered with [`with_before_commit`] on this thread runs inside the transaction, after
 /// `f` succeeded and before the commit (the audit trail's rows of the request).
-pub fn write_tx<T, E>(
-    conn: &mut DbConnection,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {

@@ -249,6 +249,21 @@ diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(invoices -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    partner, counters, customers, plans, subscriptions, invoices, invoice_lines, tickets,
-    ticket_claims, time_entries, time_entry_claims, charges, retainer_claims, api_keys, credit_notes, idempotency_keys, audit_log,
+    partner,
+    counters,
+    customers,
+    plans,
+    subscriptions,
+    invoices,
+    invoice_lines,
+    tickets,
+    ticket_claims,
+    time_entries,
+    time_entry_claims,
+    charges,
+    retainer_claims,
+    api_keys,
+    credit_notes,
+    idempotency_keys,
+    audit_log,
 );

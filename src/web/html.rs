@@ -52,11 +52,8 @@ pub fn urlenc(text: &str) -> String {
 
 /// `path?k=v&...` with the empty values left out; the result still needs [`esc`] in HTML.
 pub fn link(path: &str, params: &[(&str, &str)]) -> String {
-    let query: Vec<String> = params
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{}={}", urlenc(k), urlenc(v)))
-        .collect();
+    let query: Vec<String> =
+        params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{}={}", urlenc(k), urlenc(v))).collect();
     if query.is_empty() {
         path.to_string()
     } else {
@@ -144,7 +141,9 @@ pub fn layout(title: &str, caller: Option<&Caller>, nav: Nav, notices: &[Notice]
         out.push_str(&n.render());
     }
     out.push_str(body);
-    out.push_str("</main>\n<footer class=\"wrap\">supportbill · support time billing for Microsoft CSP partners</footer>\n");
+    out.push_str(
+        "</main>\n<footer class=\"wrap\">supportbill · support time billing for Microsoft CSP partners</footer>\n",
+    );
     out.push_str("</body>\n</html>\n");
     out
 }

@@ -18,9 +18,9 @@ use crate::http::pagination::{paginate, PageQuery};
 use crate::http::routes::invoices::render_invoice;
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::invoices::{self as svc, InvoiceDocument, InvoiceFilter, InvoiceSummary};
 use crate::service::credit_notes::{self, CreditNoteSummary};
 use crate::service::customers;
+use crate::service::invoices::{self as svc, InvoiceDocument, InvoiceFilter, InvoiceSummary};
 use crate::storage::DbConnection;
 
 use super::html::{self, date_part, group_digits, layout, link, period_label, status_badge, Nav, Notice, E};
@@ -118,7 +118,9 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             Some(s) => filter.status = Some(s),
             None => {
                 invalid = true;
-                notices.push(Notice::error(format!("Status: {status_text:?} is not one of draft, issued, void, credited.")));
+                notices.push(Notice::error(format!(
+                    "Status: {status_text:?} is not one of draft, issued, void, credited."
+                )));
             }
         }
     }
@@ -131,7 +133,8 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             }
         }
     }
-    let page = match (PageQuery { limit: Some(PAGE_SIZE), cursor: q.cursor.clone().filter(|c| !c.is_empty()) }).parse() {
+    let page = match (PageQuery { limit: Some(PAGE_SIZE), cursor: q.cursor.clone().filter(|c| !c.is_empty()) }).parse()
+    {
         Ok(p) => Some(p),
         Err(_) => {
             notices.push(Notice::error("That page link is not valid any more; showing the first page instead."));
@@ -199,7 +202,8 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             html::select("customer", "f-customer", &options, &customer_text)
         );
     }
-    let statuses: &[&str] = if caller.is_client() { &["issued", "void", "credited"] } else { &["draft", "issued", "void", "credited"] };
+    let statuses: &[&str] =
+        if caller.is_client() { &["issued", "void", "credited"] } else { &["draft", "issued", "void", "credited"] };
     let mut status_options = vec![(String::new(), "All statuses".to_string())];
     status_options.extend(statuses.iter().map(|s| (s.to_string(), s.to_string())));
     let _ = write!(
@@ -232,7 +236,8 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
     if page_out.next_cursor.is_some() || cursor_given {
         body.push_str("<nav class=\"pager\">");
         if cursor_given {
-            let first = link("/invoices", &[("customer", &customer_text), ("status", &status_text), ("period", &period_text)]);
+            let first =
+                link("/invoices", &[("customer", &customer_text), ("status", &status_text), ("period", &period_text)]);
             let _ = write!(body, "<a class=\"button secondary\" href=\"{}\">First page</a>", E(&first));
         }
         if let Some(next) = &page_out.next_cursor {
@@ -301,7 +306,11 @@ fn kind_label(kind: &str) -> String {
     text.to_string()
 }
 
-pub(crate) async fn detail(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn detail(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     let caller = signed_in(&req, &state).await?;
     let id = parse_id(&id).for_caller(&caller)?;
     let run_caller = caller.clone();
@@ -418,7 +427,11 @@ fn detail_body(doc: &InvoiceDocument, caller: &Caller, label: &str) -> String {
             Some(cat) => format!("{} · {}", kind_label(&line.kind), cat.replace('_', " ")),
             None => kind_label(&line.kind),
         };
-        let unit = if line.quantity_minutes.is_some() { format!("{} /h", group_digits(&line.unit_price)) } else { group_digits(&line.unit_price) };
+        let unit = if line.quantity_minutes.is_some() {
+            format!("{} /h", group_digits(&line.unit_price))
+        } else {
+            group_digits(&line.unit_price)
+        };
         let _ = writeln!(
             out,
             "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
@@ -486,7 +499,12 @@ fn credit_notes_section(credits: &[CreditNoteSummary]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Downloads
 
-async fn download(req: HttpRequest, state: web::Data<AppState>, id: String, format: Format) -> Result<HttpResponse, Failure> {
+async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: String,
+    format: Format,
+) -> Result<HttpResponse, Failure> {
     let caller = signed_in(&req, &state).await?;
     let id = parse_id(&id).for_caller(&caller)?;
     let run_caller = caller.clone();
@@ -495,7 +513,12 @@ async fn download(req: HttpRequest, state: web::Data<AppState>, id: String, form
     match render_invoice(&doc, format, pdf::Paper::A4) {
         Ok(bytes) => Ok(negotiate::document(&req, format, &name, bytes)),
         Err(e) => {
-            log::error!("request_id={} web: {} of invoice {}: {e:?}", crate::http::request_id::RequestId::of(&req), format.extension(), doc.id);
+            log::error!(
+                "request_id={} web: {} of invoice {}: {e:?}",
+                crate::http::request_id::RequestId::of(&req),
+                format.extension(),
+                doc.id
+            );
             let label = invoice_label(doc.number.as_deref(), doc.id);
             Err(Failure::Message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -510,16 +533,29 @@ async fn download(req: HttpRequest, state: web::Data<AppState>, id: String, form
     }
 }
 
-pub(crate) async fn download_csv(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn download_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     download(req, state, id.into_inner(), Format::Csv).await
 }
 
-pub(crate) async fn download_pdf(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn download_pdf(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     download(req, state, id.into_inner(), Format::Pdf).await
 }
 
 /// A credit note as CSV or PDF: the same bytes as the API's `/credit-notes/{id}.csv` and `.pdf`.
-async fn download_credit_note(req: HttpRequest, state: web::Data<AppState>, id: String, format: Format) -> Result<HttpResponse, Failure> {
+async fn download_credit_note(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: String,
+    format: Format,
+) -> Result<HttpResponse, Failure> {
     let caller = signed_in(&req, &state).await?;
     let id = parse_id(&id).map_err(|_| AppError::NotFound { what: "credit note" }).for_caller(&caller)?;
     let run_caller = caller.clone();
@@ -527,21 +563,38 @@ async fn download_credit_note(req: HttpRequest, state: web::Data<AppState>, id: 
     match documents::render_credit_note(&doc, format, pdf::Paper::A4) {
         Ok(bytes) => Ok(negotiate::document(&req, format, &format!("{}.{}", doc.number, format.extension()), bytes)),
         Err(e) => {
-            log::error!("request_id={} web: {} of credit note {}: {e:?}", crate::http::request_id::RequestId::of(&req), format.extension(), doc.id);
+            log::error!(
+                "request_id={} web: {} of credit note {}: {e:?}",
+                crate::http::request_id::RequestId::of(&req),
+                format.extension(),
+                doc.id
+            );
             Err(Failure::Message(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("The {} of credit note {} could not be produced right now; the error has been logged.", format.extension().to_uppercase(), doc.number),
+                format!(
+                    "The {} of credit note {} could not be produced right now; the error has been logged.",
+                    format.extension().to_uppercase(),
+                    doc.number
+                ),
                 Some(caller),
             ))
         }
     }
 }
 
-pub(crate) async fn download_credit_note_csv(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn download_credit_note_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     download_credit_note(req, state, id.into_inner(), Format::Csv).await
 }
 
-pub(crate) async fn download_credit_note_pdf(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn download_credit_note_pdf(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     download_credit_note(req, state, id.into_inner(), Format::Pdf).await
 }
 
@@ -553,7 +606,11 @@ struct RunForm {
     month: Option<String>,
 }
 
-pub(crate) async fn run(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, Failure> {
+pub(crate) async fn run(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, Failure> {
     check_same_origin(&req)?;
     let caller = signed_in(&req, &state).await?;
     caller.require_staff("route").for_caller(&caller)?;
@@ -577,18 +634,23 @@ pub(crate) async fn run(req: HttpRequest, state: web::Data<AppState>, body: web:
     let now = state.clock.now();
     let pool = state.pool.clone();
     let docs = state
-        .run(move |conn| {
-            svc::run(conn, crate::storage::SecondReader::from(&pool), period, now)
-        })
+        .run(move |conn| svc::run(conn, crate::storage::SecondReader::from(&pool), period, now))
         .await
         .for_caller(&caller)?;
     let ids: Vec<i64> = docs.iter().map(|d| d.id).collect();
     crate::http::audit::record_direct(&state, &req, &caller, "invoice", "created", &ids, 303).await;
     let n = docs.len().to_string();
-    Ok(see_other(&link("/invoices", &[("status", "draft"), ("period", &month_value(start)), ("flash", "run"), ("n", &n)])))
+    Ok(see_other(&link(
+        "/invoices",
+        &[("status", "draft"), ("period", &month_value(start)), ("flash", "run"), ("n", &n)],
+    )))
 }
 
-pub(crate) async fn issue(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn issue(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     check_same_origin(&req)?;
     let caller = signed_in(&req, &state).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
@@ -599,7 +661,11 @@ pub(crate) async fn issue(req: HttpRequest, state: web::Data<AppState>, id: web:
     Ok(see_other(&format!("/invoices/{id}?flash=issued")))
 }
 
-pub(crate) async fn void(req: HttpRequest, state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, Failure> {
+pub(crate) async fn void(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Failure> {
     check_same_origin(&req)?;
     let caller = signed_in(&req, &state).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
@@ -623,6 +689,9 @@ mod tests {
         assert_eq!(parse_month("2025-1"), None);
         assert_eq!(parse_month("2025-01x"), None);
         assert_eq!(parse_month(""), None);
-        assert_eq!(previous_month(NaiveDate::from_ymd_opt(2025, 1, 15).unwrap()), NaiveDate::from_ymd_opt(2024, 12, 1).unwrap());
+        assert_eq!(
+            previous_month(NaiveDate::from_ymd_opt(2025, 1, 15).unwrap()),
+            NaiveDate::from_ymd_opt(2024, 12, 1).unwrap()
+        );
     }
 }

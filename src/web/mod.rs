@@ -146,9 +146,12 @@ pub(crate) fn describe(e: &AppError) -> (StatusCode, &'static str, String) {
         _ => "That did not work",
     };
     let message = match e {
-        AppError::Validation(errors) => {
-            errors.0.iter().map(|f| format!("{}: {}", f.field.replace('_', " "), f.message)).collect::<Vec<_>>().join("; ")
-        }
+        AppError::Validation(errors) => errors
+            .0
+            .iter()
+            .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
         AppError::NotFound { what } => format!("No such {what}, or it is not yours to see."),
         AppError::Storage(StorageError::Query(_)) if status == StatusCode::SERVICE_UNAVAILABLE => {
             "The database is busy; please try again in a moment.".to_string()
@@ -283,7 +286,13 @@ pub(crate) fn check_same_origin(req: &HttpRequest) -> Result<(), Failure> {
     let origin = text(header::ORIGIN);
     let host = text(header::HOST).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string()));
     if !origin_allowed(origin, host.as_deref()) {
-        log::warn!("request_id={} web: refused a POST to {} from origin {:?} (host {:?})", RequestId::of(req), req.path(), origin, host);
+        log::warn!(
+            "request_id={} web: refused a POST to {} from origin {:?} (host {:?})",
+            RequestId::of(req),
+            req.path(),
+            origin,
+            host
+        );
         return Err(Failure::CrossSite);
     }
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
@@ -421,7 +430,10 @@ mod tests {
 
     #[test]
     fn escapes_every_special_character() {
-        assert_eq!(esc(r#"<a href="x" onclick='y'>&amp;</a>"#), "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;");
+        assert_eq!(
+            esc(r#"<a href="x" onclick='y'>&amp;</a>"#),
+            "&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
         assert_eq!(esc("plain text, ünïcode €"), "plain text, ünïcode €");
         assert_eq!(esc(""), "");
         assert_eq!(format!("{}", E("<script>")), "&lt;script&gt;");
@@ -500,7 +512,8 @@ mod tests {
 
     #[test]
     fn service_errors_read_as_sentences() {
-        let (status, _, message) = describe(&AppError::unprocessable("nothing_to_invoice", "nothing to invoice for this customer and period"));
+        let (status, _, message) =
+            describe(&AppError::unprocessable("nothing_to_invoice", "nothing to invoice for this customer and period"));
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(message, "Nothing to invoice for this customer and period.");
         let (status, _, message) = describe(&AppError::Internal("secret detail".into()));

@@ -207,7 +207,11 @@ fn usage_table(rows: &[UsageRow], r: &Request) -> String {
         E(tickets),
     );
     for c in CHANNELS {
-        let value = if r.group_by == GroupBy::Agent { "—".to_string() } else { n(total.escalations.get(c).copied().unwrap_or(0)) };
+        let value = if r.group_by == GroupBy::Agent {
+            "—".to_string()
+        } else {
+            n(total.escalations.get(c).copied().unwrap_or(0))
+        };
         let _ = write!(out, "<td class=\"num\">{}</td>", E(value));
     }
     out.push_str("</tr></tfoot>\n</table></div>\n");
@@ -217,21 +221,29 @@ fn usage_table(rows: &[UsageRow], r: &Request) -> String {
 async fn download(req: HttpRequest, state: web::Data<AppState>, format: Format) -> Result<HttpResponse, Failure> {
     let caller = signed_in(&req, &state).await?;
     let (_, _, _, request) = read_query(&req, state.clock.now().date());
-    let r = request.map_err(|errors| Failure::Message(StatusCode::UNPROCESSABLE_ENTITY, errors.join(" "), Some(caller.clone())))?;
+    let r = request
+        .map_err(|errors| Failure::Message(StatusCode::UNPROCESSABLE_ENTITY, errors.join(" "), Some(caller.clone())))?;
     let rows = load(&state, &caller, &r).await?;
     let name = format!("usage-{}-{}-{}.{}", r.from, r.to, r.group_name, format.extension());
     let bytes = match format {
-        Format::Pdf => pdf::usage_pdf("Support usage summary", &r.from.to_string(), &r.to.to_string(), &r.group_name, &rows, pdf::Paper::A4)
-            .map_err(|e| {
-                log::error!("request_id={} web: usage PDF: {e}", crate::http::request_id::RequestId::of(&req));
-                Failure::Message(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The PDF of the usage summary could not be produced right now; the error has been logged. \
+        Format::Pdf => pdf::usage_pdf(
+            "Support usage summary",
+            &r.from.to_string(),
+            &r.to.to_string(),
+            &r.group_name,
+            &rows,
+            pdf::Paper::A4,
+        )
+        .map_err(|e| {
+            log::error!("request_id={} web: usage PDF: {e}", crate::http::request_id::RequestId::of(&req));
+            Failure::Message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The PDF of the usage summary could not be produced right now; the error has been logged. \
                      The CSV download may still work."
-                        .to_string(),
-                    Some(caller.clone()),
-                )
-            })?,
+                    .to_string(),
+                Some(caller.clone()),
+            )
+        })?,
         _ => documents::csv::usage_csv(&rows),
     };
     Ok(negotiate::document(&req, format, &name, bytes))

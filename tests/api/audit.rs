@@ -32,8 +32,13 @@ both_backends!(an_invoice_history_shows_who_created_issued_and_credited_it, |app
     }
 
     // Voided: another month's invoice.
-    app.post_json("/api/v1/time-entries", &json!({"subscription_id": sub, "agent": "a", "started_at": "2026-09-05T08:00:00Z",
-        "minutes": 30, "category": "technical", "billable": true, "description": "x"})).await.expect(201);
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!({"subscription_id": sub, "agent": "a", "started_at": "2026-09-05T08:00:00Z",
+        "minutes": 30, "category": "technical", "billable": true, "description": "x"}),
+    )
+    .await
+    .expect(201);
     let sept = draft(app, customer, "2026-09-01", "2026-10-01").await;
     app.post_json(&format!("/api/v1/invoices/{sept}/issue"), &json!({})).await.expect(200);
     app.post_json(&format!("/api/v1/invoices/{sept}/void"), &json!({})).await.expect(200);
@@ -48,8 +53,15 @@ both_backends!(an_invoice_history_shows_who_created_issued_and_credited_it, |app
 
 both_backends!(the_audit_log_records_successful_writes_with_the_request_id, |app| {
     let created = app
-        .send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
-            &[("X-Request-Id", "req-audit-1")], Some(fixtures::mueller().to_string().into_bytes()))
+        .send_headers(
+            "POST",
+            "/api/v1/customers",
+            Some(&app.admin_token),
+            None,
+            Some("application/json"),
+            &[("X-Request-Id", "req-audit-1")],
+            Some(fixtures::mueller().to_string().into_bytes()),
+        )
         .await
         .expect(201);
     assert_eq!(created.header("x-request-id"), Some("req-audit-1"));
@@ -87,10 +99,17 @@ both_backends!(the_audit_log_records_successful_writes_with_the_request_id, |app
 
 both_backends!(an_idempotent_replay_is_not_audited_again, |app| {
     for _ in 0..2 {
-        app.send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
-            &[("Idempotency-Key", "once")], Some(fixtures::mueller().to_string().into_bytes()))
-            .await
-            .expect(201);
+        app.send_headers(
+            "POST",
+            "/api/v1/customers",
+            Some(&app.admin_token),
+            None,
+            Some("application/json"),
+            &[("Idempotency-Key", "once")],
+            Some(fixtures::mueller().to_string().into_bytes()),
+        )
+        .await
+        .expect(201);
     }
     assert_eq!(app.get("/api/v1/audit?resource=customer").await.expect(200).data().len(), 1);
 });
@@ -107,7 +126,9 @@ both_backends!(the_finance_page_writes_are_audited_too, |app| {
     let inv = draft(app, customer, "2026-10-01", "2026-11-01").await;
     let cookie = format!("sb_key={}", app.admin_token);
     for action in ["issue", "void"] {
-        let r = app.send_headers("POST", &format!("/invoices/{inv}/{action}"), None, None, None, &[("Cookie", &cookie)], None).await;
+        let r = app
+            .send_headers("POST", &format!("/invoices/{inv}/{action}"), None, None, None, &[("Cookie", &cookie)], None)
+            .await;
         // 303 to the invoice page (which the client follows).
         assert!(r.status == 303 || r.status == 200, "{action}: {} {}", r.status, r.text);
     }
@@ -158,7 +179,9 @@ both_backends!(audit_rows_commit_and_roll_back_with_the_write, |app| {
     use supportbill::storage::{with_before_commit, write_tx, BeforeCommit};
     let key = |name: &str| api_keys::NewKey { name: name.to_string(), role: Role::Finance, customer_id: None };
     let now = chrono::Utc::now().naive_utc();
-    let hook = |id: &'static str| -> BeforeCommit { Box::new(move |conn| audit::insert_returning_ids(conn, &[audit_row(id)]).map(|_| ())) };
+    let hook = |id: &'static str| -> BeforeCommit {
+        Box::new(move |conn| audit::insert_returning_ids(conn, &[audit_row(id)]).map(|_| ()))
+    };
     let before = key_count(app);
 
     // The write commits: so do its audit rows.
@@ -204,8 +227,15 @@ both_backends!(audit_rows_commit_and_roll_back_with_the_write, |app| {
 // Over HTTP: a write's rows carry its final status, and a write that failed left none.
 both_backends!(an_audited_write_ends_with_its_status, |app| {
     let created = app
-        .send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
-            &[("X-Request-Id", "req-final-status")], Some(fixtures::mueller().to_string().into_bytes()))
+        .send_headers(
+            "POST",
+            "/api/v1/customers",
+            Some(&app.admin_token),
+            None,
+            Some("application/json"),
+            &[("X-Request-Id", "req-final-status")],
+            Some(fixtures::mueller().to_string().into_bytes()),
+        )
         .await
         .expect(201);
     let rows = audit_rows_of(app, "req-final-status");
@@ -216,9 +246,16 @@ both_backends!(an_audited_write_ends_with_its_status, |app| {
 
     let mut bad = fixtures::mueller();
     bad["currency"] = json!("EURO");
-    app.send_headers("POST", "/api/v1/customers", Some(&app.admin_token), None, Some("application/json"),
-        &[("X-Request-Id", "req-refused")], Some(bad.to_string().into_bytes()))
-        .await
-        .expect(422);
+    app.send_headers(
+        "POST",
+        "/api/v1/customers",
+        Some(&app.admin_token),
+        None,
+        Some("application/json"),
+        &[("X-Request-Id", "req-refused")],
+        Some(bad.to_string().into_bytes()),
+    )
+    .await
+    .expect(422);
     assert!(audit_rows_of(app, "req-refused").is_empty());
 });

@@ -10,13 +10,21 @@ use crate::harness::*;
 
 both_backends!(client_key_sees_only_its_own_customer, |app| {
     let (customer_a, plan, sub_a) = billing_setup(app).await;
-    let sub_a2 = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer_a, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"})).await["id"]
+    let sub_a2 = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer_a, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     let customer_b = create(app, "/api/v1/customers", &customer_named("Contoso GmbH")).await["id"].as_i64().unwrap();
-    let sub_b = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer_b, "plan_id": plan, "product": "azure", "name": "Contoso Azure"})).await["id"]
+    let sub_b = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer_b, "plan_id": plan, "product": "azure", "name": "Contoso Azure"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     app.post_json("/api/v1/time-entries", &entry(sub_a, 30)).await.expect(201);
@@ -80,12 +88,18 @@ both_backends!(client_key_sees_only_its_own_customer, |app| {
     let writes = [
         ("POST", "/api/v1/customers".to_string(), mueller()),
         ("POST", "/api/v1/plans".to_string(), standard_plan()),
-        ("POST", "/api/v1/subscriptions".to_string(),
-            json!({"customer_id": customer_a, "plan_id": plan, "product": "azure", "name": "x"})),
+        (
+            "POST",
+            "/api/v1/subscriptions".to_string(),
+            json!({"customer_id": customer_a, "plan_id": plan, "product": "azure", "name": "x"}),
+        ),
         ("PATCH", format!("/api/v1/subscriptions/{sub_a}"), json!({"status": "cancelled"})),
         ("POST", "/api/v1/time-entries".to_string(), entry(sub_a, 10)),
-        ("POST", "/api/v1/charges".to_string(),
-            json!({"subscription_id": sub_a, "date": "2026-10-20", "description": "x", "amount": "-1000.00"})),
+        (
+            "POST",
+            "/api/v1/charges".to_string(),
+            json!({"subscription_id": sub_a, "date": "2026-10-20", "description": "x", "amount": "-1000.00"}),
+        ),
     ];
     for (method, path, body) in writes {
         let r = app
@@ -96,8 +110,18 @@ both_backends!(client_key_sees_only_its_own_customer, |app| {
     let r = app.send("DELETE", &format!("/api/v1/subscriptions/{sub_a}"), Some(&client_a), None, None).await;
     assert_problem(&r, 404, "not_found");
     let r = app
-        .send("POST", "/api/v1/time-entries/import", Some(&client_a), Some("text/csv"),
-            Some(format!("subscription_id,started_at,minutes,agent,category\n{sub_a},2026-10-05T08:00:00Z,30,x,technical\n").into_bytes()))
+        .send(
+            "POST",
+            "/api/v1/time-entries/import",
+            Some(&client_a),
+            Some("text/csv"),
+            Some(
+                format!(
+                    "subscription_id,started_at,minutes,agent,category\n{sub_a},2026-10-05T08:00:00Z,30,x,technical\n"
+                )
+                .into_bytes(),
+            ),
+        )
         .await;
     assert_problem(&r, 404, "not_found");
     assert_eq!(app.get(&format!("/api/v1/subscriptions/{sub_a}")).await.expect(200).body["status"], "active");
@@ -181,7 +205,10 @@ both_backends!(a_remembered_key_revoked_elsewhere_is_refused_on_every_request, |
     let (customer, _, sub) = billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &entry(sub, 30)).await.expect(201);
     let invoice = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201)
         .id();
@@ -208,7 +235,9 @@ both_backends!(a_remembered_key_revoked_elsewhere_is_refused_on_every_request, |
     // A read that fails on its query before any database work: still 401, not 422.
     assert_problem(&app.get_as(&finance, "/api/v1/invoices?status=bogus").await, 401, "unauthorized");
     // Writes: a malformed body is 401, not 400; a valid one is 401 and changes nothing.
-    let r = app.send("POST", "/api/v1/customers", Some(&finance), Some("application/json"), Some(b"{not json".to_vec())).await;
+    let r = app
+        .send("POST", "/api/v1/customers", Some(&finance), Some("application/json"), Some(b"{not json".to_vec()))
+        .await;
     assert_problem(&r, 401, "unauthorized");
     let r = app.post_json_as(&finance, "/api/v1/customers", &customer_named("Revoked GmbH")).await;
     assert_problem(&r, 401, "unauthorized");

@@ -115,8 +115,20 @@ const RULES: &[Rule] = &[
     rule("get", "/api/v1/invoices/{id}/credit-notes", ClientOwn, &[Issued, Draft]),
     rule("get", "/api/v1/credit-notes", ClientOwn, &[]),
     rule("get", "/api/v1/credit-notes/{id}", ClientOwn, &[CreditNote]),
-    Rule { method: "get", path: "/api/v1/reports/usage", access: ClientOwn, kinds: &[], query: "?from=2026-10-01&to=2026-12-01" },
-    Rule { method: "get", path: "/api/v1/reports/invoices", access: Staff, kinds: &[], query: "?from=2026-01-01&to=2027-01-01" },
+    Rule {
+        method: "get",
+        path: "/api/v1/reports/usage",
+        access: ClientOwn,
+        kinds: &[],
+        query: "?from=2026-10-01&to=2026-12-01",
+    },
+    Rule {
+        method: "get",
+        path: "/api/v1/reports/invoices",
+        access: Staff,
+        kinds: &[],
+        query: "?from=2026-01-01&to=2027-01-01",
+    },
     rule("post", "/api/v1/api-keys", Admin, &[]),
     rule("get", "/api/v1/api-keys", Admin, &[]),
     rule("delete", "/api/v1/api-keys/{id}", Admin, &[Key]),
@@ -187,7 +199,10 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
     october["ticket_id"] = json!(ticket);
     let mut november = entry(subscription, 40);
     november["started_at"] = json!("2026-11-05T08:00:00Z");
-    let entries = [id(create(app, "/api/v1/time-entries", &october).await), id(create(app, "/api/v1/time-entries", &november).await)];
+    let entries = [
+        id(create(app, "/api/v1/time-entries", &october).await),
+        id(create(app, "/api/v1/time-entries", &november).await),
+    ];
     let charge = id(create(
         app,
         "/api/v1/charges",
@@ -213,7 +228,12 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
         &json!({"reason": "Goodwill", "lines": [{"line": 1, "amount": "1.00"}]}),
     )
     .await);
-    let key = create(app, "/api/v1/api-keys", &json!({"name": format!("client of {name}"), "role": "client", "customer_id": customer})).await;
+    let key = create(
+        app,
+        "/api/v1/api-keys",
+        &json!({"name": format!("client of {name}"), "role": "client", "customer_id": customer}),
+    )
+    .await;
     Fixture {
         customer,
         name: name.to_string(),
@@ -256,7 +276,14 @@ async fn call(app: &TestApp, rule: &Rule, id: Option<i64>, token: Option<&str>, 
 const BAD_QUERY: &str = "?limit=abc&cursor=x&customer_id=x&subscription_id=x&dry_run=maybe";
 
 /// [`call`] with another query string.
-async fn call_with_query(app: &TestApp, rule: &Rule, id: Option<i64>, token: Option<&str>, authorization: Option<&str>, query: &str) -> Resp {
+async fn call_with_query(
+    app: &TestApp,
+    rule: &Rule,
+    id: Option<i64>,
+    token: Option<&str>,
+    authorization: Option<&str>,
+    query: &str,
+) -> Resp {
     let path = match id {
         Some(id) => rule.path.replace("{id}", &id.to_string()),
         None => rule.path.to_string(),
@@ -319,7 +346,12 @@ fn expect_only_own(what: &str, r: &Resp, own: &Fixture, other: &Fixture) {
     }
     let mut ids = Vec::new();
     customer_ids(&r.body, &mut ids);
-    assert!(ids.iter().all(|&id| id == own.customer), "{what}: customer ids {ids:?}, own is {}: {}", own.customer, r.text);
+    assert!(
+        ids.iter().all(|&id| id == own.customer),
+        "{what}: customer ids {ids:?}, own is {}: {}",
+        own.customer,
+        r.text
+    );
     assert!(!r.text.contains(&other.name), "{what}: shows {:?}: {}", other.name, r.text);
     assert!(!r.text.contains("\"draft\""), "{what}: shows a draft: {}", r.text);
 }
@@ -347,7 +379,9 @@ both_backends!(every_operation_follows_the_role_table, |app| {
         }
         for (status, response) in responses.as_object().unwrap() {
             assert!(
-                response["content"].get("application/json").is_none_or(|c| c["schema"]["$ref"] != "#/components/schemas/Problem"),
+                response["content"]
+                    .get("application/json")
+                    .is_none_or(|c| c["schema"]["$ref"] != "#/components/schemas/Problem"),
                 "{method} {path}: {status} documents a problem as application/json"
             );
         }
@@ -371,7 +405,11 @@ both_backends!(every_operation_follows_the_role_table, |app| {
 
             expect_status(&label("no key:", rule, of), &call(app, rule, id, None, None).await, 401);
             expect_status(&label("bad key:", rule, of), &call(app, rule, id, Some(&bad_token), None).await, 401);
-            expect_status(&label("basic auth:", rule, of), &call(app, rule, id, None, Some("Basic YWRtaW46YWRtaW4=")).await, 401);
+            expect_status(
+                &label("basic auth:", rule, of),
+                &call(app, rule, id, None, Some("Basic YWRtaW46YWRtaW4=")).await,
+                401,
+            );
 
             if rule.access == Admin {
                 expect_status(&label("finance:", rule, of), &call(app, rule, id, Some(&finance), None).await, 403);
@@ -426,12 +464,26 @@ both_backends!(every_operation_follows_the_role_table, |app| {
     // Asking for the other customer explicitly changes nothing.
     let r = app.get_as(&a.client_token, &format!("/api/v1/invoices?customer_id={}", b.customer)).await.expect(200);
     assert!(r.data().is_empty(), "{}", r.text);
-    let r = app.get_as(&a.client_token, &format!("/api/v1/reports/usage?from=2026-10-01&to=2026-12-01&customer_id={}", b.customer)).await.expect(200);
+    let r = app
+        .get_as(
+            &a.client_token,
+            &format!("/api/v1/reports/usage?from=2026-10-01&to=2026-12-01&customer_id={}", b.customer),
+        )
+        .await
+        .expect(200);
     expect_only_own("client A usage for B", &r, &a, &b);
     // Documents too: the PDF of the other customer's invoice is absent.
-    expect_status("client A PDF of B", &app.get_as(&a.client_token, &format!("/api/v1/invoices/{}.pdf", b.issued)).await, 404);
+    expect_status(
+        "client A PDF of B",
+        &app.get_as(&a.client_token, &format!("/api/v1/invoices/{}.pdf", b.issued)).await,
+        404,
+    );
     app.get_as(&a.client_token, &format!("/api/v1/invoices/{}.pdf", a.issued)).await.expect(200);
-    expect_status("client A PDF of own draft", &app.get_as(&a.client_token, &format!("/api/v1/invoices/{}.pdf", a.draft)).await, 404);
+    expect_status(
+        "client A PDF of own draft",
+        &app.get_as(&a.client_token, &format!("/api/v1/invoices/{}.pdf", a.draft)).await,
+        404,
+    );
 
     // Phase 2: the writes of staff callers who pass authorization, each on objects of a customer
     // made for it (the write may delete or change them).

@@ -61,7 +61,14 @@ both_backends!(backup_copies_a_live_sqlite_database, |app| {
     let (customer, _, sub) = billing_setup(app).await;
     let mut csv = String::from("subscription_id,started_at,minutes,agent,category,description\n");
     for i in 0..20_000 {
-        csv.push_str(&format!("{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},agent{},technical,entry {i}\n", 1 + i % 28, i % 24, i % 60, 1 + i % 90, i % 7));
+        csv.push_str(&format!(
+            "{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},agent{},technical,entry {i}\n",
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            1 + i % 90,
+            i % 7
+        ));
     }
     app.post_csv("/api/v1/time-entries/import", &csv).await.expect(201);
 
@@ -108,11 +115,15 @@ both_backends!(backup_copies_a_live_sqlite_database, |app| {
     let mut conn = TestConn(pool.get().unwrap());
     let entries: Vec<Count> = diesel::sql_query("SELECT COUNT(*) AS n FROM time_entries").load(&mut *conn).unwrap();
     let n = entries[0].n;
-    assert!(n >= 20_000 + before as i64 && n <= live_total, "copy has {n} entries; {before} writes before the backup, {live_total} in the end");
-    let names: Vec<Count> =
-        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM customers WHERE id = {customer} AND name = 'Müller & Söhne GmbH'"))
-            .load(&mut *conn)
-            .unwrap();
+    assert!(
+        n >= 20_000 + before as i64 && n <= live_total,
+        "copy has {n} entries; {before} writes before the backup, {live_total} in the end"
+    );
+    let names: Vec<Count> = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM customers WHERE id = {customer} AND name = 'Müller & Söhne GmbH'"
+    ))
+    .load(&mut *conn)
+    .unwrap();
     assert_eq!(names[0].n, 1, "the customer is in the copy");
     drop(conn);
     drop(pool);

@@ -42,14 +42,23 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
 
     // Entries on both sides of each midnight and clock change (UTC offsets given explicitly).
     let moments = [
-        "2026-01-31T23:30:00Z", "2026-02-01T00:30:00Z", // January 31 / February 1
-        "2026-02-28T23:59:00Z", "2026-03-01T00:00:00Z", // February 28 / March 1
-        "2026-03-08T06:30:00Z", "2026-03-08T07:30:00Z", // New York springs forward at 07:00 UTC
-        "2026-03-29T00:30:00Z", "2026-03-29T01:30:00Z", // Berlin springs forward at 01:00 UTC
-        "2026-03-31T23:30:00+00:00", "2026-04-01T01:30:00+02:00", // the same instant's month differs by zone
-        "2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z", // Berlin falls back at 01:00 UTC
-        "2026-10-31T23:30:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z", // New York falls back at 06:00 UTC
-        "2028-02-29T23:30:00Z", "2028-03-01T00:30:00Z", // leap day
+        "2026-01-31T23:30:00Z",
+        "2026-02-01T00:30:00Z", // January 31 / February 1
+        "2026-02-28T23:59:00Z",
+        "2026-03-01T00:00:00Z", // February 28 / March 1
+        "2026-03-08T06:30:00Z",
+        "2026-03-08T07:30:00Z", // New York springs forward at 07:00 UTC
+        "2026-03-29T00:30:00Z",
+        "2026-03-29T01:30:00Z", // Berlin springs forward at 01:00 UTC
+        "2026-03-31T23:30:00+00:00",
+        "2026-04-01T01:30:00+02:00", // the same instant's month differs by zone
+        "2026-10-25T00:30:00Z",
+        "2026-10-25T01:30:00Z", // Berlin falls back at 01:00 UTC
+        "2026-10-31T23:30:00Z",
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:30:00Z", // New York falls back at 06:00 UTC
+        "2028-02-29T23:30:00Z",
+        "2028-03-01T00:30:00Z", // leap day
     ];
     let mut batch = Vec::new();
     for (i, m) in moments.iter().enumerate() {
@@ -96,19 +105,27 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
     }
     // Every entry is claimed, by the invoice of the UTC month it started in; April and
     // November 2026 and March 2028 were never billed (no run for them yet).
-    let entries: Vec<(NaiveDateTime, Option<i64>)> =
-        time_entries::table
-            .left_join(time_entry_claims::table)
-            .select((time_entries::started_at, time_entry_claims::invoice_id.nullable()))
-            .load(&mut *conn)
-            .unwrap();
-    let periods: std::collections::HashMap<i64, NaiveDate> =
-        invoices_t::table.select((invoices_t::id, invoices_t::period_start)).load::<(i64, NaiveDate)>(&mut *conn).unwrap().into_iter().collect();
+    let entries: Vec<(NaiveDateTime, Option<i64>)> = time_entries::table
+        .left_join(time_entry_claims::table)
+        .select((time_entries::started_at, time_entry_claims::invoice_id.nullable()))
+        .load(&mut *conn)
+        .unwrap();
+    let periods: std::collections::HashMap<i64, NaiveDate> = invoices_t::table
+        .select((invoices_t::id, invoices_t::period_start))
+        .load::<(i64, NaiveDate)>(&mut *conn)
+        .unwrap()
+        .into_iter()
+        .collect();
     for (started, invoice) in entries {
         let month = started.date().with_day(1).unwrap().to_string();
         match invoice {
-            Some(id) => assert_eq!(periods[&id].to_string(), month, "entry at {started} is on the wrong month's invoice"),
-            None => assert!(["2026-04-01", "2026-11-01", "2028-03-01"].contains(&month.as_str()), "entry at {started} was never billed"),
+            Some(id) => {
+                assert_eq!(periods[&id].to_string(), month, "entry at {started} is on the wrong month's invoice")
+            }
+            None => assert!(
+                ["2026-04-01", "2026-11-01", "2028-03-01"].contains(&month.as_str()),
+                "entry at {started} was never billed"
+            ),
         }
     }
 });

@@ -29,7 +29,13 @@ fn back_office_files_match_what_the_api_serves() {
     assert!(supportbill::cli::demo::seed(&mut conn, now).unwrap());
     let this_month = NaiveDate::from_ymd_opt(now.year(), now.month(), 1).unwrap();
     let last_month = this_month - Months::new(1);
-    let drafts = invoices::run(&mut conn, supportbill::storage::SecondReader::NONE, Period::new(last_month, this_month).unwrap(), now).unwrap();
+    let drafts = invoices::run(
+        &mut conn,
+        supportbill::storage::SecondReader::NONE,
+        Period::new(last_month, this_month).unwrap(),
+        now,
+    )
+    .unwrap();
     let issued = invoices::issue(&mut conn, drafts[0].id, &SystemClock).unwrap();
     let admin = Caller { key_id: 0, role: Role::Admin, customer_id: None };
     let doc = invoices::get(&mut conn, &admin, issued.id).unwrap();
@@ -44,15 +50,46 @@ fn back_office_files_match_what_the_api_serves() {
     assert_eq!(pdf, supportbill::documents::pdf::invoice_pdf(&doc, supportbill::documents::pdf::Paper::A4).unwrap());
 
     let (from, to) = (last_month.to_string(), this_month.to_string());
-    let usage = supportbill(&["--database-url", &url, "report", "usage", "--from", &from, "--to", &to, "--group-by", "product", "--format", "csv", "-o", "-"]).stdout;
+    let usage = supportbill(&[
+        "--database-url",
+        &url,
+        "report",
+        "usage",
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--group-by",
+        "product",
+        "--format",
+        "csv",
+        "-o",
+        "-",
+    ])
+    .stdout;
     let usage = String::from_utf8(usage).unwrap();
     assert!(usage.starts_with("key,label,entries,"), "{usage}");
     assert!(usage.lines().any(|l| l.starts_with("azure,")), "{usage}");
     let today = Utc::now().date_naive();
-    let register = supportbill(&["--database-url", &url, "report", "invoices", "--from", &today.to_string(), "--to", &(today + chrono::Days::new(1)).to_string(), "-o", "-"]).stdout;
+    let register = supportbill(&[
+        "--database-url",
+        &url,
+        "report",
+        "invoices",
+        "--from",
+        &today.to_string(),
+        "--to",
+        &(today + chrono::Days::new(1)).to_string(),
+        "-o",
+        "-",
+    ])
+    .stdout;
     let register = String::from_utf8(register).unwrap();
     assert_eq!(register.lines().count(), 2, "{register}");
-    assert!(register.lines().nth(1).unwrap().starts_with(&format!("invoice,{},", issued.number.as_deref().unwrap())), "{register}");
+    assert!(
+        register.lines().nth(1).unwrap().starts_with(&format!("invoice,{},", issued.number.as_deref().unwrap())),
+        "{register}"
+    );
 
     // Time entries from CSV: by Partner Center subscription id, all or nothing.
     let mut conn = pool.get().unwrap();
@@ -61,12 +98,28 @@ fn back_office_files_match_what_the_api_serves() {
     let external = subs[0].external_id.clone().expect("demo subscriptions have external ids");
     let good = dir.join("good.csv");
     std::fs::write(&good, format!("started_at,minutes,subscription_id,agent,category\n2026-11-02T09:00:00+01:00,30,{external},cli,technical\n2026-11-02T10:00:00Z,15,{external},cli,billing\n")).unwrap();
-    let out = supportbill(&["--database-url", &url, "import", "time-entries", good.to_str().unwrap(), "--subscription-by", "external-id"]);
+    let out = supportbill(&[
+        "--database-url",
+        &url,
+        "import",
+        "time-entries",
+        good.to_str().unwrap(),
+        "--subscription-by",
+        "external-id",
+    ]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "imported 2 time entries");
     let bad = dir.join("bad.csv");
     std::fs::write(&bad, format!("started_at,minutes,subscription_id,agent,category\n2026-11-02T09:00:00Z,30,{external},cli,technical\n2026-11-02T10:00:00Z,0,{external},cli,technical\n")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_supportbill"))
-        .args(["--database-url", &url, "import", "time-entries", bad.to_str().unwrap(), "--subscription-by", "external-id"])
+        .args([
+            "--database-url",
+            &url,
+            "import",
+            "time-entries",
+            bad.to_str().unwrap(),
+            "--subscription-by",
+            "external-id",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -115,14 +168,20 @@ fn serve_takes_its_pool_size_from_the_option_or_the_environment() {
         let mut child = cmd.spawn().expect("serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.split_whitespace().find_map(|w| w.strip_prefix("http://")).expect("the listening line").to_string();
+        let addr =
+            line.split_whitespace().find_map(|w| w.strip_prefix("http://")).expect("the listening line").to_string();
         let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        std::io::Write::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let _ = child.kill();
         let _ = child.wait();
-        response.lines().find_map(|l| l.strip_prefix("supportbill_db_pool_max_connections ")).expect("the pool gauge").to_string()
+        response
+            .lines()
+            .find_map(|l| l.strip_prefix("supportbill_db_pool_max_connections "))
+            .expect("the pool gauge")
+            .to_string()
     };
     assert_eq!(pool_size_served(&[], None), "8");
     assert_eq!(pool_size_served(&["--db-pool-size", "3"], None), "3");
@@ -133,6 +192,10 @@ fn serve_takes_its_pool_size_from_the_option_or_the_environment() {
         .output()
         .unwrap();
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--db-pool-size"), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--db-pool-size"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -103,7 +103,14 @@ both_backends!(a_kill_during_a_large_import_leaves_nothing_and_the_import_can_be
     let mut csv = String::with_capacity(ROWS * 48 + 64);
     csv.push_str("subscription_id,started_at,minutes,agent,category\n");
     for i in 0..ROWS {
-        csv.push_str(&format!("{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n", 1 + i % 28, i % 24, i % 60, 1 + i % 120, i % 50));
+        csv.push_str(&format!(
+            "{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n",
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            1 + i % 120,
+            i % 50
+        ));
     }
     let csv = csv.into_bytes();
     let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
@@ -194,7 +201,14 @@ both_backends!(a_kill_during_a_large_invoice_run_leaves_no_invoice_and_the_run_c
     let mut csv = String::with_capacity(ROWS * 48 + 64);
     csv.push_str("subscription_id,started_at,minutes,agent,category\n");
     for i in 0..ROWS {
-        csv.push_str(&format!("{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n", 1 + i % 28, i % 24, i % 60, 1 + i % 120, i % 50));
+        csv.push_str(&format!(
+            "{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n",
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            1 + i % 120,
+            i % 50
+        ));
     }
     app.post_csv("/api/v1/time-entries/import", &csv).await.expect(201);
     let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
@@ -247,7 +261,14 @@ both_backends!(a_kill_during_a_large_invoice_run_leaves_no_invoice_and_the_run_c
     let text = done.body().limit(1 << 24).await.unwrap();
     assert_eq!(done.status().as_u16(), 201, "{}", String::from_utf8_lossy(&text));
     assert_eq!(count_of(app, "SELECT COUNT(*) AS n FROM invoices"), 1);
-    assert_eq!(count_of(app, "SELECT COUNT(*) AS n FROM time_entries WHERE id NOT IN (SELECT time_entry_id FROM time_entry_claims)"), 0, "entries left unbilled");
+    assert_eq!(
+        count_of(
+            app,
+            "SELECT COUNT(*) AS n FROM time_entries WHERE id NOT IN (SELECT time_entry_id FROM time_entry_claims)"
+        ),
+        0,
+        "entries left unbilled"
+    );
     drop(server);
 });
 
@@ -256,7 +277,14 @@ both_backends!(sigterm_lets_a_request_in_flight_finish, |app| {
     let mut csv = String::with_capacity(ROWS * 48 + 64);
     csv.push_str("subscription_id,started_at,minutes,agent,category\n");
     for i in 0..ROWS {
-        csv.push_str(&format!("{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n", 1 + i % 28, i % 24, i % 60, 1 + i % 120, i % 50));
+        csv.push_str(&format!(
+            "{sub},2026-10-{:02}T{:02}:{:02}:00Z,{},a{},technical\n",
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            1 + i % 120,
+            i % 50
+        ));
     }
     let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
     let token = app.admin_token.clone();

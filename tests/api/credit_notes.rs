@@ -20,11 +20,14 @@ fn at(sub: i64, started_at: &str, minutes: i64, category: &str) -> Value {
 async fn issued_plan_h(app: &TestApp) -> (i64, Value, Vec<i64>) {
     let (customer, _plan, sub) = billing_setup(app).await;
     let entries = app
-        .post_json("/api/v1/time-entries", &json!([
-            at(sub, "2026-10-05T08:00:00Z", 50, "technical"),
-            at(sub, "2026-10-06T17:30:00Z", 10, "technical"),
-            at(sub, "2026-10-10T10:00:00Z", 45, "subscription_management"),
-        ]))
+        .post_json(
+            "/api/v1/time-entries",
+            &json!([
+                at(sub, "2026-10-05T08:00:00Z", 50, "technical"),
+                at(sub, "2026-10-06T17:30:00Z", 10, "technical"),
+                at(sub, "2026-10-10T10:00:00Z", 45, "subscription_management"),
+            ]),
+        )
         .await
         .expect(201);
     let ids = entries.data().iter().map(|e| e["id"].as_i64().unwrap()).collect();
@@ -52,7 +55,10 @@ both_backends!(a_full_credit_reverses_the_invoice_and_frees_its_items, |app| {
     assert_eq!(cn["credit_type"], "full");
     assert_eq!(cn["currency"], "EUR");
     assert_eq!(cn["tax_rate_percent"], "19");
-    assert_eq!((cn["subtotal"].as_str(), cn["tax"].as_str(), cn["total"].as_str()), (Some("397.50"), Some("75.53"), Some("473.03")));
+    assert_eq!(
+        (cn["subtotal"].as_str(), cn["tax"].as_str(), cn["total"].as_str()),
+        (Some("397.50"), Some("75.53"), Some("473.03"))
+    );
     let amounts: Vec<&str> = cn["lines"].as_array().unwrap().iter().map(|l| l["amount"].as_str().unwrap()).collect();
     assert_eq!(amounts, ["150.00", "112.50", "135.00"]);
     assert_eq!(cn["lines"][0]["quantity_minutes"], "60");
@@ -71,7 +77,11 @@ both_backends!(a_full_credit_reverses_the_invoice_and_frees_its_items, |app| {
 
     // A credited invoice is credited once and not voided.
     assert_problem(&app.post_json(&credit_path(&inv), &json!({"reason": "again"})).await, 409, "invalid_status");
-    assert_problem(&app.post_json(&format!("/api/v1/invoices/{}/void", inv["id"]), &json!({})).await, 409, "invalid_status");
+    assert_problem(
+        &app.post_json(&format!("/api/v1/invoices/{}/void", inv["id"]), &json!({})).await,
+        409,
+        "invalid_status",
+    );
     let credited = app.get("/api/v1/invoices?status=credited").await.expect(200);
     assert_eq!(credited.data().len(), 1);
 });
@@ -94,17 +104,31 @@ both_backends!(partial_credits_are_checked_per_line_and_free_nothing_until_compl
     assert_invalid(&app.post_json(&path, &json!({"reason": " "})).await, "reason");
     assert_eq!(app.get("/api/v1/credit-notes").await.expect(200).data().len(), 0, "nothing was issued");
 
-    let cn = app.post_json(&path, &json!({"reason": "Goodwill", "lines": [{"line": 1, "amount": "50.00"}]})).await.expect(201).body;
+    let cn = app
+        .post_json(&path, &json!({"reason": "Goodwill", "lines": [{"line": 1, "amount": "50.00"}]}))
+        .await
+        .expect(201)
+        .body;
     assert_eq!(cn["number"], "CN-000001");
     assert_eq!(cn["credit_type"], "partial");
-    assert_eq!((cn["subtotal"].as_str(), cn["tax"].as_str(), cn["total"].as_str()), (Some("50.00"), Some("9.50"), Some("59.50")));
+    assert_eq!(
+        (cn["subtotal"].as_str(), cn["tax"].as_str(), cn["total"].as_str()),
+        (Some("50.00"), Some("9.50"), Some("59.50"))
+    );
     assert_eq!(cn["lines"][0]["invoice_line"], 1);
     // Partial credits free nothing; the invoice stays issued, and cannot be voided any more.
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "issued");
     assert_eq!(entry_invoice(app, entries[0]).await, inv["id"]);
-    assert_problem(&app.post_json(&format!("/api/v1/invoices/{}/void", inv["id"]), &json!({})).await, 409, "has_credit_notes");
+    assert_problem(
+        &app.post_json(&format!("/api/v1/invoices/{}/void", inv["id"]), &json!({})).await,
+        409,
+        "has_credit_notes",
+    );
     // Only 100.00 is left on line 1.
-    assert_invalid(&app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "100.01"}]})).await, "lines[0].amount");
+    assert_invalid(
+        &app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "100.01"}]})).await,
+        "lines[0].amount",
+    );
 
     // The rest, in part: lines 1 (the 100.00 left), 2 and 3 in full. Now everything is credited.
     let rest = app
@@ -118,7 +142,10 @@ both_backends!(partial_credits_are_checked_per_line_and_free_nothing_until_compl
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "credited");
     assert_eq!(entry_invoice(app, entries[0]).await, Value::Null);
     let listed = app.get(&path).await.expect(200);
-    assert_eq!(listed.data().iter().map(|c| c["number"].as_str().unwrap()).collect::<Vec<_>>(), ["CN-000001", "CN-000002"]);
+    assert_eq!(
+        listed.data().iter().map(|c| c["number"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["CN-000001", "CN-000002"]
+    );
 });
 
 both_backends!(only_issued_invoices_are_credited_by_staff, |app| {
@@ -133,7 +160,11 @@ both_backends!(only_issued_invoices_are_credited_by_staff, |app| {
     assert_problem(&app.post_json_as(&client, &credit_path(&inv), &json!({"reason": "x"})).await, 404, "not_found");
     app.post_json(&format!("/api/v1/invoices/{}/void", inv["id"]), &json!({})).await.expect(200);
     assert_problem(&app.post_json(&credit_path(&inv), &json!({"reason": "x"})).await, 409, "invalid_status");
-    assert_problem(&app.post_json("/api/v1/invoices/999999/credit-notes", &json!({"reason": "x"})).await, 404, "not_found");
+    assert_problem(
+        &app.post_json("/api/v1/invoices/999999/credit-notes", &json!({"reason": "x"})).await,
+        404,
+        "not_found",
+    );
     assert_eq!(app.post_json(&credit_path(&inv), &json!({"reason": "x", "extra": 1})).await.status, 422);
 });
 
@@ -141,12 +172,25 @@ both_backends!(concurrent_credit_notes_get_contiguous_numbers, |app| {
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
     for i in 0..12 {
         let c = create(app, "/api/v1/customers", &customer_named(&format!("Race {i}"))).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
         app.post_json("/api/v1/time-entries", &at(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
     }
     let run: Value = serde_json::from_str(OCTOBER).unwrap();
-    let drafts: Vec<i64> = app.post_json("/api/v1/invoices/run", &run).await.expect(201).data().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    let drafts: Vec<i64> = app
+        .post_json("/api/v1/invoices/run", &run)
+        .await
+        .expect(201)
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
     for id in &drafts {
         app.post_json(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.expect(200);
     }
@@ -154,25 +198,36 @@ both_backends!(concurrent_credit_notes_get_contiguous_numbers, |app| {
     let paths: Vec<String> = drafts.iter().map(|id| format!("/api/v1/invoices/{id}/credit-notes")).collect();
     let body = json!({"reason": "Re-billed"});
     let results = futures_util::future::join_all(paths.iter().map(|p| app.post_json(p, &body))).await;
-    let mut numbers: Vec<String> = results.iter().map(|r| {
-        assert_eq!(r.status, 201, "{}", r.text);
-        r.body["number"].as_str().unwrap().to_string()
-    }).collect();
+    let mut numbers: Vec<String> = results
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["number"].as_str().unwrap().to_string()
+        })
+        .collect();
     numbers.sort();
     let expected: Vec<String> = (1..=12).map(|n| format!("CN-{n:06}")).collect();
     assert_eq!(numbers, expected);
     // Issue times follow number order.
     let all = app.list_all("/api/v1/credit-notes", 100).await;
-    let mut by_number: Vec<(String, String)> = all.iter().map(|c| (c["number"].as_str().unwrap().into(), c["issued_at"].as_str().unwrap().into())).collect();
+    let mut by_number: Vec<(String, String)> =
+        all.iter().map(|c| (c["number"].as_str().unwrap().into(), c["issued_at"].as_str().unwrap().into())).collect();
     by_number.sort();
-    let times: Vec<chrono::DateTime<chrono::FixedOffset>> = by_number.iter().map(|(_, t)| chrono::DateTime::parse_from_rfc3339(t).unwrap()).collect();
+    let times: Vec<chrono::DateTime<chrono::FixedOffset>> =
+        by_number.iter().map(|(_, t)| chrono::DateTime::parse_from_rfc3339(t).unwrap()).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{by_number:?}");
 
     // Ten partial credits of 50.00 on one 150.00 line, at once: exactly three fit.
     let plan_inv = {
         let c = create(app, "/api/v1/customers", &customer_named("Partial race")).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
         app.post_json("/api/v1/time-entries", &at(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
         let mut b: Value = serde_json::from_str(OCTOBER).unwrap();
         b["customer_id"] = json!(c);
@@ -186,14 +241,20 @@ both_backends!(concurrent_credit_notes_get_contiguous_numbers, |app| {
     let refused = results.iter().filter(|r| r.status == 422 || r.status == 409).count();
     assert_eq!((ok, refused), (3, 7), "{:?}", results.iter().map(|r| (r.status, r.text.clone())).collect::<Vec<_>>());
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", plan_inv["id"])).await.expect(200).body["status"], "credited");
-    let mut numbers: Vec<String> = app.list_all("/api/v1/credit-notes", 100).await.iter().map(|c| c["number"].as_str().unwrap().to_string()).collect();
+    let mut numbers: Vec<String> = app
+        .list_all("/api/v1/credit-notes", 100)
+        .await
+        .iter()
+        .map(|c| c["number"].as_str().unwrap().to_string())
+        .collect();
     numbers.sort();
     assert_eq!(numbers, (1..=15).map(|n| format!("CN-{n:06}")).collect::<Vec<_>>());
 });
 
 both_backends!(credit_note_documents_register_and_visibility, |app| {
     let (customer, inv, _) = issued_plan_h(app).await;
-    let cn = app.post_json(&credit_path(&inv), &json!({"reason": "Duplicate of a Premier case fee"})).await.expect(201).body;
+    let cn =
+        app.post_json(&credit_path(&inv), &json!({"reason": "Duplicate of a Premier case fee"})).await.expect(201).body;
     let id = cn["id"].as_i64().unwrap();
 
     // CSV: one row per line, amounts sum to the subtotal, and the invoice is named.
@@ -204,8 +265,11 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let recs: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
     assert_eq!(recs.len(), 3);
-    assert!(recs.iter().all(|r| &r[col("invoice_number")] == "INV-000001" && &r[col("credit_note_number")] == "CN-000001"));
-    let sum: rust_decimal::Decimal = recs.iter().map(|r| r[col("amount")].parse::<rust_decimal::Decimal>().unwrap()).sum();
+    assert!(recs
+        .iter()
+        .all(|r| &r[col("invoice_number")] == "INV-000001" && &r[col("credit_note_number")] == "CN-000001"));
+    let sum: rust_decimal::Decimal =
+        recs.iter().map(|r| r[col("amount")].parse::<rust_decimal::Decimal>().unwrap()).sum();
     assert_eq!(sum.to_string(), "397.50");
 
     // PDF: titled credit note, naming the invoice and the reason; the same bytes every time.
@@ -230,10 +294,24 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
     let from = format!("{month}-01");
     let to = chrono::NaiveDate::parse_from_str(&from, "%Y-%m-%d").unwrap() + chrono::Months::new(1);
     let reg = app.get(&format!("/api/v1/reports/invoices?from={from}&to={to}")).await.expect(200);
-    let rows: Vec<(String, String, String)> = reg.data().iter()
-        .map(|r| (r["kind"].as_str().unwrap().into(), r["number"].as_str().unwrap().into(), r["total"].as_str().unwrap().into()))
+    let rows: Vec<(String, String, String)> = reg
+        .data()
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap().into(),
+                r["number"].as_str().unwrap().into(),
+                r["total"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    assert_eq!(rows, vec![("invoice".into(), "INV-000001".into(), "473.03".into()), ("credit_note".into(), "CN-000001".into(), "-473.03".into())]);
+    assert_eq!(
+        rows,
+        vec![
+            ("invoice".into(), "INV-000001".into(), "473.03".into()),
+            ("credit_note".into(), "CN-000001".into(), "-473.03".into())
+        ]
+    );
     assert_eq!(reg.data()[1]["corrects"], "INV-000001");
     let reg_csv = app.get(&format!("/api/v1/reports/invoices?from={from}&to={to}&format=csv")).await.expect(200).text;
     assert!(reg_csv.starts_with("kind,number,corrects,"), "{reg_csv}");
@@ -320,13 +398,21 @@ fn back_office_writes_credit_notes_and_einvoices() {
     drop(conn);
 
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_supportbill")).arg("--database-url").arg(&url).args(args).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_supportbill"))
+            .arg("--database-url")
+            .arg(&url)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     };
     let (inv_id, cn_id) = (inv.id.to_string(), cn.id.to_string());
     assert_eq!(run(&["invoice", "xml", &inv_id, "-o", "-"]), supportbill::documents::ubl::invoice_ubl(&inv).unwrap());
-    assert_eq!(run(&["credit-note", "xml", &cn_id, "-o", "-"]), supportbill::documents::ubl::credit_note_ubl(&cn).unwrap());
+    assert_eq!(
+        run(&["credit-note", "xml", &cn_id, "-o", "-"]),
+        supportbill::documents::ubl::credit_note_ubl(&cn).unwrap()
+    );
     assert_eq!(run(&["credit-note", "csv", &cn_id, "-o", "-"]), supportbill::documents::csv::credit_note_csv(&cn));
     let pdf = run(&["credit-note", "pdf", &cn_id, "-o", "-"]);
     assert_eq!(pdf, supportbill::documents::pdf::credit_note_pdf(&cn, supportbill::documents::pdf::Paper::A4).unwrap());
@@ -339,15 +425,21 @@ fn back_office_writes_credit_notes_and_einvoices() {
 // the charge's credit a second time.
 both_backends!(partial_credits_never_give_back_more_than_the_invoice_bills, |app| {
     let (customer, _plan, sub) = billing_setup(app).await;
-    app.post_json("/api/v1/time-entries", &json!([
-        at(sub, "2026-10-05T08:00:00Z", 50, "technical"),
-        at(sub, "2026-10-10T10:00:00Z", 45, "subscription_management"),
-    ]))
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!([
+            at(sub, "2026-10-05T08:00:00Z", 50, "technical"),
+            at(sub, "2026-10-10T10:00:00Z", 45, "subscription_management"),
+        ]),
+    )
     .await
     .expect(201);
-    app.post_json("/api/v1/charges", &json!({"subscription_id": sub, "date": "2026-10-20", "description": "Goodwill credit", "amount": "-20.00"}))
-        .await
-        .expect(201);
+    app.post_json(
+        "/api/v1/charges",
+        &json!({"subscription_id": sub, "date": "2026-10-20", "description": "Goodwill credit", "amount": "-20.00"}),
+    )
+    .await
+    .expect(201);
     let mut body: Value = serde_json::from_str(OCTOBER).unwrap();
     body["customer_id"] = json!(customer);
     let draft = app.post_json("/api/v1/invoices", &body).await.expect(201).body;
@@ -358,7 +450,12 @@ both_backends!(partial_credits_never_give_back_more_than_the_invoice_bills, |app
     let path = credit_path(&inv);
 
     // Both time lines in full would credit 285.00 of an invoice that bills 265.00.
-    let over = app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "150.00"}, {"line": 2, "amount": "135.00"}]})).await;
+    let over = app
+        .post_json(
+            &path,
+            &json!({"reason": "x", "lines": [{"line": 1, "amount": "150.00"}, {"line": 2, "amount": "135.00"}]}),
+        )
+        .await;
     assert_invalid(&over, "lines");
     assert!(over.body.to_string().contains("265.00"), "names what the invoice still bills: {}", over.body);
     assert_eq!(app.get("/api/v1/credit-notes").await.expect(200).data().len(), 0, "nothing was issued");
@@ -366,13 +463,23 @@ both_backends!(partial_credits_never_give_back_more_than_the_invoice_bills, |app
     // 150.00, then 115.00: the invoice's net, so it is credited, and its items are free.
     app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 1, "amount": "150.00"}]})).await.expect(201);
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "issued");
-    assert_invalid(&app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 2, "amount": "115.01"}]})).await, "lines");
+    assert_invalid(
+        &app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 2, "amount": "115.01"}]})).await,
+        "lines",
+    );
     app.post_json(&path, &json!({"reason": "x", "lines": [{"line": 2, "amount": "115.00"}]})).await.expect(201);
     assert_eq!(app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body["status"], "credited");
 
     // Billed 265.00, credited 265.00, billed again 265.00: the charge's credit is given once.
     let again = app.post_json("/api/v1/invoices", &body).await.expect(201).body;
     assert_eq!(again["subtotal"], "265.00");
-    let credited: Vec<String> = app.get("/api/v1/credit-notes").await.expect(200).data().iter().map(|c| c["subtotal"].as_str().unwrap().to_string()).collect();
+    let credited: Vec<String> = app
+        .get("/api/v1/credit-notes")
+        .await
+        .expect(200)
+        .data()
+        .iter()
+        .map(|c| c["subtotal"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(credited, ["150.00", "115.00"]);
 });

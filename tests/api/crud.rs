@@ -127,7 +127,8 @@ both_backends!(subscription_crud, |app| {
     assert_eq!(p.body["status"], "suspended");
     assert_eq!(p.body["name"], "Azure plan");
     assert_eq!(p.body["product"], "azure");
-    let p = app.patch_json(&format!("/api/v1/subscriptions/{id}"), &json!({"name": "Azure plan (prod)"})).await.expect(200);
+    let p =
+        app.patch_json(&format!("/api/v1/subscriptions/{id}"), &json!({"name": "Azure plan (prod)"})).await.expect(200);
     assert_eq!(p.body["status"], "suspended");
     assert_eq!(p.body["name"], "Azure plan (prod)");
     let bad = app.patch_json(&format!("/api/v1/subscriptions/{id}"), &json!({"status": "paused"})).await;
@@ -139,8 +140,12 @@ both_backends!(subscription_crud, |app| {
 
     // Filter by customer.
     let other = create(app, "/api/v1/customers", &customer_named("Contoso")).await["id"].as_i64().unwrap();
-    create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": other, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"})).await;
+    create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": other, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"}),
+    )
+    .await;
     let mine = app.list_all(&format!("/api/v1/subscriptions?customer_id={customer}"), 50).await;
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0]["id"], id);

@@ -56,8 +56,12 @@ both_backends!(storage_round_trips_decimals_exactly, |app| {
     }
 
     // Loading many rows at once gives the same.
-    let all: Vec<Charge> =
-        charges::table.filter(charges::id.eq_any(&ids)).order(charges::id).select(Charge::as_select()).load(conn).unwrap();
+    let all: Vec<Charge> = charges::table
+        .filter(charges::id.eq_any(&ids))
+        .order(charges::id)
+        .select(Charge::as_select())
+        .load(conn)
+        .unwrap();
     let texts: Vec<String> = all.iter().map(|c| c.amount.0.to_string()).collect();
     assert_eq!(texts, EXACT);
 
@@ -81,9 +85,7 @@ both_backends!(storage_round_trips_decimals_exactly, |app| {
 
 both_backends!(charge_amounts_over_http, |app| {
     let (_, _, sub) = billing_setup(app).await;
-    let charge = |amount: serde_json::Value| {
-        json!({"subscription_id": sub, "date": "2026-10-20", "description": "Premier case fee", "amount": amount})
-    };
+    let charge = |amount: serde_json::Value| json!({"subscription_id": sub, "date": "2026-10-20", "description": "Premier case fee", "amount": amount});
     // SPEC 5 body.
     let r = app.post_json("/api/v1/charges", &charge(json!("85.00"))).await.expect(201);
     assert_eq!(r.body["amount"], "85.00");
@@ -138,8 +140,10 @@ both_backends!(json_numbers_are_parsed_exactly, |app| {
 
     let plan = app.post_json("/api/v1/plans", &standard_plan()).await.expect(201).id();
     let sub = app
-        .post_json("/api/v1/subscriptions",
-            &json!({"customer_id": c.id(), "plan_id": plan, "product": "azure", "name": "Azure plan"}))
+        .post_json(
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c.id(), "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
         .await
         .expect(201)
         .id();
@@ -150,12 +154,15 @@ both_backends!(json_numbers_are_parsed_exactly, |app| {
     assert_eq!(app.post_raw_json("/api/v1/charges", &raw).await.expect(201).body["amount"], "85.10");
     let raw = format!(r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "fee", "amount": -20.00}}"#);
     assert_eq!(app.post_raw_json("/api/v1/charges", &raw).await.expect(201).body["amount"], "-20.00");
-    let raw = format!(r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "fee", "amount": 99999999999.99}}"#);
+    let raw = format!(
+        r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "fee", "amount": 99999999999.99}}"#
+    );
     assert_eq!(app.post_raw_json("/api/v1/charges", &raw).await.expect(201).body["amount"], "99999999999.99");
 
     // A number EUR cannot hold exactly is refused, not rounded; so is an exponent.
     let raw = format!(r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "fee", "amount": 0.125}}"#);
     assert_invalid(&app.post_raw_json("/api/v1/charges", &raw).await, "amount");
-    let raw = r#"{"name": "Exp", "currency": "EUR", "tax_rate_percent": 1.9e1, "country": "DE", "email": "a@b.example"}"#;
+    let raw =
+        r#"{"name": "Exp", "currency": "EUR", "tax_rate_percent": 1.9e1, "country": "DE", "email": "a@b.example"}"#;
     assert_invalid(&app.post_raw_json("/api/v1/customers", raw).await, "tax_rate_percent");
 });

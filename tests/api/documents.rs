@@ -14,13 +14,24 @@ async fn issued_plan_h(app: &TestApp) -> (i64, serde_json::Value) {
         json!({"subscription_id": sub, "agent": "a.kowalski", "started_at": at, "minutes": minutes, "category": category,
                "description": "Diagnosed boot failure, \"quoted\", and a comma"})
     };
-    app.post_json("/api/v1/time-entries", &json!([
-        e("2026-10-05T08:00:00Z", 50, "technical"),
-        e("2026-10-06T17:30:00Z", 10, "technical"),
-        e("2026-10-10T10:00:00Z", 45, "subscription_management"),
-    ])).await.expect(201);
-    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
-        .await.expect(201).body;
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!([
+            e("2026-10-05T08:00:00Z", 50, "technical"),
+            e("2026-10-06T17:30:00Z", 10, "technical"),
+            e("2026-10-10T10:00:00Z", 45, "subscription_management"),
+        ]),
+    )
+    .await
+    .expect(201);
+    let draft = app
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
+        .await
+        .expect(201)
+        .body;
     let issued = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
     (customer, issued)
 }
@@ -39,7 +50,8 @@ both_backends!(invoice_csv_matches_the_golden_file, |app| {
     // The amount column sums to the subtotal.
     let mut reader = csv::Reader::from_reader(r.text.as_bytes());
     let amount_col = reader.headers().unwrap().iter().position(|h| h == "amount").unwrap();
-    let sum: rust_decimal::Decimal = reader.records().map(|rec| rec.unwrap()[amount_col].parse::<rust_decimal::Decimal>().unwrap()).sum();
+    let sum: rust_decimal::Decimal =
+        reader.records().map(|rec| rec.unwrap()[amount_col].parse::<rust_decimal::Decimal>().unwrap()).sum();
     assert_eq!(sum.to_string(), inv["subtotal"].as_str().unwrap());
 });
 
@@ -85,8 +97,12 @@ both_backends!(documents_are_negotiated_cached_and_frozen, |app| {
 
 both_backends!(report_csvs, |app| {
     let (_, inv) = issued_plan_h(app).await;
-    let usage = app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-11-01&group_by=category&format=csv").await.expect(200);
-    assert_eq!(usage.header("content-disposition"), Some("attachment; filename=\"usage-2026-10-01-2026-11-01-category.csv\""));
+    let usage =
+        app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-11-01&group_by=category&format=csv").await.expect(200);
+    assert_eq!(
+        usage.header("content-disposition"),
+        Some("attachment; filename=\"usage-2026-10-01-2026-11-01-category.csv\"")
+    );
     let lines: Vec<&str> = usage.text.lines().collect();
     assert_eq!(lines[0], "key,label,entries,minutes,billable_minutes,non_billable_minutes,billed_minutes,after_hours_minutes,tickets,escalations_microsoft_commercial,escalations_premier,escalations_advanced,escalations_signature_cloud");
     assert!(lines.contains(&"technical,technical,2,60,60,0,90,10,0,0,0,0,0"), "{lines:?}");
@@ -95,7 +111,10 @@ both_backends!(report_csvs, |app| {
     let today = &inv["issued_at"].as_str().unwrap()[..10];
     let today = chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap();
     let reg = app
-        .get_with(&format!("/api/v1/reports/invoices?from={today}&to={}", today + chrono::Days::new(1)), &[("Accept", "text/csv")])
+        .get_with(
+            &format!("/api/v1/reports/invoices?from={today}&to={}", today + chrono::Days::new(1)),
+            &[("Accept", "text/csv")],
+        )
         .await
         .expect(200);
     let lines: Vec<&str> = reg.text.lines().collect();
@@ -123,18 +142,43 @@ both_backends!(invoice_pdf_over_http_is_frozen_and_readable, |app| {
     let mut customer = mueller();
     customer["name"] = json!("ООО «Ромашка»");
     let customer_id = create(app, "/api/v1/customers", &customer).await["id"].as_i64().unwrap();
-    app.put_json("/api/v1/partner", &json!({"name": "Müller & Söhne GmbH", "address": "Hauptstr. 1, Berlin",
-        "country": "DE", "tax_id": "DE123456789"})).await.expect(200);
+    app.put_json(
+        "/api/v1/partner",
+        &json!({"name": "Müller & Söhne GmbH", "address": "Hauptstr. 1, Berlin",
+        "country": "DE", "tax_id": "DE123456789"}),
+    )
+    .await
+    .expect(200);
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer_id, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-        .await["id"].as_i64().unwrap();
-    app.post_json("/api/v1/time-entries", &json!({"subscription_id": sub, "agent": "a", "started_at": "2026-10-05T08:00:00Z",
-        "minutes": 50, "category": "technical"})).await.expect(201);
-    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": customer_id, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
-        .await.expect(201).body;
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer_id, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!({"subscription_id": sub, "agent": "a", "started_at": "2026-10-05T08:00:00Z",
+        "minutes": 50, "category": "technical"}),
+    )
+    .await
+    .expect(201);
+    let draft = app
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer_id, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
+        .await
+        .expect(201)
+        .body;
     let id = draft["id"].as_i64().unwrap();
     let draft_pdf = app.get(&format!("/api/v1/invoices/{id}.pdf")).await.expect(200);
-    assert_eq!(draft_pdf.header("content-disposition"), Some(format!("attachment; filename=\"draft-{id}.pdf\"").as_str()));
+    assert_eq!(
+        draft_pdf.header("content-disposition"),
+        Some(format!("attachment; filename=\"draft-{id}.pdf\"").as_str())
+    );
     app.post_json(&format!("/api/v1/invoices/{id}/issue"), &json!({})).await.expect(200);
 
     let first = app.get_with(&format!("/api/v1/invoices/{id}"), &[("Accept", "application/pdf")]).await.expect(200);
@@ -146,7 +190,9 @@ both_backends!(invoice_pdf_over_http_is_frozen_and_readable, |app| {
     let mut renamed = mueller();
     renamed["name"] = json!("Renamed OOO");
     app.put_json(&format!("/api/v1/customers/{customer_id}"), &renamed).await.expect(200);
-    app.put_json("/api/v1/partner", &json!({"name": "Someone Else", "address": "x", "country": "DE", "tax_id": "DE1"})).await.expect(200);
+    app.put_json("/api/v1/partner", &json!({"name": "Someone Else", "address": "x", "country": "DE", "tax_id": "DE1"}))
+        .await
+        .expect(200);
     let second = app.get(&format!("/api/v1/invoices/{id}.pdf")).await.expect(200);
     assert_eq!(first.bytes, second.bytes, "the issued PDF changed");
     assert_eq!(first.header("etag"), second.header("etag"));

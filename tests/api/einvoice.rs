@@ -23,7 +23,11 @@ fn validator() -> Option<(String, PathBuf)> {
     if installed && rules.is_dir() {
         return Some(("eu-einvoice".to_string(), rules));
     }
-    let why = if installed { format!("rules folder {} not found", rules.display()) } else { "eu-einvoice is not installed (pip install eu-einvoice)".into() };
+    let why = if installed {
+        format!("rules folder {} not found", rules.display())
+    } else {
+        "eu-einvoice is not installed (pip install eu-einvoice)".into()
+    };
     if std::env::var("SUPPORTBILL_REQUIRE_EINVOICE").as_deref() == Ok("1") {
         panic!("SUPPORTBILL_REQUIRE_EINVOICE=1 but {why}");
     }
@@ -108,21 +112,40 @@ async fn billed_customer(app: &TestApp, customer: Value, currency: &str) -> Valu
         (incident, "dynamics_365", "Dynamics 365 Sales"),
         (included, "other", "Windows 365 <Business> & \"Cloud PC\""),
     ] {
-        subs.push(create(app, "/api/v1/subscriptions", &json!({"customer_id": cid, "plan_id": plan, "product": product, "name": name})).await["id"].as_i64().unwrap());
+        subs.push(
+            create(
+                app,
+                "/api/v1/subscriptions",
+                &json!({"customer_id": cid, "plan_id": plan, "product": product, "name": name}),
+            )
+            .await["id"]
+                .as_i64()
+                .unwrap(),
+        );
     }
-    app.post_json("/api/v1/time-entries", &json!([
-        time(subs[0], "2026-10-05T08:00:00Z", 50, "technical"),
-        time(subs[0], "2026-10-06T17:30:00Z", 10, "technical"),
-        time(subs[0], "2026-10-10T10:00:00Z", 45, "subscription_management"),
-        time(subs[1], "2026-10-01T10:00:00Z", 50, "technical"),
-        time(subs[1], "2026-10-03T10:00:00Z", 37, "billing"),
-        time(subs[3], "2026-10-08T10:00:00Z", 90, "technical"),
-    ])).await.expect(201);
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!([
+            time(subs[0], "2026-10-05T08:00:00Z", 50, "technical"),
+            time(subs[0], "2026-10-06T17:30:00Z", 10, "technical"),
+            time(subs[0], "2026-10-10T10:00:00Z", 45, "subscription_management"),
+            time(subs[1], "2026-10-01T10:00:00Z", 50, "technical"),
+            time(subs[1], "2026-10-03T10:00:00Z", 37, "billing"),
+            time(subs[3], "2026-10-08T10:00:00Z", 90, "technical"),
+        ]),
+    )
+    .await
+    .expect(201);
     for (title, at) in [("VM will not start", "2026-10-05T07:55:00Z"), ("Licence sync fails", "2026-10-12T09:00:00Z")] {
         create(app, "/api/v1/tickets", &json!({"subscription_id": subs[2], "title": title, "category": "technical", "severity": "high", "opened_at": at})).await;
     }
     let (fee, credit) = if jpy { ("12000", "-3000") } else { ("85.00", "-20.00") };
-    create(app, "/api/v1/charges", &json!({"subscription_id": subs[0], "date": "2026-10-20", "description": "Premier case fee", "amount": fee})).await;
+    create(
+        app,
+        "/api/v1/charges",
+        &json!({"subscription_id": subs[0], "date": "2026-10-20", "description": "Premier case fee", "amount": fee}),
+    )
+    .await;
     create(app, "/api/v1/charges", &json!({"subscription_id": subs[3], "date": "2026-10-21", "description": "Goodwill credit <outage> & \"sorry\"", "amount": credit})).await;
     let draft = app
         .post_json("/api/v1/invoices", &json!({"customer_id": cid, "period_start": OCTOBER.0, "period_end": OCTOBER.1}))
@@ -133,13 +156,24 @@ async fn billed_customer(app: &TestApp, customer: Value, currency: &str) -> Valu
     for kind in ["support_time", "after_hours_support_time", "retainer_fee", "overage", "incident_fee", "charge"] {
         assert!(kinds.contains(&kind), "no {kind} line: {kinds:?}");
     }
-    assert!(draft["lines"].as_array().unwrap().iter().any(|l| l["amount"].as_str().unwrap().starts_with('-')), "a negative line");
+    assert!(
+        draft["lines"].as_array().unwrap().iter().any(|l| l["amount"].as_str().unwrap().starts_with('-')),
+        "a negative line"
+    );
     // A draft has no e-invoice yet.
     assert_problem(&app.get(&format!("/api/v1/invoices/{}.xml", draft["id"])).await, 409, "not_issued");
     app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body
 }
 
-fn customer(name: &str, currency: &str, country: &str, rate: &str, treatment: &str, tax_id: &str, reason: Option<&str>) -> Value {
+fn customer(
+    name: &str,
+    currency: &str,
+    country: &str,
+    rate: &str,
+    treatment: &str,
+    tax_id: &str,
+    reason: Option<&str>,
+) -> Value {
     json!({"name": name, "currency": currency, "tax_rate_percent": rate, "country": country, "email": "ap@example.com",
            "billing_address": "Hauptstr. 1, 10115 Berlin", "tax_id": tax_id, "tax_treatment": treatment, "exemption_reason": reason})
 }
@@ -157,8 +191,24 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
     partner(app).await;
     let cases = [
         ("standard-eur", customer("Müller & Söhne GmbH", "EUR", "DE", "19", "standard", "DE123456789", None), "EUR"),
-        ("reverse-charge", customer("Société Générale Cloud SARL", "EUR", "FR", "0", "reverse_charge", "FR12345678901", None), "EUR"),
-        ("exempt", customer("Stiftung Bildung gGmbH", "EUR", "DE", "0", "exempt", "DE111222333", Some("Exempt under Art. 132(1)(i) Directive 2006/112/EC")), "EUR"),
+        (
+            "reverse-charge",
+            customer("Société Générale Cloud SARL", "EUR", "FR", "0", "reverse_charge", "FR12345678901", None),
+            "EUR",
+        ),
+        (
+            "exempt",
+            customer(
+                "Stiftung Bildung gGmbH",
+                "EUR",
+                "DE",
+                "0",
+                "exempt",
+                "DE111222333",
+                Some("Exempt under Art. 132(1)(i) Directive 2006/112/EC"),
+            ),
+            "EUR",
+        ),
         ("outside-scope", customer("Contoso Inc.", "USD", "US", "0", "outside_scope", "12-3456789", None), "USD"),
         ("zero-rate", customer("ООО «Ромашка»", "USD", "AM", "0", "standard", "", None), "USD"),
         ("jpy", customer("株式会社 Fabrikam Japan", "JPY", "JP", "10", "standard", "T1234567890123", None), "JPY"),
@@ -174,11 +224,23 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.contains("<cbc:CustomizationID>urn:cen.eu:en16931:2017</cbc:CustomizationID>"), "{text}");
         assert!(text.contains(&format!("<cbc:ID>{}</cbc:ID>", inv["number"].as_str().unwrap())), "{text}");
-        assert!(text.contains(&format!("<cbc:IssueDate>{}</cbc:IssueDate>", &inv["issued_at"].as_str().unwrap()[..10])), "{text}");
+        assert!(
+            text.contains(&format!("<cbc:IssueDate>{}</cbc:IssueDate>", &inv["issued_at"].as_str().unwrap()[..10])),
+            "{text}"
+        );
         assert!(text.contains(r#"<cbc:InvoicedQuantity unitCode="MIN">60</cbc:InvoicedQuantity>"#), "{text}");
         assert!(text.contains(r#"<cbc:BaseQuantity unitCode="MIN">60</cbc:BaseQuantity>"#), "{text}");
-        assert!(text.contains(r#"<cbc:InvoicedQuantity unitCode="C62">-1</cbc:InvoicedQuantity>"#), "the negative charge: {text}");
-        assert!(text.contains(&format!(r#"<cbc:PayableAmount currencyID="{currency}">{}</cbc:PayableAmount>"#, inv["total"].as_str().unwrap())), "{text}");
+        assert!(
+            text.contains(r#"<cbc:InvoicedQuantity unitCode="C62">-1</cbc:InvoicedQuantity>"#),
+            "the negative charge: {text}"
+        );
+        assert!(
+            text.contains(&format!(
+                r#"<cbc:PayableAmount currencyID="{currency}">{}</cbc:PayableAmount>"#,
+                inv["total"].as_str().unwrap()
+            )),
+            "{text}"
+        );
         assert!(text.contains("Goodwill credit &lt;outage&gt; &amp;"), "escaped: {text}");
         let category = match name {
             "standard-eur" | "jpy" => "S",
@@ -206,7 +268,8 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
     )
     .await
     .expect(200);
-    let us = billed_customer(app, customer("Tailspin Toys Inc.", "USD", "US", "7.25", "standard", "", None), "USD").await;
+    let us =
+        billed_customer(app, customer("Tailspin Toys Inc.", "USD", "US", "7.25", "standard", "", None), "USD").await;
     let bytes = xml(app, &format!("/api/v1/invoices/{}", us["id"])).await;
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.contains("<cbc:ID>FC</cbc:ID>"), "{text}");
@@ -227,16 +290,28 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
         let cn = app.post_json(&format!("/api/v1/invoices/{}/credit-notes", inv["id"]), &body).await.expect(201).body;
         let bytes = xml(app, &format!("/api/v1/credit-notes/{}", cn["id"])).await;
         let text = String::from_utf8(bytes.clone()).unwrap();
-        assert!(text.contains("<CreditNote xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2\""), "{text}");
+        assert!(
+            text.contains("<CreditNote xmlns=\"urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2\""),
+            "{text}"
+        );
         assert!(text.contains("<cbc:CreditNoteTypeCode>381</cbc:CreditNoteTypeCode>"), "{text}");
         let compact: String = text.split_whitespace().collect();
-        assert!(compact.contains(&format!("<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{}</cbc:ID>", inv["number"].as_str().unwrap())), "{text}");
+        assert!(
+            compact.contains(&format!(
+                "<cac:BillingReference><cac:InvoiceDocumentReference><cbc:ID>{}</cbc:ID>",
+                inv["number"].as_str().unwrap()
+            )),
+            "{text}"
+        );
         let path = dir.join(format!("credit-note-{i}.xml"));
         std::fs::write(&path, &bytes).unwrap();
         files.push(path);
     }
     // The credited invoice still has its e-invoice, unchanged.
-    assert_eq!(xml(app, &format!("/api/v1/invoices/{}", invoices[1]["id"])).await, std::fs::read(dir.join("reverse-charge.xml")).unwrap());
+    assert_eq!(
+        xml(app, &format!("/api/v1/invoices/{}", invoices[1]["id"])).await,
+        std::fs::read(dir.join("reverse-charge.xml")).unwrap()
+    );
 
     if let Some(tool) = validator() {
         let mut failures = Vec::new();
@@ -256,7 +331,12 @@ both_backends!(einvoices_pass_the_en16931_rules, |app| {
 
 both_backends!(a_tampered_einvoice_fails_the_rules, |app| {
     partner(app).await;
-    let inv = billed_customer(app, customer("Müller & Söhne GmbH", "EUR", "DE", "19", "standard", "DE123456789", None), "EUR").await;
+    let inv = billed_customer(
+        app,
+        customer("Müller & Söhne GmbH", "EUR", "DE", "19", "standard", "DE123456789", None),
+        "EUR",
+    )
+    .await;
     let text = String::from_utf8(xml(app, &format!("/api/v1/invoices/{}", inv["id"])).await).unwrap();
     let total = inv["total"].as_str().unwrap();
     let needle = format!(r#"<cbc:PayableAmount currencyID="EUR">{total}</cbc:PayableAmount>"#);
@@ -280,12 +360,30 @@ both_backends!(a_tampered_einvoice_fails_the_rules, |app| {
 
 both_backends!(einvoices_refuse_three_digit_currencies, |app| {
     partner(app).await;
-    let cid = create(app, "/api/v1/customers", &customer("Bahrain Cloud W.L.L.", "BHD", "BH", "10", "standard", "BH200000000000001", None)).await["id"].as_i64().unwrap();
+    let cid = create(
+        app,
+        "/api/v1/customers",
+        &customer("Bahrain Cloud W.L.L.", "BHD", "BH", "10", "standard", "BH200000000000001", None),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
     let plan = create(app, "/api/v1/plans", &json!({"name": "Hourly BHD", "currency": "BHD", "billing_model": "hourly", "hourly_rate": "45.125", "hours_of_service": hours()}))
         .await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": cid, "plan_id": plan, "product": "azure", "name": "Azure plan"})).await["id"].as_i64().unwrap();
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": cid, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
     app.post_json("/api/v1/time-entries", &time(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
-    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": cid, "period_start": OCTOBER.0, "period_end": OCTOBER.1})).await.expect(201).body;
+    let draft = app
+        .post_json("/api/v1/invoices", &json!({"customer_id": cid, "period_start": OCTOBER.0, "period_end": OCTOBER.1}))
+        .await
+        .expect(201)
+        .body;
     let inv = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
     assert_minor_digits(&app.get(&format!("/api/v1/invoices/{}", inv["id"])).await.expect(200).body, 3);
     let r = app.get_with(&format!("/api/v1/invoices/{}", inv["id"]), &[("Accept", "application/xml")]).await;
@@ -299,7 +397,14 @@ both_backends!(einvoices_need_the_partners_details_frozen_at_issue, |app| {
     // The partner's details were never set: the issued invoice cannot name its seller.
     let (customer_id, _plan, sub) = billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &time(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
-    let draft = app.post_json("/api/v1/invoices", &json!({"customer_id": customer_id, "period_start": OCTOBER.0, "period_end": OCTOBER.1})).await.expect(201).body;
+    let draft = app
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer_id, "period_start": OCTOBER.0, "period_end": OCTOBER.1}),
+        )
+        .await
+        .expect(201)
+        .body;
     let inv = app.post_json(&format!("/api/v1/invoices/{}/issue", draft["id"]), &json!({})).await.expect(200).body;
     assert_problem(&app.get(&format!("/api/v1/invoices/{}.xml", inv["id"])).await, 422, "einvoice_incomplete");
     // Setting them later does not change an issued invoice (its snapshot is frozen).

@@ -58,28 +58,37 @@ fn cell() -> impl Strategy<Value = String> {
 }
 
 const COLUMNS: &[&str] = &[
-    "subscription_id", "subscription_external_id", "started_at", "minutes", "category", "billable", "agent",
-    "ticket_id", "description",
+    "subscription_id",
+    "subscription_external_id",
+    "started_at",
+    "minutes",
+    "category",
+    "billable",
+    "agent",
+    "ticket_id",
+    "description",
 ];
 
 /// A header of known (and sometimes unknown or repeated) columns, and rows of random cells,
 /// sometimes ragged.
 fn structured_csv() -> impl Strategy<Value = (String, usize)> {
-    let column = prop_oneof![9 => proptest::sample::select(COLUMNS.to_vec()).prop_map(str::to_string), 1 => "[a-z]{1,8}"];
-    (proptest::collection::vec(column, 1..=9), 0usize..=20, any::<bool>(), any::<bool>()).prop_flat_map(|(header, rows, ragged, crlf)| {
-        let width = header.len();
-        let row = proptest::collection::vec(cell(), if ragged { 1..=width + 1 } else { width..=width });
-        (Just(header), proptest::collection::vec(row, rows..=rows), Just(crlf))
-    })
-    .prop_map(|(header, rows, crlf)| {
-        let eol = if crlf { "\r\n" } else { "\n" };
-        let mut text = header.join(",") + eol;
-        for row in &rows {
-            text.push_str(&row.join(","));
-            text.push_str(eol);
-        }
-        (text, rows.len())
-    })
+    let column =
+        prop_oneof![9 => proptest::sample::select(COLUMNS.to_vec()).prop_map(str::to_string), 1 => "[a-z]{1,8}"];
+    (proptest::collection::vec(column, 1..=9), 0usize..=20, any::<bool>(), any::<bool>())
+        .prop_flat_map(|(header, rows, ragged, crlf)| {
+            let width = header.len();
+            let row = proptest::collection::vec(cell(), if ragged { 1..=width + 1 } else { width..=width });
+            (Just(header), proptest::collection::vec(row, rows..=rows), Just(crlf))
+        })
+        .prop_map(|(header, rows, crlf)| {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = header.join(",") + eol;
+            for row in &rows {
+                text.push_str(&row.join(","));
+                text.push_str(eol);
+            }
+            (text, rows.len())
+        })
 }
 
 proptest! {
@@ -236,7 +245,12 @@ fn assert_sane(what: &str, input: &[u8], r: &Resp) {
     let shown = String::from_utf8_lossy(&input[..input.len().min(600)]).to_string();
     assert!(r.status < 500, "{what}: {} for input {shown:?}: {}", r.status, r.text);
     if r.status >= 400 {
-        assert!(r.content_type.starts_with("application/problem+json"), "{what}: {} is not a problem: {}", r.content_type, r.text);
+        assert!(
+            r.content_type.starts_with("application/problem+json"),
+            "{what}: {} is not a problem: {}",
+            r.content_type,
+            r.text
+        );
         assert_eq!(r.body["status"].as_u64(), Some(r.status as u64), "{what}: {}", r.text);
         assert!(r.body["code"].as_str().is_some_and(|c| !c.is_empty()), "{what}: no code: {}", r.text);
         if r.status == 422 && r.body["code"] == "invalid_input" {
@@ -254,7 +268,14 @@ fn draw<S: Strategy>(runner: &mut TestRunner, strategy: &S) -> S::Value {
 async fn routes(app: &TestApp) -> Vec<(&'static str, String, Value)> {
     let (customer, plan, sub) = billing_setup(app).await;
     let entry_id = create(app, "/api/v1/time-entries", &entry(sub, 30)).await["id"].as_i64().unwrap();
-    let issued = create(app, "/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"})).await["id"].as_i64().unwrap();
+    let issued = create(
+        app,
+        "/api/v1/invoices",
+        &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
     app.post_json(&format!("/api/v1/invoices/{issued}/issue"), &json!({})).await.expect(200);
     let partner = app.get("/api/v1/partner").await.expect(200).body;
     vec![
@@ -262,18 +283,38 @@ async fn routes(app: &TestApp) -> Vec<(&'static str, String, Value)> {
         ("PUT", format!("/api/v1/customers/{customer}"), mueller()),
         ("POST", "/api/v1/plans".into(), standard_plan()),
         ("PUT", format!("/api/v1/plans/{plan}"), standard_plan()),
-        ("POST", "/api/v1/subscriptions".into(), json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Fuzz"})),
+        (
+            "POST",
+            "/api/v1/subscriptions".into(),
+            json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Fuzz"}),
+        ),
         ("PATCH", format!("/api/v1/subscriptions/{sub}"), json!({"status": "suspended", "name": "Fuzz 2"})),
-        ("POST", "/api/v1/tickets".into(), json!({"subscription_id": sub, "title": "t", "category": "technical", "severity": "low",
-            "opened_at": "2026-10-05T07:00:00Z", "escalation": {"channel": "premier", "case_id": "123", "escalated_at": "2026-10-05T09:00:00Z"}})),
+        (
+            "POST",
+            "/api/v1/tickets".into(),
+            json!({"subscription_id": sub, "title": "t", "category": "technical", "severity": "low",
+            "opened_at": "2026-10-05T07:00:00Z", "escalation": {"channel": "premier", "case_id": "123", "escalated_at": "2026-10-05T09:00:00Z"}}),
+        ),
         ("POST", "/api/v1/time-entries".into(), entry(sub, 30)),
         ("POST", "/api/v1/time-entries".into(), json!([entry(sub, 30), entry(sub, 45)])),
         ("PATCH", format!("/api/v1/time-entries/{entry_id}"), entry(sub, 40)),
-        ("POST", "/api/v1/charges".into(), json!({"subscription_id": sub, "date": "2026-12-10", "description": "fee", "amount": "-10.50"})),
-        ("POST", "/api/v1/invoices".into(), json!({"customer_id": customer, "period_start": "2026-12-01", "period_end": "2027-01-01"})),
+        (
+            "POST",
+            "/api/v1/charges".into(),
+            json!({"subscription_id": sub, "date": "2026-12-10", "description": "fee", "amount": "-10.50"}),
+        ),
+        (
+            "POST",
+            "/api/v1/invoices".into(),
+            json!({"customer_id": customer, "period_start": "2026-12-01", "period_end": "2027-01-01"}),
+        ),
         ("POST", "/api/v1/invoices/run".into(), json!({"period_start": "2026-12-01", "period_end": "2027-01-01"})),
         ("POST", "/api/v1/invoices/issue".into(), json!({"invoice_ids": [issued]})),
-        ("POST", format!("/api/v1/invoices/{issued}/credit-notes"), json!({"reason": "r", "lines": [{"line": 1, "amount": "0.01"}]})),
+        (
+            "POST",
+            format!("/api/v1/invoices/{issued}/credit-notes"),
+            json!({"reason": "r", "lines": [{"line": 1, "amount": "0.01"}]}),
+        ),
         ("POST", "/api/v1/api-keys".into(), json!({"name": "k", "role": "client", "customer_id": customer})),
         ("PUT", "/api/v1/partner".into(), partner),
     ]
@@ -325,14 +366,24 @@ both_backends!(arbitrary_bytes_and_whole_random_documents_get_a_4xx, |app| {
     let csv = proptest::collection::vec(any::<u8>(), 0..1024);
     for _ in 0..cases() / 4 {
         let input = draw(&mut runner, &csv);
-        let r = app.send("POST", "/api/v1/time-entries/import", Some(&app.admin_token), Some("text/csv"), Some(input.clone())).await;
+        let r = app
+            .send("POST", "/api/v1/time-entries/import", Some(&app.admin_token), Some("text/csv"), Some(input.clone()))
+            .await;
         assert_sane("POST /api/v1/time-entries/import", &input, &r);
     }
 });
 
 both_backends!(bad_encodings_sizes_zones_and_currencies_name_the_problem, |app| {
     // Invalid UTF-8 inside a JSON string: malformed JSON, 400.
-    let r = app.send("POST", "/api/v1/plans", Some(&app.admin_token), Some("application/json"), Some(b"{\"name\": \"Pl\xc3\x28n\"}".to_vec())).await;
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/plans",
+            Some(&app.admin_token),
+            Some("application/json"),
+            Some(b"{\"name\": \"Pl\xc3\x28n\"}".to_vec()),
+        )
+        .await;
     assert_problem(&r, 400, "malformed_json");
     // Overlong UTF-8 in a CSV cell: the row is named.
     let (_, _, sub) = billing_setup(app).await;
@@ -345,7 +396,9 @@ both_backends!(bad_encodings_sizes_zones_and_currencies_name_the_problem, |app| 
 
     // A body beyond the limit (16 MiB): 413, as JSON and as CSV.
     let big = vec![b' '; 16 * 1024 * 1024 + 1];
-    let r = app.send("POST", "/api/v1/time-entries", Some(&app.admin_token), Some("application/json"), Some(big.clone())).await;
+    let r = app
+        .send("POST", "/api/v1/time-entries", Some(&app.admin_token), Some("application/json"), Some(big.clone()))
+        .await;
     assert_problem(&r, 413, "payload_too_large");
     let r = app.send("POST", "/api/v1/time-entries/import", Some(&app.admin_token), Some("text/csv"), Some(big)).await;
     assert_problem(&r, 413, "payload_too_large");

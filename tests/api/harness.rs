@@ -303,8 +303,9 @@ impl TestApp {
         let mut conn = self.conn();
         let conn: &mut DbConnection = &mut conn;
         let now = SystemClock.now();
-        let (_, token) = api_keys::create(conn, NewKey { name: format!("test-{}", role.as_str()), role, customer_id }, now)
-            .expect("create key");
+        let (_, token) =
+            api_keys::create(conn, NewKey { name: format!("test-{}", role.as_str()), role, customer_id }, now)
+                .expect("create key");
         token
     }
 
@@ -369,13 +370,9 @@ impl TestApp {
         };
         let mut res = sent.unwrap_or_else(|e| panic!("{method} {path}: request failed: {e}"));
         let status = res.status().as_u16();
-        let headers: Vec<(String, String)> = res
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let content_type =
-            res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let headers: Vec<(String, String)> =
+            res.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
+        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let bytes = res.body().limit(256 * 1024 * 1024).await.expect("read response body");
         let text = String::from_utf8_lossy(&bytes).to_string();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);

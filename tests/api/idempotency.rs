@@ -8,8 +8,16 @@ use crate::harness::{assert_invalid, assert_problem, Resp, TestApp};
 use supportbill::domain::vocab::Role;
 
 async fn post_idem(app: &TestApp, token: &str, path: &str, key: &str, body: &Value) -> Resp {
-    app.send_headers("POST", path, Some(token), None, Some("application/json"), &[("Idempotency-Key", key)], Some(body.to_string().into_bytes()))
-        .await
+    app.send_headers(
+        "POST",
+        path,
+        Some(token),
+        None,
+        Some("application/json"),
+        &[("Idempotency-Key", key)],
+        Some(body.to_string().into_bytes()),
+    )
+    .await
 }
 
 async fn customers(app: &TestApp) -> usize {
@@ -66,7 +74,10 @@ both_backends!(issuing_twice_with_one_key_issues_once, |app| {
     let (customer, _, sub) = fixtures::billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &fixtures::entry(sub, 60)).await.expect(201);
     let draft = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201);
     let path = format!("/api/v1/invoices/{}/issue", draft.id());
@@ -108,8 +119,15 @@ both_backends!(a_retried_csv_import_and_invoice_run_happen_once, |app| {
     );
     for _ in 0..2 {
         let r = app
-            .send_headers("POST", "/api/v1/time-entries/import", Some(&app.admin_token), None, Some("text/csv"),
-                &[("Idempotency-Key", "import-oct")], Some(csv.clone().into_bytes()))
+            .send_headers(
+                "POST",
+                "/api/v1/time-entries/import",
+                Some(&app.admin_token),
+                None,
+                Some("text/csv"),
+                &[("Idempotency-Key", "import-oct")],
+                Some(csv.clone().into_bytes()),
+            )
             .await
             .expect(201);
         assert_eq!(r.body, json!({"imported": 2}));
@@ -132,13 +150,19 @@ both_backends!(a_customer_whose_client_used_an_idempotency_key_can_be_deleted, |
     let client = app.make_key(Role::Client, Some(customer));
     let refused = post_idem(app, &client, "/api/v1/invoices", "client-1", &json!({"customer_id": customer})).await;
     assert!((400..500).contains(&refused.status), "a client may not draft: {}", refused.status);
-    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys").get_result::<Count>(&mut *app.conn()).unwrap().n;
+    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys")
+        .get_result::<Count>(&mut *app.conn())
+        .unwrap()
+        .n;
     assert_eq!(stored, 1, "the client's response is stored for retries");
 
     app.delete(&format!("/api/v1/customers/{customer}")).await.expect(204);
     app.get(&format!("/api/v1/customers/{customer}")).await.expect(404);
     assert_problem(&app.get_as(&client, "/api/v1/invoices").await, 401, "unauthorized");
-    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys").get_result::<Count>(&mut *app.conn()).unwrap().n;
+    let stored = diesel::sql_query("SELECT count(*) AS n FROM idempotency_keys")
+        .get_result::<Count>(&mut *app.conn())
+        .unwrap()
+        .n;
     assert_eq!(stored, 0);
 });
 

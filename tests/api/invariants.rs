@@ -12,13 +12,19 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
-use supportbill::storage::schema::{charges, invoice_lines, invoices, subscriptions, ticket_claims, tickets, time_entries, time_entry_claims};
+use supportbill::storage::schema::{
+    charges, invoice_lines, invoices, subscriptions, ticket_claims, tickets, time_entries, time_entry_claims,
+};
 use supportbill::storage::DbConnection;
 
 /// Panics with the first broken invariant.
 pub fn check(conn: &mut DbConnection) {
     // Numbers: unique, and exactly INV-000001..N over every invoice that was ever issued.
-    let mut numbers: Vec<String> = invoices::table.filter(invoices::number.is_not_null()).select(invoices::number.assume_not_null()).load(conn).unwrap();
+    let mut numbers: Vec<String> = invoices::table
+        .filter(invoices::number.is_not_null())
+        .select(invoices::number.assume_not_null())
+        .load(conn)
+        .unwrap();
     numbers.sort();
     let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("INV-{n:06}")).collect();
     assert_eq!(numbers, expected, "invoice numbers are not unique and gapless");
@@ -30,8 +36,12 @@ pub fn check(conn: &mut DbConnection) {
         .into_iter()
         .map(|(id, s, c)| (id, (s, c)))
         .collect();
-    let customer_of_sub: HashMap<i64, i64> =
-        subscriptions::table.select((subscriptions::id, subscriptions::customer_id)).load::<(i64, i64)>(conn).unwrap().into_iter().collect();
+    let customer_of_sub: HashMap<i64, i64> = subscriptions::table
+        .select((subscriptions::id, subscriptions::customer_id))
+        .load::<(i64, i64)>(conn)
+        .unwrap()
+        .into_iter()
+        .collect();
     // No claim of an entry that does not exist (time_entry_claims has no foreign key to it).
     let dangling: i64 = time_entry_claims::table
         .left_join(time_entries::table)
@@ -50,11 +60,19 @@ pub fn check(conn: &mut DbConnection) {
         .unwrap();
     assert_eq!(orphaned, 0, "claims for invoices that do not exist");
     // The same for tickets' claims (ticket_claims, since migration 2026-12-01-000001).
-    let dangling: i64 =
-        ticket_claims::table.left_join(tickets::table).filter(tickets::id.nullable().is_null()).count().get_result(conn).unwrap();
+    let dangling: i64 = ticket_claims::table
+        .left_join(tickets::table)
+        .filter(tickets::id.nullable().is_null())
+        .count()
+        .get_result(conn)
+        .unwrap();
     assert_eq!(dangling, 0, "claims of tickets that do not exist");
-    let orphaned: i64 =
-        ticket_claims::table.left_join(invoices::table).filter(invoices::id.nullable().is_null()).count().get_result(conn).unwrap();
+    let orphaned: i64 = ticket_claims::table
+        .left_join(invoices::table)
+        .filter(invoices::id.nullable().is_null())
+        .count()
+        .get_result(conn)
+        .unwrap();
     assert_eq!(orphaned, 0, "ticket claims for invoices that do not exist");
     // Every time entry names a subscription, and its ticket if any, that exist (on PostgreSQL
     // per-statement triggers enforce this in place of the foreign keys).
@@ -99,18 +117,32 @@ pub fn check(conn: &mut DbConnection) {
         )
         .collect();
     for (what, sub, invoice) in claims {
-        let (s, customer) = status.get(&invoice).unwrap_or_else(|| panic!("a {what} is claimed by invoice {invoice}, which does not exist"));
+        let (s, customer) = status
+            .get(&invoice)
+            .unwrap_or_else(|| panic!("a {what} is claimed by invoice {invoice}, which does not exist"));
         assert!(s == "draft" || s == "issued", "a {what} is still claimed by {s} invoice {invoice}");
         assert_eq!(customer_of_sub[&sub], *customer, "a {what} of another customer is on invoice {invoice}");
     }
 
     // Subtotal = the sum of the lines, exactly.
     let mut sums: HashMap<i64, Decimal> = HashMap::new();
-    for (invoice, amount) in invoice_lines::table.select((invoice_lines::invoice_id, invoice_lines::amount)).load::<(i64, supportbill::storage::Dec)>(conn).unwrap() {
+    for (invoice, amount) in invoice_lines::table
+        .select((invoice_lines::invoice_id, invoice_lines::amount))
+        .load::<(i64, supportbill::storage::Dec)>(conn)
+        .unwrap()
+    {
         *sums.entry(invoice).or_default() += amount.0;
     }
-    for (id, subtotal) in invoices::table.select((invoices::id, invoices::subtotal)).load::<(i64, supportbill::storage::Dec)>(conn).unwrap() {
-        assert_eq!(sums.get(&id).copied().unwrap_or_default(), subtotal.0, "invoice {id}: subtotal is not the sum of its lines");
+    for (id, subtotal) in invoices::table
+        .select((invoices::id, invoices::subtotal))
+        .load::<(i64, supportbill::storage::Dec)>(conn)
+        .unwrap()
+    {
+        assert_eq!(
+            sums.get(&id).copied().unwrap_or_default(),
+            subtotal.0,
+            "invoice {id}: subtotal is not the sum of its lines"
+        );
     }
 }
 
@@ -120,8 +152,14 @@ both_backends!(concurrent_runs_issues_voids_and_deletes_keep_the_invariants, |ap
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
     for i in 0..10 {
         let c = create(app, "/api/v1/customers", &customer_named(&format!("Mixed {i}"))).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
         let entries: Vec<Value> = (0..5)
             .map(|k| json!({"subscription_id": sub, "agent": "a.kowalski", "started_at": format!("2026-10-{:02}T09:00:00Z", 5 + k), "minutes": 30 + k, "category": "technical"}))
             .collect();
@@ -158,7 +196,8 @@ both_backends!(concurrent_runs_issues_voids_and_deletes_keep_the_invariants, |ap
     check(&mut app.conn());
 
     // Void every issued invoice while two re-runs draft what was freed.
-    let issued: Vec<i64> = app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let issued: Vec<i64> =
+        app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["id"].as_i64().unwrap()).collect();
     assert!(!issued.is_empty());
     let voids: Vec<String> = issued.iter().map(|id| format!("/api/v1/invoices/{id}/void")).collect();
     let (v, reruns) = futures_util::future::join(
@@ -199,7 +238,10 @@ both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
         app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, minutes)).await.expect(201);
     }
     let draft = app
-        .post_json("/api/v1/invoices", &serde_json::json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &serde_json::json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201)
         .id();
@@ -209,7 +251,8 @@ both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
     let claims = |conn: &mut supportbill::storage::DbConnection, sql: &str| -> Vec<(i64, i64)> {
         diesel::sql_query(sql).load::<Pair>(conn).unwrap().into_iter().map(|p| (p.entry, p.invoice)).collect()
     };
-    let before = claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1");
+    let before =
+        claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1");
     assert_eq!(before.len(), 3, "the draft claims its three entries");
     assert!(before.iter().all(|&(_, inv)| inv == draft));
 
@@ -221,13 +264,20 @@ both_backends!(the_claims_migration_keeps_every_claim_both_ways, |app| {
         }
         assert!(reverted.as_str() > "20261128000001", "went past the claims migration: {reverted}");
     }
-    let down = claims(&mut conn, "SELECT id AS entry, invoice_id AS invoice FROM time_entries WHERE invoice_id IS NOT NULL ORDER BY 1");
+    let down = claims(
+        &mut conn,
+        "SELECT id AS entry, invoice_id AS invoice FROM time_entries WHERE invoice_id IS NOT NULL ORDER BY 1",
+    );
     assert_eq!(down, before);
-    let entries: Vec<Pair> = diesel::sql_query("SELECT id AS entry, id AS invoice FROM time_entries").load(&mut *conn).unwrap();
+    let entries: Vec<Pair> =
+        diesel::sql_query("SELECT id AS entry, id AS invoice FROM time_entries").load(&mut *conn).unwrap();
     assert_eq!(entries.len(), 4, "no entry lost on the way down");
 
     supportbill::storage::migrate(&mut conn).unwrap();
-    assert_eq!(claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1"), before);
+    assert_eq!(
+        claims(&mut conn, "SELECT time_entry_id AS entry, invoice_id AS invoice FROM time_entry_claims ORDER BY 1"),
+        before
+    );
     drop(conn);
     // The service sees the same: three claimed entries, one free.
     let listed = app.list_all(&format!("/api/v1/time-entries?subscription_id={sub}"), 100).await;
@@ -243,10 +293,14 @@ both_backends!(claims_name_invoices_that_exist_and_keep_them, |app| {
     let (customer, _, sub) = crate::fixtures::billing_setup(app).await;
     let mut entries = Vec::new();
     for minutes in [30, 45] {
-        entries.push(app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, minutes)).await.expect(201).id());
+        entries
+            .push(app.post_json("/api/v1/time-entries", &crate::fixtures::entry(sub, minutes)).await.expect(201).id());
     }
     let draft = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201)
         .id();
@@ -265,8 +319,10 @@ both_backends!(claims_name_invoices_that_exist_and_keep_them, |app| {
     // A claim for an invoice that does not exist, alone and beside a good one.
     let missing = draft + 1000;
     for rows in [vec![(free, missing)], vec![(free, draft), (free + 1000, missing)]] {
-        let values: Vec<_> =
-            rows.iter().map(|&(e, i)| (time_entry_claims::time_entry_id.eq(e), time_entry_claims::invoice_id.eq(i))).collect();
+        let values: Vec<_> = rows
+            .iter()
+            .map(|&(e, i)| (time_entry_claims::time_entry_id.eq(e), time_entry_claims::invoice_id.eq(i)))
+            .collect();
         let refused = supportbill::storage::write_tx(&mut conn, |conn| match conn {
             DbConnection::Sqlite(c) => diesel::insert_into(time_entry_claims::table).values(&values).execute(c),
             DbConnection::Postgresql(c) => diesel::insert_into(time_entry_claims::table).values(&values).execute(c),
@@ -275,11 +331,14 @@ both_backends!(claims_name_invoices_that_exist_and_keep_them, |app| {
     }
     // Moving a claim to an invoice that does not exist.
     let moved = supportbill::storage::write_tx(&mut conn, |conn| {
-        diesel::update(time_entry_claims::table.find(entries[0])).set(time_entry_claims::invoice_id.eq(missing)).execute(conn)
+        diesel::update(time_entry_claims::table.find(entries[0]))
+            .set(time_entry_claims::invoice_id.eq(missing))
+            .execute(conn)
     });
     assert!(moved.is_err(), "a claim was moved to an invoice that does not exist");
     // Deleting the invoice while it still claims entries, and changing its id.
-    let deleted = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(invoices::table.find(draft)).execute(conn));
+    let deleted =
+        supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(invoices::table.find(draft)).execute(conn));
     assert!(deleted.is_err(), "an invoice with claims was deleted");
     let renumbered = supportbill::storage::write_tx(&mut conn, |conn| {
         diesel::update(invoices::table.find(draft)).set(invoices::id.eq(missing)).execute(conn)
@@ -301,8 +360,11 @@ both_backends!(time_entries_name_subscriptions_and_tickets_that_exist_and_keep_t
     use supportbill::storage::models::NewTimeEntry;
     let (_, _, sub) = crate::fixtures::billing_setup(app).await;
     let ticket = app
-        .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": "VM will not start", "category": "technical",
-            "severity": "high", "opened_at": "2026-10-05T07:55:00Z"}))
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"subscription_id": sub, "title": "VM will not start", "category": "technical",
+            "severity": "high", "opened_at": "2026-10-05T07:55:00Z"}),
+        )
         .await
         .expect(201)
         .id();
@@ -341,19 +403,28 @@ both_backends!(time_entries_name_subscriptions_and_tickets_that_exist_and_keep_t
     }
     for (what, change) in [("subscription", Some(sub + 1000)), ("ticket", None)] {
         let moved = supportbill::storage::write_tx(&mut conn, |conn| match change {
-            Some(s) => diesel::update(time_entries::table.find(entry)).set(time_entries::subscription_id.eq(s)).execute(conn),
-            None => diesel::update(time_entries::table.find(entry)).set(time_entries::ticket_id.eq(Some(ticket + 1000))).execute(conn),
+            Some(s) => {
+                diesel::update(time_entries::table.find(entry)).set(time_entries::subscription_id.eq(s)).execute(conn)
+            }
+            None => diesel::update(time_entries::table.find(entry))
+                .set(time_entries::ticket_id.eq(Some(ticket + 1000)))
+                .execute(conn),
         });
         assert!(moved.is_err(), "an entry was moved to a {what} that does not exist");
     }
-    let gone = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(tickets::table.find(ticket)).execute(conn));
+    let gone =
+        supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(tickets::table.find(ticket)).execute(conn));
     assert!(gone.is_err(), "a ticket with time entries was deleted");
-    let gone = supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(subscriptions::table.find(sub)).execute(conn));
+    let gone =
+        supportbill::storage::write_tx(&mut conn, |conn| diesel::delete(subscriptions::table.find(sub)).execute(conn));
     assert!(gone.is_err(), "a subscription with time entries was deleted");
-    let renumbered = supportbill::storage::write_tx(&mut conn, |conn| diesel::update(tickets::table.find(ticket)).set(tickets::id.eq(ticket + 1000)).execute(conn));
+    let renumbered = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::update(tickets::table.find(ticket)).set(tickets::id.eq(ticket + 1000)).execute(conn)
+    });
     assert!(renumbered.is_err(), "a ticket with time entries changed its id");
-    let renumbered =
-        supportbill::storage::write_tx(&mut conn, |conn| diesel::update(subscriptions::table.find(sub)).set(subscriptions::id.eq(sub + 1000)).execute(conn));
+    let renumbered = supportbill::storage::write_tx(&mut conn, |conn| {
+        diesel::update(subscriptions::table.find(sub)).set(subscriptions::id.eq(sub + 1000)).execute(conn)
+    });
     assert!(renumbered.is_err(), "a subscription with time entries changed its id");
     assert_eq!(count(&mut conn), before, "the refused writes added nothing");
     check(&mut conn);
@@ -377,22 +448,34 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
         #[diesel(sql_type = BigInt)]
         invoice: i64,
     }
-    let hours = json!({"timezone": "Europe/Berlin", "days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "17:00"});
-    let plan = create(app, "/api/v1/plans", &json!({"name": "Per incident", "currency": "EUR", "billing_model": "per_incident",
-        "incident_fee": "95.00", "hours_of_service": hours}))
+    let hours =
+        json!({"timezone": "Europe/Berlin", "days": ["mon","tue","wed","thu","fri"], "start": "09:00", "end": "17:00"});
+    let plan = create(
+        app,
+        "/api/v1/plans",
+        &json!({"name": "Per incident", "currency": "EUR", "billing_model": "per_incident",
+        "incident_fee": "95.00", "hours_of_service": hours}),
+    )
     .await["id"]
         .as_i64()
         .unwrap();
     let customer = create(app, "/api/v1/customers", &customer_named("Incident GmbH")).await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-        .await["id"]
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     let mut tickets_opened = Vec::new();
     for (day, title) in [(5, "VM will not start"), (12, "Mailbox full"), (20, "Licence missing")] {
         let t = app
-            .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": title, "category": "technical", "severity": "high",
-                "opened_at": format!("2026-10-{day:02}T07:55:00Z")}))
+            .post_json(
+                "/api/v1/tickets",
+                &json!({"subscription_id": sub, "title": title, "category": "technical", "severity": "high",
+                "opened_at": format!("2026-10-{day:02}T07:55:00Z")}),
+            )
             .await
             .expect(201)
             .id();
@@ -400,20 +483,28 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
     }
     // Opened in November: not October's to bill.
     let november = app
-        .post_json("/api/v1/tickets", &json!({"subscription_id": sub, "title": "Later", "category": "technical", "severity": "low",
-            "opened_at": "2026-11-02T07:55:00Z"}))
+        .post_json(
+            "/api/v1/tickets",
+            &json!({"subscription_id": sub, "title": "Later", "category": "technical", "severity": "low",
+            "opened_at": "2026-11-02T07:55:00Z"}),
+        )
         .await
         .expect(201)
         .id();
     let period = json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"});
     let draft = app.post_json("/api/v1/invoices", &period).await.expect(201);
     let draft_id = draft.id();
-    let fee: Vec<&Value> = draft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
+    let fee: Vec<&Value> =
+        draft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
     assert_eq!(fee.len(), 1, "{}", draft.text);
     assert_eq!(fee[0]["quantity"], "3");
     assert_eq!(fee[0]["amount"], "285.00");
     for &t in &tickets_opened {
-        assert_eq!(app.get(&format!("/api/v1/tickets/{t}")).await.expect(200).body["invoice_id"], json!(draft_id), "ticket {t}");
+        assert_eq!(
+            app.get(&format!("/api/v1/tickets/{t}")).await.expect(200).body["invoice_id"],
+            json!(draft_id),
+            "ticket {t}"
+        );
     }
     assert_eq!(app.get(&format!("/api/v1/tickets/{november}")).await.expect(200).body["invoice_id"], Value::Null);
 
@@ -429,15 +520,19 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
     app.patch_json(&format!("/api/v1/tickets/{t0}"), &json!({"closed_at": "2026-10-06T10:00:00Z"})).await.expect(200);
 
     let mut conn = app.conn();
-    let claims = |conn: &mut DbConnection, sql: &str| -> Vec<Pair> { diesel::sql_query(sql).load::<Pair>(conn).unwrap() };
+    let claims =
+        |conn: &mut DbConnection, sql: &str| -> Vec<Pair> { diesel::sql_query(sql).load::<Pair>(conn).unwrap() };
     let before = claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1");
     assert_eq!(before, tickets_opened.iter().map(|&t| Pair { ticket: t, invoice: draft_id }).collect::<Vec<_>>());
 
     // Around the service: a claim for an invoice that does not exist, alone and beside a good
     // one; a second claim of a claimed ticket; deleting the invoice that claims them.
     let missing = draft_id + 1000;
-    for rows in [vec![(november, missing)], vec![(november, draft_id), (november + 1000, missing)], vec![(t0, draft_id)]] {
-        let values: Vec<_> = rows.iter().map(|&(t, i)| (ticket_claims::ticket_id.eq(t), ticket_claims::invoice_id.eq(i))).collect();
+    for rows in
+        [vec![(november, missing)], vec![(november, draft_id), (november + 1000, missing)], vec![(t0, draft_id)]]
+    {
+        let values: Vec<_> =
+            rows.iter().map(|&(t, i)| (ticket_claims::ticket_id.eq(t), ticket_claims::invoice_id.eq(i))).collect();
         let refused = supportbill::storage::write_tx(&mut conn, |conn| match conn {
             DbConnection::Sqlite(c) => diesel::insert_into(ticket_claims::table).values(&values).execute(c),
             DbConnection::Postgresql(c) => diesel::insert_into(ticket_claims::table).values(&values).execute(c),
@@ -454,7 +549,10 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
         diesel::delete(invoices::table.find(draft_id)).execute(conn)
     });
     assert!(deleted.is_err(), "an invoice that claims tickets was deleted");
-    assert_eq!(claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"), before);
+    assert_eq!(
+        claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"),
+        before
+    );
     check(&mut conn);
 
     // Down to just before the ticket claims migration, and up again.
@@ -465,9 +563,18 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
         }
         assert!(reverted.as_str() > "20261201000001", "went past the ticket claims migration: {reverted}");
     }
-    assert_eq!(claims(&mut conn, "SELECT id AS ticket, invoice_id AS invoice FROM tickets WHERE invoice_id IS NOT NULL ORDER BY 1"), before);
+    assert_eq!(
+        claims(
+            &mut conn,
+            "SELECT id AS ticket, invoice_id AS invoice FROM tickets WHERE invoice_id IS NOT NULL ORDER BY 1"
+        ),
+        before
+    );
     supportbill::storage::migrate(&mut conn).unwrap();
-    assert_eq!(claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"), before);
+    assert_eq!(
+        claims(&mut conn, "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims ORDER BY 1"),
+        before
+    );
     drop(conn);
 
     // Deleting the draft frees the tickets; the next draft bills them again, once.
@@ -475,7 +582,8 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
     assert!(claims(&mut app.conn(), "SELECT ticket_id AS ticket, invoice_id AS invoice FROM ticket_claims").is_empty());
     assert_eq!(app.get(&format!("/api/v1/tickets/{t0}")).await.expect(200).body["invoice_id"], Value::Null);
     let redraft = app.post_json("/api/v1/invoices", &period).await.expect(201);
-    let fee: Vec<&Value> = redraft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
+    let fee: Vec<&Value> =
+        redraft.body["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "incident_fee").collect();
     assert_eq!(fee[0]["quantity"], "3");
     check(&mut app.conn());
 });

@@ -83,19 +83,38 @@ both_backends!(worked_example_plan_h, |app| {
 });
 
 both_backends!(worked_example_plan_r, |app| {
-    let customer = create(app, "/api/v1/customers", &json!({"name": "Contoso Ltd", "currency": "USD",
-        "tax_rate_percent": "0", "country": "US", "email": "ap@contoso.example"})).await["id"].as_i64().unwrap();
+    let customer = create(
+        app,
+        "/api/v1/customers",
+        &json!({"name": "Contoso Ltd", "currency": "USD",
+        "tax_rate_percent": "0", "country": "US", "email": "ap@contoso.example"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
     let plan = create(app, "/api/v1/plans", &json!({"name": "Retainer", "currency": "USD", "billing_model": "retainer",
         "monthly_fee": "500.00", "included_minutes": 120, "hourly_rate": "100.00", "after_hours_multiplier": "2",
         "rounding_increment_minutes": 1,
         "hours_of_service": {"timezone": "UTC", "days": ["mon","tue","wed","thu","fri"], "start": "08:00", "end": "18:00"}}))
         .await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer, "plan_id": plan,
-        "product": "microsoft_365", "name": "Microsoft 365 E3"})).await["id"].as_i64().unwrap();
-    app.post_json("/api/v1/time-entries", &json!([
-        entry_at(sub, "2026-10-01T10:00:00Z", 90, "technical"),
-        entry_at(sub, "2026-10-03T10:00:00Z", 40, "technical"),
-    ])).await.expect(201);
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": plan,
+        "product": "microsoft_365", "name": "Microsoft 365 E3"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    app.post_json(
+        "/api/v1/time-entries",
+        &json!([
+            entry_at(sub, "2026-10-01T10:00:00Z", 90, "technical"),
+            entry_at(sub, "2026-10-03T10:00:00Z", 40, "technical"),
+        ]),
+    )
+    .await
+    .expect(201);
     let inv = app.post_json("/api/v1/invoices", &draft_body(customer)).await.expect(201).body;
     assert_eq!(
         line_summary(&inv),
@@ -126,7 +145,15 @@ both_backends!(lifecycle_claims_issue_void, |app| {
     assert_problem(&again, 422, "nothing_to_invoice");
     // Claimed entries are frozen.
     assert_problem(&app.delete(&format!("/api/v1/time-entries/{}", ids[0])).await, 409, "claimed");
-    assert_problem(&app.patch_json(&format!("/api/v1/time-entries/{}", ids[0]), &entry_at(sub, "2026-10-05T08:00:00Z", 5, "technical")).await, 409, "claimed");
+    assert_problem(
+        &app.patch_json(
+            &format!("/api/v1/time-entries/{}", ids[0]),
+            &entry_at(sub, "2026-10-05T08:00:00Z", 5, "technical"),
+        )
+        .await,
+        409,
+        "claimed",
+    );
     // The unclaimed one (billing category) may still change.
     app.delete(&format!("/api/v1/time-entries/{}", ids[2])).await.expect(204);
 
@@ -155,8 +182,13 @@ both_backends!(lifecycle_claims_issue_void, |app| {
     let mut renamed = mueller();
     renamed["name"] = json!("Müller & Söhne AG");
     app.put_json(&format!("/api/v1/customers/{customer}"), &renamed).await.expect(200);
-    app.put_json("/api/v1/partner", &json!({"name": "Other Partner", "address": "x", "country": "DE", "tax_id": "DE1",
-        "invoice_prefix": "RE-", "payment_terms_days": 14})).await.expect(200);
+    app.put_json(
+        "/api/v1/partner",
+        &json!({"name": "Other Partner", "address": "x", "country": "DE", "tax_id": "DE1",
+        "invoice_prefix": "RE-", "payment_terms_days": 14}),
+    )
+    .await
+    .expect(200);
     let after = app.get(&format!("/api/v1/invoices/{id}")).await.expect(200).text;
     assert_eq!(before, after);
     assert!(after.contains("Müller & Söhne GmbH"));
@@ -177,7 +209,10 @@ both_backends!(lifecycle_claims_issue_void, |app| {
 
     // The register lists both, the void one included.
     let today = chrono::Utc::now().date_naive();
-    let reg = app.get(&format!("/api/v1/reports/invoices?from={}&to={}", today, today + chrono::Days::new(1))).await.expect(200);
+    let reg = app
+        .get(&format!("/api/v1/reports/invoices?from={}&to={}", today, today + chrono::Days::new(1)))
+        .await
+        .expect(200);
     let numbers: Vec<&str> = reg.data().iter().map(|r| r["number"].as_str().unwrap()).collect();
     assert_eq!(numbers, vec!["INV-000001", "RE-000002"]);
     assert_eq!(reg.data()[0]["status"], "void");
@@ -191,7 +226,12 @@ both_backends!(run_drafts_every_customer_with_something_to_bill, |app| {
     plan_h_entries(app, sub).await;
     // A second customer with no time: no draft for it.
     let idle = create(app, "/api/v1/customers", &customer_named("Idle GmbH")).await["id"].as_i64().unwrap();
-    create(app, "/api/v1/subscriptions", &json!({"customer_id": idle, "plan_id": plan, "product": "azure", "name": "Azure plan"})).await;
+    create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": idle, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await;
     let run: Value = serde_json::from_str(OCTOBER).unwrap();
     let r = app.post_json("/api/v1/invoices/run", &run).await.expect(201);
     assert_eq!(r.data().len(), 1);
@@ -200,10 +240,12 @@ both_backends!(run_drafts_every_customer_with_something_to_bill, |app| {
     let r = app.post_json("/api/v1/invoices/run", &run).await.expect(201);
     assert_eq!(r.data().len(), 0);
     // Bad periods name the field.
-    let bad = app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2026-10-01"})).await;
+    let bad =
+        app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2026-10-01"})).await;
     assert_invalid(&bad, "period_end");
     // A typo of decades is refused rather than billing 36 years of retainer fees.
-    let typo = app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2062-11-01"})).await;
+    let typo =
+        app.post_json("/api/v1/invoices/run", &json!({"period_start": "2026-10-01", "period_end": "2062-11-01"})).await;
     assert_invalid(&typo, "period_end");
 });
 
@@ -229,12 +271,27 @@ both_backends!(concurrent_issue_and_delete_of_the_same_drafts_leave_no_gap, |app
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
     for i in 0..8 {
         let c = create(app, "/api/v1/customers", &customer_named(&format!("Race {i}"))).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
-        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
+        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical"))
+            .await
+            .expect(201);
     }
     let run: Value = serde_json::from_str(OCTOBER).unwrap();
-    let ids: Vec<i64> = app.post_json("/api/v1/invoices/run", &run).await.expect(201).data().iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = app
+        .post_json("/api/v1/invoices/run", &run)
+        .await
+        .expect(201)
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
     // Every draft is issued and deleted at the same time: each ends up one or the other.
     let empty = json!({});
     let issue_paths: Vec<String> = ids.iter().map(|id| format!("/api/v1/invoices/{id}/issue")).collect();
@@ -244,9 +301,21 @@ both_backends!(concurrent_issue_and_delete_of_the_same_drafts_leave_no_gap, |app
     let (issued, deleted) = futures_util::future::join(issues, deletes).await;
     for (i, (iss, del)) in issued.iter().zip(deleted.iter()).enumerate() {
         let outcome = (iss.status, del.status);
-        assert!(outcome == (200, 409) || outcome == (409, 204) || outcome == (404, 204), "draft {i}: issue {} / delete {}: {} {}", iss.status, del.status, iss.text, del.text);
+        assert!(
+            outcome == (200, 409) || outcome == (409, 204) || outcome == (404, 204),
+            "draft {i}: issue {} / delete {}: {} {}",
+            iss.status,
+            del.status,
+            iss.text,
+            del.text
+        );
     }
-    let mut numbers: Vec<String> = app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["number"].as_str().unwrap().to_string()).collect();
+    let mut numbers: Vec<String> = app
+        .list_all("/api/v1/invoices?status=issued", 100)
+        .await
+        .iter()
+        .map(|i| i["number"].as_str().unwrap().to_string())
+        .collect();
     numbers.sort();
     let expected: Vec<String> = (1..=numbers.len()).map(|n| format!("INV-{n:06}")).collect();
     assert_eq!(numbers, expected, "issued numbers have a gap");
@@ -257,10 +326,19 @@ both_backends!(concurrent_issue_and_delete_of_the_same_drafts_leave_no_gap, |app
 both_backends!(twelve_concurrent_issues_get_contiguous_numbers, |app| {
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
     for i in 0..12 {
-        let c = create(app, "/api/v1/customers", &customer_named(&format!("Customer {i}"))).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
-        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")).await.expect(201);
+        let c =
+            create(app, "/api/v1/customers", &customer_named(&format!("Customer {i}"))).await["id"].as_i64().unwrap();
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
+        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical"))
+            .await
+            .expect(201);
     }
     let run: Value = serde_json::from_str(OCTOBER).unwrap();
     let drafts = app.post_json("/api/v1/invoices/run", &run).await.expect(201);
@@ -291,12 +369,26 @@ async fn eight_drafts(app: &TestApp) -> Vec<i64> {
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
     for i in 0..8 {
         let c = create(app, "/api/v1/customers", &customer_named(&format!("Bulk {i}"))).await["id"].as_i64().unwrap();
-        let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-            .await["id"].as_i64().unwrap();
-        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50 + i, "technical")).await.expect(201);
+        let sub = create(
+            app,
+            "/api/v1/subscriptions",
+            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
+        app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T08:00:00Z", 50 + i, "technical"))
+            .await
+            .expect(201);
     }
     let run: Value = serde_json::from_str(OCTOBER).unwrap();
-    app.post_json("/api/v1/invoices/run", &run).await.expect(201).data().iter().map(|d| d["id"].as_i64().unwrap()).collect()
+    app.post_json("/api/v1/invoices/run", &run)
+        .await
+        .expect(201)
+        .data()
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect()
 }
 
 both_backends!(bulk_issue_numbers_a_run_in_id_order_all_or_nothing, |app| {
@@ -311,17 +403,22 @@ both_backends!(bulk_issue_numbers_a_run_in_id_order_all_or_nothing, |app| {
     assert!(r.body["detail"].as_str().unwrap().contains(&ids[3].to_string()), "{}", r.text);
     assert_eq!(app.list_all("/api/v1/invoices?status=draft", 100).await.len(), 7, "a failed bulk issue issued some");
     // Unknown ids and empty lists are bad input.
-    assert_invalid(&app.post_json("/api/v1/invoices/issue", &json!({"invoice_ids": [ids[0], 999_999]})).await, "invoice_ids");
+    assert_invalid(
+        &app.post_json("/api/v1/invoices/issue", &json!({"invoice_ids": [ids[0], 999_999]})).await,
+        "invoice_ids",
+    );
     assert_invalid(&app.post_json("/api/v1/invoices/issue", &json!({"invoice_ids": []})).await, "invoice_ids");
     assert_invalid(&app.post_json("/api/v1/invoices/issue", &json!({"invoice_ids": "all"})).await, "invoice_ids");
     // The other seven, given in any order and with a duplicate, get 2..8 in id order.
     let mut rest: Vec<i64> = ids.iter().copied().filter(|&id| id != ids[3]).rev().collect();
     rest.push(rest[0]);
     let r = app.post_json("/api/v1/invoices/issue", &json!({"invoice_ids": rest})).await.expect(200);
-    let got: Vec<(i64, String)> = r.data().iter().map(|d| (d["id"].as_i64().unwrap(), d["number"].as_str().unwrap().to_string())).collect();
+    let got: Vec<(i64, String)> =
+        r.data().iter().map(|d| (d["id"].as_i64().unwrap(), d["number"].as_str().unwrap().to_string())).collect();
     let mut sorted: Vec<i64> = ids.iter().copied().filter(|&id| id != ids[3]).collect();
     sorted.sort();
-    let expected: Vec<(i64, String)> = sorted.iter().enumerate().map(|(i, &id)| (id, format!("INV-{:06}", i + 2))).collect();
+    let expected: Vec<(i64, String)> =
+        sorted.iter().enumerate().map(|(i, &id)| (id, format!("INV-{:06}", i + 2))).collect();
     assert_eq!(got, expected);
     // Each is frozen like a single issue: the stored document says the same.
     for (id, number) in &expected {
@@ -354,7 +451,12 @@ both_backends!(concurrent_bulk_and_single_issues_stay_gapless, |app| {
     for r in [&a, &b].into_iter().chain(s.iter()) {
         assert!(r.status == 200 || r.status == 409, "{} {}", r.status, r.text);
     }
-    let mut numbers: Vec<String> = app.list_all("/api/v1/invoices?status=issued", 100).await.iter().map(|i| i["number"].as_str().unwrap().to_string()).collect();
+    let mut numbers: Vec<String> = app
+        .list_all("/api/v1/invoices?status=issued", 100)
+        .await
+        .iter()
+        .map(|i| i["number"].as_str().unwrap().to_string())
+        .collect();
     numbers.sort();
     let expected: Vec<String> = (1..=8).map(|n| format!("INV-{n:06}")).collect();
     assert_eq!(numbers, expected);
@@ -374,7 +476,8 @@ fn generated_month(app: &TestApp, now: chrono::NaiveDateTime) -> supportbill::do
     let generated = catalog(&mut conn, Size { customers: 40, entries: 3_000, seed: 7, month }).unwrap();
     let (drafts, lines) = parse_csv(&generated.csv, SubscriptionBy::Auto).unwrap();
     assert_eq!(time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).unwrap(), 3_000);
-    let period = supportbill::domain::pricing::Period::new(month, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).unwrap();
+    let period =
+        supportbill::domain::pricing::Period::new(month, NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()).unwrap();
     let ahead = (1..=40).find_map(|customer| invoices::create_draft(&mut conn, customer, period, now).ok());
     assert!(ahead.is_some(), "some customer has something to bill");
     period
@@ -406,7 +509,9 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
 
     assert!(alone.len() >= 20, "{} drafts", alone.len());
     // Customer, total and line count first, for a failure one can read; then every field.
-    let brief = |docs: &[invoices::InvoiceDocument]| docs.iter().map(|d| (d.customer_id, d.total.clone(), d.lines.len())).collect::<Vec<_>>();
+    let brief = |docs: &[invoices::InvoiceDocument]| {
+        docs.iter().map(|d| (d.customer_id, d.total.clone(), d.lines.len())).collect::<Vec<_>>()
+    };
     assert_eq!(brief(&together), brief(&alone));
     assert_eq!(serde_json::to_value(&together).unwrap(), serde_json::to_value(&alone).unwrap());
     let claims = entry_claims(app);
@@ -415,10 +520,16 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
     // Nothing is left to bill twice, whichever way the run reads.
     assert!(invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), period, now).unwrap().is_empty());
     // A month without entries: no window to read, and the retainers' fees are still billed.
-    let november = supportbill::domain::pricing::Period::new(period.end(), chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()).unwrap();
+    let november =
+        supportbill::domain::pricing::Period::new(period.end(), chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap())
+            .unwrap();
     let alone = invoices::run(&mut app.conn(), SecondReader::NONE, november, now).unwrap();
     let together = invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), november, now).unwrap();
-    assert!(!alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == "retainer_fee")), "{}", alone.len());
+    assert!(
+        !alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == "retainer_fee")),
+        "{}",
+        alone.len()
+    );
     assert_eq!(serde_json::to_value(&together).unwrap(), serde_json::to_value(&alone).unwrap());
     twin.shutdown().await;
 });
@@ -500,7 +611,9 @@ struct Count {
 // the entries free on one, their retainer month still taken on the other.
 both_backends!(freeing_an_invoices_claims_waits_for_a_run_of_its_customer, |app| {
     let (customer, _plan, sub) = billing_setup(app).await;
-    app.post_json("/api/v1/time-entries", &json!([entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")])).await.expect(201);
+    app.post_json("/api/v1/time-entries", &json!([entry_at(sub, "2026-10-05T08:00:00Z", 50, "technical")]))
+        .await
+        .expect(201);
     let draft = || async { app.post_json("/api/v1/invoices", &draft_body(customer)).await.expect(201).id() };
     let issued = || async {
         let id = draft().await;
@@ -514,12 +627,18 @@ both_backends!(freeing_an_invoices_claims_waits_for_a_run_of_its_customer, |app|
     r.expect(204);
 
     let id = issued().await;
-    let (r, waited) = while_a_run_holds(app, customer, app.post_json(&format!("/api/v1/invoices/{id}/void"), &json!({}))).await;
+    let (r, waited) =
+        while_a_run_holds(app, customer, app.post_json(&format!("/api/v1/invoices/{id}/void"), &json!({}))).await;
     assert!(waited, "the void waited for the run");
     r.expect(200);
 
     let id = issued().await;
-    let (r, waited) = while_a_run_holds(app, customer, app.post_json(&format!("/api/v1/invoices/{id}/credit-notes"), &json!({"reason": "x"}))).await;
+    let (r, waited) = while_a_run_holds(
+        app,
+        customer,
+        app.post_json(&format!("/api/v1/invoices/{id}/credit-notes"), &json!({"reason": "x"})),
+    )
+    .await;
     assert!(waited, "the credit note waited for the run");
     r.expect(201);
     assert_eq!(app.get(&format!("/api/v1/invoices/{id}")).await.expect(200).body["status"], "credited");
@@ -527,7 +646,11 @@ both_backends!(freeing_an_invoices_claims_waits_for_a_run_of_its_customer, |app|
 
 /// Sends `request` while another transaction holds `customer` as a run does, and lets go after
 /// a while; returns the answer and whether the request was still waiting when let go.
-async fn while_a_run_holds(app: &TestApp, customer: i64, request: impl std::future::Future<Output = Resp>) -> (Resp, bool) {
+async fn while_a_run_holds(
+    app: &TestApp,
+    customer: i64,
+    request: impl std::future::Future<Output = Resp>,
+) -> (Resp, bool) {
     use diesel::RunQueryDsl;
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
@@ -537,7 +660,8 @@ async fn while_a_run_holds(app: &TestApp, customer: i64, request: impl std::futu
         let mut conn = pool.get().unwrap();
         supportbill::storage::write_tx(&mut conn, |conn| -> Result<(), diesel::result::Error> {
             if postgres {
-                diesel::sql_query(format!("SELECT id FROM customers WHERE id = {customer} FOR UPDATE")).execute(conn)?;
+                diesel::sql_query(format!("SELECT id FROM customers WHERE id = {customer} FOR UPDATE"))
+                    .execute(conn)?;
             }
             locked_tx.send(()).unwrap();
             release_rx.recv().unwrap();

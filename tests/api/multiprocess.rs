@@ -34,7 +34,8 @@ struct TestDatabase {
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&self.base_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
+                .execute(&mut admin);
         }
     }
 }
@@ -94,23 +95,40 @@ async fn two_processes_issue_gapless_numbers() {
 
     let out = Command::new(bin()).args(["--database-url", &url, "migrate"]).output().unwrap();
     assert!(out.status.success(), "migrate: {}", String::from_utf8_lossy(&out.stderr));
-    let out = Command::new(bin()).args(["--database-url", &url, "create-key", "--role", "finance", "--name", "mp"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["--database-url", &url, "create-key", "--role", "finance", "--name", "mp"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("sb_"), "create-key prints only the token, got {token:?}");
 
     let (a, b) = (serve(&url), serve(&url));
     let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
-    let (status, plan) = call(&client, &token, "POST", format!("{}/api/v1/plans", a.base), Some(json!({
+    let (status, plan) = call(
+        &client,
+        &token,
+        "POST",
+        format!("{}/api/v1/plans", a.base),
+        Some(json!({
         "name": "Hourly", "currency": "EUR", "billing_model": "hourly", "hourly_rate": "100.00",
-        "hours_of_service": {"timezone": "UTC", "days": ["mon"], "start": "09:00", "end": "17:00"}}))).await;
+        "hours_of_service": {"timezone": "UTC", "days": ["mon"], "start": "09:00", "end": "17:00"}})),
+    )
+    .await;
     assert_eq!(status, 201, "{plan}");
     const N: usize = 16;
     for i in 0..N {
         let (_, c) = call(&client, &token, "POST", format!("{}/api/v1/customers", a.base), Some(json!({
             "name": format!("Customer {i}"), "currency": "EUR", "tax_rate_percent": "19", "country": "DE", "email": "a@b.example"}))).await;
-        let (_, s) = call(&client, &token, "POST", format!("{}/api/v1/subscriptions", b.base), Some(json!({
-            "customer_id": c["id"], "plan_id": plan["id"], "product": "azure", "name": "Azure plan"}))).await;
+        let (_, s) = call(
+            &client,
+            &token,
+            "POST",
+            format!("{}/api/v1/subscriptions", b.base),
+            Some(json!({
+            "customer_id": c["id"], "plan_id": plan["id"], "product": "azure", "name": "Azure plan"})),
+        )
+        .await;
         let (st, _) = call(&client, &token, "POST", format!("{}/api/v1/time-entries", a.base), Some(json!({
             "subscription_id": s["id"], "agent": "x", "started_at": "2026-10-05T10:00:00Z", "minutes": 30, "category": "technical"}))).await;
         assert_eq!(st, 201);
@@ -153,7 +171,13 @@ async fn two_processes_issue_gapless_numbers() {
     // is gapless too (SPEC 6).
     let calls = ids.iter().enumerate().map(|(i, id)| {
         let base = if i % 2 == 0 { &b.base } else { &a.base };
-        call(&client, &token, "POST", format!("{base}/api/v1/invoices/{id}/credit-notes"), Some(json!({"reason": "Re-billed"})))
+        call(
+            &client,
+            &token,
+            "POST",
+            format!("{base}/api/v1/invoices/{id}/credit-notes"),
+            Some(json!({"reason": "Re-billed"})),
+        )
     });
     let mut credit_numbers: Vec<String> = futures_util::future::join_all(calls)
         .await

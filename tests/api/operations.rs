@@ -51,7 +51,11 @@ both_backends!(metrics_show_the_database_pool, |app| {
     let idle = metric(app, r#"supportbill_db_pool_connections{state="idle"}"#).await;
     assert!(idle >= 1.0, "r2d2 keeps idle connections open: {idle}");
     let held = app.conn();
-    assert_eq!(metric(app, r#"supportbill_db_pool_connections{state="in_use"}"#).await, 1.0, "the connection the test holds");
+    assert_eq!(
+        metric(app, r#"supportbill_db_pool_connections{state="in_use"}"#).await,
+        1.0,
+        "the connection the test holds"
+    );
     drop(held);
     assert_eq!(metric(app, r#"supportbill_db_pool_connections{state="in_use"}"#).await, 0.0);
 });
@@ -71,7 +75,10 @@ both_backends!(metrics_count_requests_latency_and_documents, |app| {
     let (customer, _, sub) = fixtures::billing_setup(app).await;
     app.post_json("/api/v1/time-entries", &fixtures::entry(sub, 60)).await.expect(201);
     let inv = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201)
         .id();
@@ -110,18 +117,21 @@ both_backends!(a_connection_given_back_inside_a_transaction_is_not_lent_again, |
     let pool = storage::connect(&url, 1).expect("pool");
     let insert = |conn: &mut storage::DbConnection, name: &str| {
         diesel::insert_into(customers::table)
-            .values((storage::models::NewCustomer {
-                name: name.to_string(),
-                billing_address: "Hauptstraße 1, 10115 Berlin".to_string(),
-                email: "billing@example.com".to_string(),
-                country: "DE".to_string(),
-                currency: "EUR".to_string(),
-                tax_rate_percent: storage::Dec(rust_decimal::Decimal::from(19)),
-                tax_id: String::new(),
-                external_id: None,
-                tax_treatment: "standard".to_string(),
-                exemption_reason: String::new(),
-            }, customers::created_at.eq(chrono::Utc::now().naive_utc())))
+            .values((
+                storage::models::NewCustomer {
+                    name: name.to_string(),
+                    billing_address: "Hauptstraße 1, 10115 Berlin".to_string(),
+                    email: "billing@example.com".to_string(),
+                    country: "DE".to_string(),
+                    currency: "EUR".to_string(),
+                    tax_rate_percent: storage::Dec(rust_decimal::Decimal::from(19)),
+                    tax_id: String::new(),
+                    external_id: None,
+                    tax_treatment: "standard".to_string(),
+                    exemption_reason: String::new(),
+                },
+                customers::created_at.eq(chrono::Utc::now().naive_utc()),
+            ))
             .execute(conn)
     };
     let panicked = std::thread::spawn({
@@ -136,12 +146,24 @@ both_backends!(a_connection_given_back_inside_a_transaction_is_not_lent_again, |
     })
     .join();
     let message = panicked.expect_err("the thread panicked");
-    assert_eq!(message.downcast_ref::<&str>(), Some(&"a bug in a handler, mid-transaction"), "it panicked where meant to");
+    assert_eq!(
+        message.downcast_ref::<&str>(),
+        Some(&"a bug in a handler, mid-transaction"),
+        "it panicked where meant to"
+    );
     let mut conn = pool.get().expect("connection");
     storage::write_tx(&mut conn, |conn| insert(conn, "written after the panic")).expect("insert");
     drop(conn);
-    assert_eq!(customers_named(&app.database_url, "written after the panic"), 1, "the write after the panic was committed");
-    assert_eq!(customers_named(&app.database_url, "written by a handler that then panicked"), 0, "the panicked write was rolled back");
+    assert_eq!(
+        customers_named(&app.database_url, "written after the panic"),
+        1,
+        "the write after the panic was committed"
+    );
+    assert_eq!(
+        customers_named(&app.database_url, "written by a handler that then panicked"),
+        0,
+        "the panicked write was rolled back"
+    );
 });
 
 // PostgreSQL: a pooled connection whose server process went away (a restart, a failover, an

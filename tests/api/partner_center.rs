@@ -53,14 +53,22 @@ both_backends!(partner_center_customers_are_upserted_by_microsoft_id, |app| {
 
     let report = app.post_csv(&path, CUSTOMERS).await.expect(200).body;
     assert_eq!(counts(&report), (2, 0, 1));
-    let lines: Vec<(u64, &str)> = report["lines"].as_array().unwrap().iter().map(|l| (l["line"].as_u64().unwrap(), l["action"].as_str().unwrap())).collect();
+    let lines: Vec<(u64, &str)> = report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["line"].as_u64().unwrap(), l["action"].as_str().unwrap()))
+        .collect();
     assert_eq!(lines, [(2, "unchanged"), (3, "create"), (4, "create")]);
     let all = customers(app).await;
     assert_eq!(all.len(), 3);
     let contoso = all.iter().find(|c| c["external_id"] == "5f0c1d2e-0000-4000-8000-000000000003").unwrap();
     assert_eq!(contoso["name"], "Contoso Ltd");
     assert_eq!(contoso["email"], "billing@contoso.onmicrosoft.com");
-    assert_eq!((contoso["currency"].as_str(), contoso["tax_rate_percent"].as_str(), contoso["country"].as_str()), (Some("EUR"), Some("19"), Some("DE")));
+    assert_eq!(
+        (contoso["currency"].as_str(), contoso["tax_rate_percent"].as_str(), contoso["country"].as_str()),
+        (Some("EUR"), Some("19"), Some("DE"))
+    );
     let northwind = all.iter().find(|c| c["external_id"] == "5f0c1d2e-0000-4000-8000-000000000004").unwrap();
     assert_eq!(northwind["name"], "Northwind Traders, Inc.");
     // The existing customer kept what the export does not know (its address, tax id, email).
@@ -74,17 +82,26 @@ both_backends!(partner_center_customers_are_upserted_by_microsoft_id, |app| {
     assert_eq!(customers(app).await, all);
 
     // A renamed company is an update, found by its id whatever the headers' case and names.
-    let renamed = "tenant_id,NAME,domain\n5f0c1d2e-0000-4000-8000-000000000003,Contoso Europe Ltd,contoso.onmicrosoft.com\n";
+    let renamed =
+        "tenant_id,NAME,domain\n5f0c1d2e-0000-4000-8000-000000000003,Contoso Europe Ltd,contoso.onmicrosoft.com\n";
     let r = app.post_csv(&path, renamed).await.expect(200).body;
     assert_eq!(counts(&r), (0, 1, 0));
     assert_eq!(r["lines"][0]["changes"], json!([["name", "Contoso Ltd", "Contoso Europe Ltd"]]));
-    assert_eq!(app.get(&format!("/api/v1/customers/{}", contoso["id"])).await.expect(200).body["name"], "Contoso Europe Ltd");
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{}", contoso["id"])).await.expect(200).body["name"],
+        "Contoso Europe Ltd"
+    );
 
     // All or nothing: one bad line (and a duplicate) refuses the file, naming the lines.
     let bad = "Customer ID,Company name,Primary domain\nnew-1,Fabrikam,fabrikam.example\n5f0c1d2e-0000-4000-8000-000000000003,,contoso.onmicrosoft.com\nnew-1,Fabrikam again,fabrikam.example\n";
     let r = app.post_csv(&format!("{path}&country=DE"), bad).await;
     assert_invalid(&r, "name");
-    let errors: Vec<(u64, String)> = r.body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap().to_string())).collect();
+    let errors: Vec<(u64, String)> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(errors, [(3, "name".to_string()), (4, "external_id".to_string())]);
     assert_eq!(customers(app).await.len(), 3, "nothing was imported");
     // A file without the id column says which headers it understands.
@@ -109,7 +126,13 @@ both_backends!(partner_center_subscriptions_go_on_the_plan_given, |app| {
     let subs = app.list_all("/api/v1/subscriptions", 100).await;
     let got: Vec<(String, String, String)> = subs
         .iter()
-        .map(|s| (s["name"].as_str().unwrap().into(), s["product"].as_str().unwrap().into(), s["status"].as_str().unwrap().into()))
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().into(),
+                s["product"].as_str().unwrap().into(),
+                s["status"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let want = [
         ("Azure plan", "azure", "active"),
@@ -130,12 +153,23 @@ both_backends!(partner_center_subscriptions_go_on_the_plan_given, |app| {
     // Unknown customers, bad quantities and a plan in another currency are refused whole.
     let bad = "Customer ID,Subscription ID,Offer Name,Quantity\nnobody,s-new-1,Azure plan,1\n5f0c1d2e-0000-4000-8000-000000000001,s-new-2,Azure plan,many\n";
     let r = app.post_csv(&path, bad).await;
-    let errors: Vec<(u64, String)> = r.body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap().to_string())).collect();
+    let errors: Vec<(u64, String)> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap().to_string()))
+        .collect();
     assert_eq!(errors, [(2, "customer".to_string()), (3, "quantity".to_string())], "{}", r.text);
     let usd = create(app, "/api/v1/plans", &standard_plan_in("USD")).await["id"].as_i64().unwrap();
     let new_sub = "Customer ID,Subscription ID,Offer Name\n5f0c1d2e-0000-4000-8000-000000000001,s-new-3,Azure plan\n";
-    assert_invalid(&app.post_csv(&format!("/api/v1/import/partner-center/subscriptions?plan_id={usd}"), new_sub).await, "plan_id");
-    assert_invalid(&app.post_csv("/api/v1/import/partner-center/subscriptions?plan_id=999999", new_sub).await, "plan_id");
+    assert_invalid(
+        &app.post_csv(&format!("/api/v1/import/partner-center/subscriptions?plan_id={usd}"), new_sub).await,
+        "plan_id",
+    );
+    assert_invalid(
+        &app.post_csv("/api/v1/import/partner-center/subscriptions?plan_id=999999", new_sub).await,
+        "plan_id",
+    );
     assert_eq!(app.list_all("/api/v1/subscriptions", 100).await.len(), 4);
 });
 
@@ -147,13 +181,26 @@ fn partner_center_import_from_the_command_line() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let customers_csv = fixtures.join("partner_center_customers.csv");
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_supportbill")).arg("--database-url").arg(&url).args(args).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+        let out = Command::new(env!("CARGO_BIN_EXE_supportbill"))
+            .arg("--database-url")
+            .arg(&url)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
     let file = customers_csv.to_str().unwrap();
-    let (ok, out, err) = run(&["import", "partner-center", "customers", file, "--currency", "EUR", "--tax-rate", "19", "--dry-run"]);
+    let (ok, out, err) =
+        run(&["import", "partner-center", "customers", file, "--currency", "EUR", "--tax-rate", "19", "--dry-run"]);
     assert!(ok, "{err}");
-    assert!(out.contains("line 3: create customer 5f0c1d2e-0000-4000-8000-000000000003: name=\"Contoso Ltd\""), "{out}");
+    assert!(
+        out.contains("line 3: create customer 5f0c1d2e-0000-4000-8000-000000000003: name=\"Contoso Ltd\""),
+        "{out}"
+    );
     assert!(out.contains("3 created, 0 updated, 0 unchanged (dry run: nothing was written)"), "{out}");
     let (ok, out, _) = run(&["import", "partner-center", "customers", file, "--currency", "EUR", "--tax-rate", "19"]);
     assert!(ok && out.contains("3 created"), "{out}");

@@ -43,7 +43,11 @@ both_backends!(requests_without_a_key_are_limited_per_ip, state = low, |app| {
 // key: it once skipped both the IP's limit (it has a header) and a key's (it names no key).
 both_backends!(an_authorization_that_is_not_a_bearer_token_is_limited_per_ip, state = low, |app| {
     for _ in 0..3 {
-        assert_problem(&app.get_with_authorization("/api/v1/customers", "Basic dXNlcjpwYXNz").await, 401, "unauthorized");
+        assert_problem(
+            &app.get_with_authorization("/api/v1/customers", "Basic dXNlcjpwYXNz").await,
+            401,
+            "unauthorized",
+        );
     }
     assert_problem(&app.get_with_authorization("/api/v1/customers", "Basic dXNlcjpwYXNz").await, 429, "rate_limited");
     assert_problem(&app.send("GET", "/healthz", None, None, None).await, 429, "rate_limited");

@@ -12,10 +12,22 @@ fn row<'a>(rows: &'a [Value], key: &str) -> &'a Value {
 
 both_backends!(usage_summary_every_grouping, |app| {
     let (customer, _plan, sub) = billing_setup(app).await;
-    let ticket = create(app, "/api/v1/tickets", &json!({"subscription_id": sub, "title": "VM will not start",
-        "category": "technical", "severity": "high", "opened_at": "2026-10-05T07:55:00Z"})).await["id"].as_i64().unwrap();
-    app.patch_json(&format!("/api/v1/tickets/{ticket}"), &json!({"escalation": {"channel": "premier",
-        "case_id": "2610050010001234", "escalated_at": "2026-10-05T09:00:00Z"}})).await.expect(200);
+    let ticket = create(
+        app,
+        "/api/v1/tickets",
+        &json!({"subscription_id": sub, "title": "VM will not start",
+        "category": "technical", "severity": "high", "opened_at": "2026-10-05T07:55:00Z"}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    app.patch_json(
+        &format!("/api/v1/tickets/{ticket}"),
+        &json!({"escalation": {"channel": "premier",
+        "case_id": "2610050010001234", "escalated_at": "2026-10-05T09:00:00Z"}}),
+    )
+    .await
+    .expect(200);
     app.post_json("/api/v1/time-entries", &json!([
         // 10:00 Berlin, in hours, on the ticket: 50 raw, 60 billed.
         {"subscription_id": sub, "ticket_id": ticket, "agent": "a.kowalski", "started_at": "2026-10-05T08:00:00Z", "minutes": 50},
@@ -101,25 +113,37 @@ both_backends!(usage_counts_tickets_by_their_own_dates_and_channels_of_older_tic
     let (_customer, _plan, sub) = billing_setup(app).await;
     let ticket = |opened: &str| json!({"subscription_id": sub, "title": "t", "category": "technical", "severity": "high", "opened_at": opened});
     let september = create(app, "/api/v1/tickets", &ticket("2026-09-28T10:00:00Z")).await["id"].as_i64().unwrap();
-    app.patch_json(&format!("/api/v1/tickets/{september}"), &json!({"escalation": {"channel": "premier",
-        "case_id": "2609280010001234", "escalated_at": "2026-10-02T09:00:00Z"}})).await.expect(200);
+    app.patch_json(
+        &format!("/api/v1/tickets/{september}"),
+        &json!({"escalation": {"channel": "premier",
+        "case_id": "2609280010001234", "escalated_at": "2026-10-02T09:00:00Z"}}),
+    )
+    .await
+    .expect(200);
     let early_october = create(app, "/api/v1/tickets", &ticket("2026-10-03T10:00:00Z")).await["id"].as_i64().unwrap();
-    app.patch_json(&format!("/api/v1/tickets/{early_october}"), &json!({"escalation": {"channel": "advanced",
-        "case_id": "2610030010001234", "escalated_at": "2026-10-03T11:00:00Z"}})).await.expect(200);
+    app.patch_json(
+        &format!("/api/v1/tickets/{early_october}"),
+        &json!({"escalation": {"channel": "advanced",
+        "case_id": "2610030010001234", "escalated_at": "2026-10-03T11:00:00Z"}}),
+    )
+    .await
+    .expect(200);
     app.post_json("/api/v1/time-entries", &json!([
         {"subscription_id": sub, "ticket_id": september, "agent": "a", "started_at": "2026-10-20T08:00:00Z", "minutes": 40},
         {"subscription_id": sub, "ticket_id": early_october, "agent": "a", "started_at": "2026-10-21T08:00:00Z", "minutes": 25},
     ])).await.expect(201);
 
     // October: the September ticket's escalation counts, its opening does not.
-    let october = app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-11-01&group_by=escalation_channel").await.expect(200);
+    let october =
+        app.get("/api/v1/reports/usage?from=2026-10-01&to=2026-11-01&group_by=escalation_channel").await.expect(200);
     assert_eq!(row(october.data(), "premier")["minutes"], 40);
     assert_eq!(row(october.data(), "premier")["tickets"], 0);
     assert_eq!(row(october.data(), "premier")["escalations"], json!({"premier": 1}));
     assert_eq!(row(october.data(), "advanced")["tickets"], 1);
     // The second half of October: both tickets are older than the range, their entries still
     // group under their channels, and no ticket or escalation counts.
-    let late = app.get("/api/v1/reports/usage?from=2026-10-15&to=2026-11-01&group_by=escalation_channel").await.expect(200);
+    let late =
+        app.get("/api/v1/reports/usage?from=2026-10-15&to=2026-11-01&group_by=escalation_channel").await.expect(200);
     assert_eq!(late.data().len(), 2, "{}", late.text);
     assert_eq!(row(late.data(), "premier")["minutes"], 40);
     assert_eq!(row(late.data(), "advanced")["minutes"], 25);

@@ -43,7 +43,9 @@ both_backends!(odd_input_is_a_4xx_never_a_500, |app| {
     assert_client_error("from not a timestamp", &app.get("/api/v1/time-entries?from=yesterday").await, 422);
 
     // JSON bodies: wrong types, unknown and duplicate fields, huge numbers, bad UTF-8.
-    let r = raw(app, "/api/v1/time-entries", entry_with("minutes", "30.0").replace(r#""minutes": 30, "#, "").as_bytes()).await;
+    let r =
+        raw(app, "/api/v1/time-entries", entry_with("minutes", "30.0").replace(r#""minutes": 30, "#, "").as_bytes())
+            .await;
     assert_invalid(&r, "minutes");
     let r = raw(app, "/api/v1/time-entries", entry_with("colour", "1").as_bytes()).await;
     assert_invalid(&r, "colour");
@@ -58,7 +60,12 @@ both_backends!(odd_input_is_a_4xx_never_a_500, |app| {
     assert!(r.status == 400 || r.status == 422, "deep nesting: {}", r.text);
     let r = raw(app, "/api/v1/time-entries", format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)).as_bytes()).await;
     assert!(r.status == 400 || r.status == 422, "deep nesting: {}", r.text);
-    let r = raw(app, "/api/v1/customers", br#"{"name": "Exp", "currency": "EUR", "tax_rate_percent": 1e400, "country": "DE", "email": "a@b.example"}"#).await;
+    let r = raw(
+        app,
+        "/api/v1/customers",
+        br#"{"name": "Exp", "currency": "EUR", "tax_rate_percent": 1e400, "country": "DE", "email": "a@b.example"}"#,
+    )
+    .await;
     assert_invalid(&r, "tax_rate_percent");
     let mut p = standard_plan();
     p["hourly_rate"] = json!("792281625142643375935439503350"); // beyond any exact decimal
@@ -69,7 +76,10 @@ both_backends!(odd_input_is_a_4xx_never_a_500, |app| {
     let r = app.post_csv("/api/v1/time-entries/import", &csv).await;
     assert_client_error("ragged row", &r, 422);
     assert_eq!(r.body["errors"][0]["row"], 2, "{}", r.text);
-    let mut bytes = format!("subscription_id,started_at,minutes,agent,category,description\n{sub},2026-10-05T08:00:00Z,30,a,technical,x").into_bytes();
+    let mut bytes = format!(
+        "subscription_id,started_at,minutes,agent,category,description\n{sub},2026-10-05T08:00:00Z,30,a,technical,x"
+    )
+    .into_bytes();
     bytes.extend_from_slice(b"\xff\n");
     let r = app.send("POST", "/api/v1/time-entries/import", Some(&admin), Some("text/csv"), Some(bytes)).await;
     assert_client_error("CSV with bad UTF-8", &r, 422);
@@ -79,7 +89,9 @@ both_backends!(odd_input_is_a_4xx_never_a_500, |app| {
     assert_client_error("header only", &r, 422);
     assert_eq!(count_entries(app).await, 0, "nothing written by any of the above");
 
-    let csv = format!("\u{feff}subscription_id,started_at,minutes,agent,category\r\n{sub},2026-10-05T08:00:00Z,30,a,technical\r\n");
+    let csv = format!(
+        "\u{feff}subscription_id,started_at,minutes,agent,category\r\n{sub},2026-10-05T08:00:00Z,30,a,technical\r\n"
+    );
     assert_eq!(app.post_csv("/api/v1/time-entries/import", &csv).await.expect(201).body["imported"], 1);
     assert_eq!(count_entries(app).await, 1);
 
@@ -132,7 +144,10 @@ both_backends!(amounts_beyond_exact_arithmetic_are_a_422_not_a_500, |app| {
         app.post_json("/api/v1/charges", &body).await.expect(201);
     }
     let r = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201);
     assert_eq!(r.body["subtotal"], "1999999999999.98");
@@ -220,84 +235,80 @@ both_backends!(openapi_lists_every_route, |app| {
     assert!(doc.body["components"]["securitySchemes"]["bearer"].is_object(), "{}", doc.body["components"]);
 });
 
-both_backends!(
-    bad_key_is_401_and_client_is_404_before_the_body_is_read,
-    |app| {
-        // SPEC 4: missing or bad token -> 401; a client gets 404 for anything not its own.
-        // Today a bad token with a malformed body gets 400, with an incomplete body 422
-        // (field errors to an unauthenticated caller), and a client gets 400/422 on staff routes.
-        for (body, what) in [(&b"{\"name\":"[..], "malformed"), (&b"{}"[..], "incomplete")] {
-            for path in ["/api/v1/customers", "/api/v1/plans", "/api/v1/charges", "/api/v1/tickets"] {
-                let r = app.send("POST", path, Some("sb_bad"), Some("application/json"), Some(body.to_vec())).await;
-                assert_eq!(r.status, 401, "bad key, {what} body, POST {path}: {}", r.text);
-            }
-        }
-        let (customer, _, _) = billing_setup(app).await;
-        let client = app.make_key(Role::Client, Some(customer));
-        for (body, what) in [(&b"{\"name\":"[..], "malformed"), (&b"{}"[..], "incomplete")] {
-            for path in ["/api/v1/customers", "/api/v1/plans", "/api/v1/api-keys", "/api/v1/invoices"] {
-                let r = app.send("POST", path, Some(&client), Some("application/json"), Some(body.to_vec())).await;
-                assert_eq!(r.status, 404, "client key, {what} body, POST {path}: {}", r.text);
-            }
+both_backends!(bad_key_is_401_and_client_is_404_before_the_body_is_read, |app| {
+    // SPEC 4: missing or bad token -> 401; a client gets 404 for anything not its own.
+    // Today a bad token with a malformed body gets 400, with an incomplete body 422
+    // (field errors to an unauthenticated caller), and a client gets 400/422 on staff routes.
+    for (body, what) in [(&b"{\"name\":"[..], "malformed"), (&b"{}"[..], "incomplete")] {
+        for path in ["/api/v1/customers", "/api/v1/plans", "/api/v1/charges", "/api/v1/tickets"] {
+            let r = app.send("POST", path, Some("sb_bad"), Some("application/json"), Some(body.to_vec())).await;
+            assert_eq!(r.status, 401, "bad key, {what} body, POST {path}: {}", r.text);
         }
     }
-);
-
-both_backends!(
-    decimals_with_more_digits_than_exact_are_refused_not_rounded,
-    |app| {
-        // SPEC 5: "requests accept a string or a number, parsed exactly". A value with more
-        // significant digits than can be held exactly must be refused, not silently rounded.
-        let (_, _, sub) = billing_setup(app).await;
-        let mut wrong = Vec::new();
-        let mut c = customer_named("Rounded");
-        c["tax_rate_percent"] = json!("19.000000000000000000000000000001");
-        let r = app.post_json("/api/v1/customers", &c).await;
-        if r.status != 422 {
-            wrong.push(format!("tax_rate_percent 19.000000000000000000000000000001 -> {} {}", r.status, r.body["tax_rate_percent"]));
+    let (customer, _, _) = billing_setup(app).await;
+    let client = app.make_key(Role::Client, Some(customer));
+    for (body, what) in [(&b"{\"name\":"[..], "malformed"), (&b"{}"[..], "incomplete")] {
+        for path in ["/api/v1/customers", "/api/v1/plans", "/api/v1/api-keys", "/api/v1/invoices"] {
+            let r = app.send("POST", path, Some(&client), Some("application/json"), Some(body.to_vec())).await;
+            assert_eq!(r.status, 404, "client key, {what} body, POST {path}: {}", r.text);
         }
-        let body = json!({"subscription_id": sub, "date": "2026-10-20", "description": "x",
+    }
+});
+
+both_backends!(decimals_with_more_digits_than_exact_are_refused_not_rounded, |app| {
+    // SPEC 5: "requests accept a string or a number, parsed exactly". A value with more
+    // significant digits than can be held exactly must be refused, not silently rounded.
+    let (_, _, sub) = billing_setup(app).await;
+    let mut wrong = Vec::new();
+    let mut c = customer_named("Rounded");
+    c["tax_rate_percent"] = json!("19.000000000000000000000000000001");
+    let r = app.post_json("/api/v1/customers", &c).await;
+    if r.status != 422 {
+        wrong.push(format!(
+            "tax_rate_percent 19.000000000000000000000000000001 -> {} {}",
+            r.status, r.body["tax_rate_percent"]
+        ));
+    }
+    let body = json!({"subscription_id": sub, "date": "2026-10-20", "description": "x",
                           "amount": "0.1000000000000000000000000000001"});
-        let r = app.post_json("/api/v1/charges", &body).await;
-        if r.status != 422 {
-            wrong.push(format!("amount \"0.1000000000000000000000000000001\" -> {} {}", r.status, r.body["amount"]));
-        }
-        let raw = format!(r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "x", "amount": 85.000000000000000000000000000001}}"#);
-        let r = app.post_raw_json("/api/v1/charges", &raw).await;
-        if r.status != 422 {
-            wrong.push(format!("amount 85.000000000000000000000000000001 (number) -> {} {}", r.status, r.body["amount"]));
-        }
-        assert!(wrong.is_empty(), "rounded instead of refused: {wrong:#?}");
+    let r = app.post_json("/api/v1/charges", &body).await;
+    if r.status != 422 {
+        wrong.push(format!("amount \"0.1000000000000000000000000000001\" -> {} {}", r.status, r.body["amount"]));
     }
-);
+    let raw = format!(
+        r#"{{"subscription_id": {sub}, "date": "2026-10-20", "description": "x", "amount": 85.000000000000000000000000000001}}"#
+    );
+    let r = app.post_raw_json("/api/v1/charges", &raw).await;
+    if r.status != 422 {
+        wrong.push(format!("amount 85.000000000000000000000000000001 (number) -> {} {}", r.status, r.body["amount"]));
+    }
+    assert!(wrong.is_empty(), "rounded instead of refused: {wrong:#?}");
+});
 
-both_backends!(
-    timestamps_and_dates_stay_rfc3339,
-    |app| {
-        let (_, _, sub) = billing_setup(app).await;
-        let mut wrong = Vec::new();
-        // 9999-12-31T23:59:59-12:00 is 10000-01-01T11:59:59Z: today it is stored and returned as
-        // "+10000-01-01T11:59:59Z", which is not RFC 3339. It must be a 422.
-        let mut e = entry(sub, 10);
-        e["started_at"] = json!("9999-12-31T23:59:59-12:00");
-        let r = app.post_json("/api/v1/time-entries", &e).await;
-        if r.status != 422 {
-            wrong.push(format!("started_at 9999-12-31T23:59:59-12:00 -> {} {}", r.status, r.body["started_at"]));
-        }
-        // A charge dated "+10000-01-01" is returned as such: not YYYY-MM-DD.
-        let ch = json!({"subscription_id": sub, "date": "+10000-01-01", "description": "x", "amount": "1.00"});
-        let r = app.post_json("/api/v1/charges", &ch).await;
-        if r.status != 422 {
-            wrong.push(format!("date +10000-01-01 -> {} {}", r.status, r.body["date"]));
-        }
-        // A leap second: SQLite stores and returns "…T23:59:60Z", PostgreSQL the next second,
-        // so the same entry falls in October on one backend and in November on the other.
-        let mut e = entry(sub, 10);
-        e["started_at"] = json!("2026-10-31T23:59:60Z");
-        let r = app.post_json("/api/v1/time-entries", &e).await;
-        if r.status == 201 && r.body["started_at"].as_str().is_some_and(|t| t.contains(":60")) {
-            wrong.push(format!("leap second stored as is: {}", r.body["started_at"]));
-        }
-        assert!(wrong.is_empty(), "out-of-range time accepted: {wrong:#?}");
+both_backends!(timestamps_and_dates_stay_rfc3339, |app| {
+    let (_, _, sub) = billing_setup(app).await;
+    let mut wrong = Vec::new();
+    // 9999-12-31T23:59:59-12:00 is 10000-01-01T11:59:59Z: today it is stored and returned as
+    // "+10000-01-01T11:59:59Z", which is not RFC 3339. It must be a 422.
+    let mut e = entry(sub, 10);
+    e["started_at"] = json!("9999-12-31T23:59:59-12:00");
+    let r = app.post_json("/api/v1/time-entries", &e).await;
+    if r.status != 422 {
+        wrong.push(format!("started_at 9999-12-31T23:59:59-12:00 -> {} {}", r.status, r.body["started_at"]));
     }
-);
+    // A charge dated "+10000-01-01" is returned as such: not YYYY-MM-DD.
+    let ch = json!({"subscription_id": sub, "date": "+10000-01-01", "description": "x", "amount": "1.00"});
+    let r = app.post_json("/api/v1/charges", &ch).await;
+    if r.status != 422 {
+        wrong.push(format!("date +10000-01-01 -> {} {}", r.status, r.body["date"]));
+    }
+    // A leap second: SQLite stores and returns "…T23:59:60Z", PostgreSQL the next second,
+    // so the same entry falls in October on one backend and in November on the other.
+    let mut e = entry(sub, 10);
+    e["started_at"] = json!("2026-10-31T23:59:60Z");
+    let r = app.post_json("/api/v1/time-entries", &e).await;
+    if r.status == 201 && r.body["started_at"].as_str().is_some_and(|t| t.contains(":60")) {
+        wrong.push(format!("leap second stored as is: {}", r.body["started_at"]));
+    }
+    assert!(wrong.is_empty(), "out-of-range time accepted: {wrong:#?}");
+});

@@ -69,13 +69,20 @@ both_backends!(tax_treatments_are_validated_naming_the_field, |app| {
 async fn issued_for(app: &TestApp, body: &Value) -> Value {
     let customer = create(app, "/api/v1/customers", body).await["id"].as_i64().unwrap();
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions", &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}))
-        .await["id"]
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     app.post_json("/api/v1/time-entries", &entry(sub, 50)).await.expect(201);
     let draft = app
-        .post_json("/api/v1/invoices", &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .post_json(
+            "/api/v1/invoices",
+            &json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"}),
+        )
         .await
         .expect(201)
         .body;
@@ -86,7 +93,11 @@ both_backends!(treatment_and_note_are_on_every_document_and_frozen, |app| {
     set_partner(app, "DE987654321").await;
     let cases = [
         ("reverse_charge", json!({}), "Reverse charge: VAT to be accounted for by the recipient"),
-        ("exempt", json!({"exemption_reason": "Exempt under Art. 132(1)(i) VAT Directive"}), "Exempt under Art. 132(1)(i) VAT Directive"),
+        (
+            "exempt",
+            json!({"exemption_reason": "Exempt under Art. 132(1)(i) VAT Directive"}),
+            "Exempt under Art. 132(1)(i) VAT Directive",
+        ),
         ("outside_scope", json!({}), "Outside the scope of VAT"),
     ];
     for (i, (treatment, extra, note)) in cases.into_iter().enumerate() {

@@ -55,8 +55,12 @@ both_backends!(single_entry, |app| {
     // A ticket of another subscription is refused.
     let customer2 = create(app, "/api/v1/customers", &customer_named("Contoso")).await["id"].as_i64().unwrap();
     let plan = app.list_all("/api/v1/plans", 10).await[0]["id"].as_i64().unwrap();
-    let sub2 = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"})).await["id"]
+    let sub2 = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     let mut e = entry(sub2, 10);
@@ -167,8 +171,12 @@ both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |
         .id();
     let customer2 = create(app, "/api/v1/customers", &customer_named("Contoso")).await["id"].as_i64().unwrap();
     let plan = app.list_all("/api/v1/plans", 10).await[0]["id"].as_i64().unwrap();
-    let sub2 = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"})).await["id"]
+    let sub2 = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     let before = count_entries(app).await;
@@ -210,8 +218,12 @@ both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |
 // "Import order"): by time on SQLite, by subscription and then time on PostgreSQL. Ids show it.
 both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
     let (customer, plan, sub) = billing_setup(app).await;
-    let sub2 = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365"})).await["id"]
+    let sub2 = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
     // File order is neither: times and subscriptions interleaved, newest first.
@@ -228,7 +240,13 @@ both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
     let minutes: Vec<i64> = entries.iter().map(|e| e["minutes"].as_i64().unwrap()).collect();
     let expected = match app.backend {
         Backend::Sqlite => vec![40, 30, 20, 10],
-        Backend::Postgres => if sub < sub2 { vec![40, 20, 30, 10] } else { vec![30, 10, 40, 20] },
+        Backend::Postgres => {
+            if sub < sub2 {
+                vec![40, 20, 30, 10]
+            } else {
+                vec![30, 10, 40, 20]
+            }
+        }
     };
     assert_eq!(minutes, expected, "entries in id order");
 });
@@ -250,13 +268,20 @@ both_backends!(csv_import_names_the_same_lines_whatever_the_line_ends, |app| {
     for (name, eol) in [("LF", "\n"), ("CRLF", "\r\n"), ("CR", "\r")] {
         let r = app.post_csv("/api/v1/time-entries/import", &file.replace('\n', eol)).await;
         assert_problem(&r, 422, "invalid_input");
-        let found: Vec<(u64, &str)> =
-            r.body["errors"].as_array().unwrap().iter().map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap())).collect();
+        let found: Vec<(u64, &str)> = r.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["row"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+            .collect();
         assert_eq!(found, [(3, "started_at"), (6, "minutes"), (8, "category")], "{name}: {}", r.text);
     }
     assert_eq!(count_entries(app).await, 0, "nothing imported");
     // Fixed, the file imports; the two-line description keeps its line break, as LF.
-    let fixed = file.replace("T09:00:00,", "T09:00:00Z,").replace(",ten,", ",30,").replace(",,no category", ",technical,no category");
+    let fixed = file
+        .replace("T09:00:00,", "T09:00:00Z,")
+        .replace(",ten,", ",30,")
+        .replace(",,no category", ",technical,no category");
     for eol in ["\r\n", "\r"] {
         app.post_csv("/api/v1/time-entries/import", &fixed.replace('\n', eol)).await.expect(201);
     }
@@ -344,9 +369,13 @@ both_backends!(csv_import_is_all_or_nothing_and_names_the_line, |app| {
 
 both_backends!(csv_import_by_subscription_external_id, |app| {
     let (customer, plan, sub) = billing_setup(app).await;
-    let other = create(app, "/api/v1/subscriptions",
+    let other = create(
+        app,
+        "/api/v1/subscriptions",
         &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365 E3",
-                "external_id": "b2c3d4e5-0000-4000-8000-00000000bbbb"})).await["id"]
+                "external_id": "b2c3d4e5-0000-4000-8000-00000000bbbb"}),
+    )
+    .await["id"]
         .as_i64()
         .unwrap();
 
@@ -394,13 +423,23 @@ both_backends!(csv_import_by_subscription_external_id, |app| {
                a1b2\u{0}c3d4,2026-10-07T08:00:00Z,30,a.kowalski,technical\n";
     let r = app.post_csv("/api/v1/time-entries/import", csv).await;
     assert_problem(&r, 422, "invalid_input");
-    assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()), (Some("subscription_external_id"), Some(2)), "{}", r.text);
+    assert_eq!(
+        (r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()),
+        (Some("subscription_external_id"), Some(2)),
+        "{}",
+        r.text
+    );
     assert_eq!(r.body["errors"].as_array().unwrap().len(), 1, "{}", r.text);
     let csv = "subscription_id,started_at,minutes,agent,category\n\
                b2c3\u{0}d4e5,2026-10-06T08:00:00Z,25,a.kowalski,technical\n";
     let r = app.post_csv("/api/v1/time-entries/import?subscription_by=external-id", csv).await;
     assert_problem(&r, 422, "invalid_input");
-    assert_eq!((r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()), (Some("subscription_id"), Some(2)), "{}", r.text);
+    assert_eq!(
+        (r.body["errors"][0]["field"].as_str(), r.body["errors"][0]["row"].as_i64()),
+        (Some("subscription_id"), Some(2)),
+        "{}",
+        r.text
+    );
     assert_eq!(count_entries(app).await, 4);
 });
 

@@ -105,8 +105,12 @@ both_backends!(subscription_plan_currency_must_match_customer, |app| {
 
     // Nor may a PATCH move a subscription onto a plan in another currency.
     let eur_plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
-    let sub = create(app, "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": eur_plan, "product": "azure", "name": "Azure plan"})).await;
+    let sub = create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": eur_plan, "product": "azure", "name": "Azure plan"}),
+    )
+    .await;
     let r = app.patch_json(&format!("/api/v1/subscriptions/{}", sub["id"]), &json!({"plan_id": usd_plan})).await;
     assert_invalid(&r, "plan_id");
     let now = app.get(&format!("/api/v1/subscriptions/{}", sub["id"])).await.expect(200);
@@ -114,13 +118,17 @@ both_backends!(subscription_plan_currency_must_match_customer, |app| {
 
     // Unknown references: 422 naming them.
     let r = app
-        .post_json("/api/v1/subscriptions",
-            &json!({"customer_id": 999999, "plan_id": eur_plan, "product": "azure", "name": "x"}))
+        .post_json(
+            "/api/v1/subscriptions",
+            &json!({"customer_id": 999999, "plan_id": eur_plan, "product": "azure", "name": "x"}),
+        )
         .await;
     assert_invalid(&r, "customer_id");
     let r = app
-        .post_json("/api/v1/subscriptions",
-            &json!({"customer_id": customer, "plan_id": eur_plan, "product": "windows", "name": "x"}))
+        .post_json(
+            "/api/v1/subscriptions",
+            &json!({"customer_id": customer, "plan_id": eur_plan, "product": "windows", "name": "x"}),
+        )
         .await;
     assert_invalid(&r, "product");
 });
@@ -278,7 +286,11 @@ both_backends!(errors_name_the_query_parameter_or_body_field, |app| {
     ] {
         let r = app.get(path).await;
         assert_invalid(&r, field);
-        assert!(r.body["errors"][0]["message"].as_str().unwrap().starts_with("invalid query parameter"), "{path}: {}", r.text);
+        assert!(
+            r.body["errors"][0]["message"].as_str().unwrap().starts_with("invalid query parameter"),
+            "{path}: {}",
+            r.text
+        );
     }
     let mut plan = standard_plan();
     plan["hourly_rte"] = json!("120.00");

@@ -56,8 +56,20 @@ pub fn base_invoice(customer: &str, lines: Vec<LineDocument>) -> InvoiceDocument
             payment_terms_days: 30,
         },
         subscriptions: vec![
-            SubscriptionRefDoc { id: 11, name: "Azure plan".into(), product: "azure".into(), external_id: None, plan_id: 1 },
-            SubscriptionRefDoc { id: 12, name: "Microsoft 365 E3 — Αθήνα".into(), product: "microsoft_365".into(), external_id: None, plan_id: 1 },
+            SubscriptionRefDoc {
+                id: 11,
+                name: "Azure plan".into(),
+                product: "azure".into(),
+                external_id: None,
+                plan_id: 1,
+            },
+            SubscriptionRefDoc {
+                id: 12,
+                name: "Microsoft 365 E3 — Αθήνα".into(),
+                product: "microsoft_365".into(),
+                external_id: None,
+                plan_id: 1,
+            },
         ],
         support_terms: terms(),
     }
@@ -81,7 +93,8 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
             kind: "after_hours_support_time".into(),
             category: Some("technical".into()),
             month: None,
-            description: "After-hours support time, technical (x1.5): Ρύθμιση δικτύου και επανεκκίνηση εικονικής μηχανής".into(),
+            description:
+                "After-hours support time, technical (x1.5): Ρύθμιση δικτύου και επανεκκίνηση εικονικής μηχανής".into(),
             quantity: "0.50".into(),
             quantity_minutes: Some("30".into()),
             unit_price: "225.00".into(),
@@ -143,4 +156,3 @@ pub fn long_invoice(n: usize) -> InvoiceDocument {
     doc.total = "49068.46".into();
     doc
 }
-

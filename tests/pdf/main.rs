@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use supportbill::service::reports::{RegisterRow, UsageRow};
 use supportbill::documents::pdf::{invoice_pdf, register_pdf, usage_pdf, Paper};
+use supportbill::service::reports::{RegisterRow, UsageRow};
 
 mod common;
 use common::{base_invoice, long_invoice, one_page, worked_example_lines};
@@ -49,9 +49,7 @@ fn pdfinfo_pages(path: &PathBuf) -> usize {
     let out = Command::new("pdfinfo").arg(path).output().expect("pdfinfo (apt-get install poppler-utils)");
     assert!(out.status.success(), "pdfinfo failed: {}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("Pages:").map(|v| v.trim().parse().unwrap()))
-        .expect("Pages line")
+    text.lines().find_map(|l| l.strip_prefix("Pages:").map(|v| v.trim().parse().unwrap())).expect("Pages line")
 }
 
 #[test]
@@ -62,7 +60,23 @@ fn one_page_invoice() {
     assert!(bytes.len() < 50 * 1024, "one page is {} bytes", bytes.len());
     assert_eq!(pdfinfo_pages(&path), 1);
     let text = pdftotext(&path, None);
-    for needle in ["ООО «Ромашка»", "Müller & Söhne GmbH", "INV-000042", "473.03", "Ρύθμιση δικτύου", "Москва", "Payable within 30 days, by 2 Dec 2026", "1 Oct 2026 – 31 Oct 2026", "Mon–Fri 09:00–17:00 (Europe/Berlin)", "Page 1 of 1", "1:00", "0:30", "0:45", "Azure plan", "Tax (19%)"] {
+    for needle in [
+        "ООО «Ромашка»",
+        "Müller & Söhne GmbH",
+        "INV-000042",
+        "473.03",
+        "Ρύθμιση δικτύου",
+        "Москва",
+        "Payable within 30 days, by 2 Dec 2026",
+        "1 Oct 2026 – 31 Oct 2026",
+        "Mon–Fri 09:00–17:00 (Europe/Berlin)",
+        "Page 1 of 1",
+        "1:00",
+        "0:30",
+        "0:45",
+        "Azure plan",
+        "Tax (19%)",
+    ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     assert!(!text.contains("could not be shown"), "{text}");
@@ -120,7 +134,10 @@ fn two_hundred_lines() {
     assert!(pages >= 4, "only {pages} pages");
     for p in 1..=pages {
         let text = pdftotext(&path, Some(p));
-        assert!(text.contains("Description") && text.contains("Subscription") && text.contains("Amount"), "page {p} has no table header:\n{text}");
+        assert!(
+            text.contains("Description") && text.contains("Subscription") && text.contains("Amount"),
+            "page {p} has no table header:\n{text}"
+        );
         assert!(text.contains(&format!("Page {p} of {pages}")), "page {p} has no page number");
         assert_eq!(text.contains("Total"), p == pages, "page {p} of {pages}: 'Total' presence wrong:\n{text}");
     }
@@ -162,7 +179,14 @@ fn missing_glyphs_are_marked() {
 }
 
 fn usage_rows(n: usize) -> Vec<UsageRow> {
-    let names = ["ООО «Ромашка»", "Müller & Söhne GmbH", "Contoso Ltd", "Ελληνική Εταιρεία Α.Ε.", "Northwind Traders", "Fabrikam Inc."];
+    let names = [
+        "ООО «Ромашка»",
+        "Müller & Söhne GmbH",
+        "Contoso Ltd",
+        "Ελληνική Εταιρεία Α.Ε.",
+        "Northwind Traders",
+        "Fabrikam Inc.",
+    ];
     (0..n)
         .map(|i| {
             let billable = 60 + (i as u64 * 397) % 1500;
@@ -197,7 +221,16 @@ fn usage_summary() {
     let path = write("usage.pdf", &bytes);
     assert_eq!(pdfinfo_pages(&path), 1);
     let text = pdftotext(&path, None);
-    for needle in ["Usage summary", "1 Oct 2026 – 31 Oct 2026", "Grouped by: customer", "ООО «Ромашка»", "advanced 2, premier 1", "Hours per group", "Billable", "Non-billable"] {
+    for needle in [
+        "Usage summary",
+        "1 Oct 2026 – 31 Oct 2026",
+        "Grouped by: customer",
+        "ООО «Ромашка»",
+        "advanced 2, premier 1",
+        "Hours per group",
+        "Billable",
+        "Non-billable",
+    ] {
         assert!(text.contains(needle), "missing {needle:?}:\n{text}");
     }
     let many = usage_pdf("Usage summary", "2026-10-01", "2026-11-01", "agent", &usage_rows(90), Paper::A4).unwrap();
@@ -226,7 +259,8 @@ fn invoice_register() {
             period_start: "2026-09-01".into(),
             period_end: "2026-10-01".into(),
             customer_id: i % 4,
-            customer_name: ["ООО «Ромашка»", "Müller & Söhne GmbH", "Contoso Ltd", "Northwind Traders"][i as usize % 4].into(),
+            customer_name: ["ООО «Ромашка»", "Müller & Söhne GmbH", "Contoso Ltd", "Northwind Traders"][i as usize % 4]
+                .into(),
             status: if i % 7 == 3 { "void".into() } else { "issued".into() },
             currency: if i % 4 == 2 { "JPY".into() } else { "EUR".into() },
             subtotal: if i % 4 == 2 { "15000".into() } else { "397.50".into() },

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
-use supportbill::domain::{money::*, pricing::*};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use supportbill::domain::{money::*, pricing::*};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test timestamp")
@@ -30,12 +30,7 @@ const EVERY_DAY: [bool; 7] = [true; 7];
 const MON_FRI: [bool; 7] = [true, true, true, true, true, false, false];
 
 fn hours(tz: Tz, days: [bool; 7]) -> HoursOfService {
-    HoursOfService {
-        timezone: tz,
-        days,
-        start: time(9),
-        end: time(17),
-    }
+    HoursOfService { timezone: tz, days, start: time(9), end: time(17) }
 }
 
 fn plan(model: BillingModel) -> PlanTerms {
@@ -49,22 +44,13 @@ fn plan(model: BillingModel) -> PlanTerms {
         monthly_fee: Some(dec!(500)),
         included_minutes: Some(60),
         incident_fee: Some(dec!(75)),
-        chargeable_categories: BTreeSet::from([
-            Category::Technical,
-            Category::SubscriptionManagement,
-        ]),
+        chargeable_categories: BTreeSet::from([Category::Technical, Category::SubscriptionManagement]),
         hours: hours(chrono_tz::UTC, MON_FRI),
     }
 }
 
 fn entry(id: i64, started_at: &str, minutes: u32) -> TimeEntry {
-    TimeEntry {
-        id,
-        started_at: at(started_at),
-        minutes,
-        category: Category::Technical,
-        billable: true,
-    }
+    TimeEntry { id, started_at: at(started_at), minutes, category: Category::Technical, billable: true }
 }
 
 fn sub(id: i64, plan: PlanTerms) -> Subscription {
@@ -81,12 +67,7 @@ fn sub(id: i64, plan: PlanTerms) -> Subscription {
 }
 
 fn charge(id: i64, day: &str, amount: Decimal) -> Charge {
-    Charge {
-        id,
-        date: date(day),
-        description: format!("Charge {id}"),
-        amount,
-    }
+    Charge { id, date: date(day), description: format!("Charge {id}"), amount }
 }
 
 fn period(start: &str, end: &str) -> Period {
@@ -213,16 +194,10 @@ fn local_date_decides_the_weekday() {
 #[test]
 fn window_edges_and_sunday() {
     let h = hours(chrono_tz::UTC, MON_FRI);
-    assert!(
-        !h.is_after_hours(at("2026-10-05T09:00:00Z")),
-        "exactly start is in hours"
-    );
+    assert!(!h.is_after_hours(at("2026-10-05T09:00:00Z")), "exactly start is in hours");
     assert!(h.is_after_hours(at("2026-10-05T08:59:59Z")));
     assert!(!h.is_after_hours(at("2026-10-05T16:59:59Z")));
-    assert!(
-        h.is_after_hours(at("2026-10-05T17:00:00Z")),
-        "exactly end is after hours"
-    );
+    assert!(h.is_after_hours(at("2026-10-05T17:00:00Z")), "exactly end is after hours");
     assert!(h.is_after_hours(at("2026-10-04T12:00:00Z")), "Sunday");
     assert!(h.is_after_hours(at("2026-10-03T12:00:00Z")), "Saturday");
 }
@@ -231,23 +206,10 @@ fn window_edges_and_sunday() {
 fn the_whole_entry_follows_its_start() {
     // Starts 16:30 in hours, runs 120 minutes past the end: all of it is in-hours time.
     let mut s = sub(1, plan(BillingModel::Hourly));
-    s.entries = vec![
-        entry(1, "2026-10-05T16:30:00Z", 120),
-        entry(2, "2026-10-05T08:30:00Z", 120),
-    ];
+    s.entries = vec![entry(1, "2026-10-05T16:30:00Z", 120), entry(2, "2026-10-05T08:30:00Z", 120)];
     let inv = price_invoice(&request("EUR", vec![s])).expect("priced");
-    let kinds: Vec<(LineKind, Option<Decimal>)> = inv
-        .lines
-        .iter()
-        .map(|l| (l.kind, l.quantity_minutes))
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            (LineKind::SupportTime, Some(dec!(120))),
-            (LineKind::AfterHoursSupportTime, Some(dec!(120))),
-        ]
-    );
+    let kinds: Vec<(LineKind, Option<Decimal>)> = inv.lines.iter().map(|l| (l.kind, l.quantity_minutes)).collect();
+    assert_eq!(kinds, [(LineKind::SupportTime, Some(dec!(120))), (LineKind::AfterHoursSupportTime, Some(dec!(120))),]);
     assert_eq!(inv.lines[1].unit_price, dec!(120));
     assert_eq!(amounts(&inv), ["120.00", "240.00"]);
 }
@@ -301,11 +263,7 @@ fn half_way_rounds_away_from_zero() {
     assert_eq!(eur.round(dec!(0.005)).to_string(), "0.01");
     assert_eq!(eur.round(dec!(-0.005)).to_string(), "-0.01");
     assert_eq!(eur.round(dec!(0.0049999)).to_string(), "0.00");
-    assert_eq!(
-        eur.round(dec!(-0.004)).to_string(),
-        "0.00",
-        "no negative zero"
-    );
+    assert_eq!(eur.round(dec!(-0.004)).to_string(), "0.00", "no negative zero");
     assert_eq!(jpy.round(dec!(2.5)).to_string(), "3");
     assert_eq!(jpy.round(dec!(-2.5)).to_string(), "-3");
     assert_eq!(eur.round(dec!(150)).to_string(), "150.00");
@@ -316,23 +274,13 @@ fn half_way_rounds_away_from_zero() {
 #[test]
 fn charges_are_rounded_once_credits_included() {
     let mut s = sub(1, plan(BillingModel::Included));
-    s.charges = vec![
-        charge(1, "2026-10-20", dec!(0.005)),
-        charge(2, "2026-10-21", dec!(-0.005)),
-    ];
+    s.charges = vec![charge(1, "2026-10-20", dec!(0.005)), charge(2, "2026-10-21", dec!(-0.005))];
     let inv = price_invoice(&request("EUR", vec![s.clone()])).expect("priced");
     assert_eq!(amounts(&inv), ["0.01", "-0.01"]);
-    assert_eq!(
-        inv.lines[1].unit_price,
-        dec!(-0.005),
-        "unit price is not rounded"
-    );
+    assert_eq!(inv.lines[1].unit_price, dec!(-0.005), "unit price is not rounded");
     assert_eq!(inv.total.to_string(), "0.00");
 
-    s.charges = vec![
-        charge(1, "2026-10-20", dec!(2.5)),
-        charge(2, "2026-10-21", dec!(-2.5)),
-    ];
+    s.charges = vec![charge(1, "2026-10-20", dec!(2.5)), charge(2, "2026-10-21", dec!(-2.5))];
     let inv = price_invoice(&request("JPY", vec![s])).expect("priced");
     assert_eq!(amounts(&inv), ["3", "-3"]);
 }
@@ -411,14 +359,7 @@ fn entry_usage_reuses_p2_and_p3() {
     let mut e = entry(1, "2026-10-04T10:00:00Z", 20);
     e.category = Category::Billing;
     let u = entry_usage(&p, &e);
-    assert_eq!(
-        u,
-        EntryUsage {
-            billed_minutes: 30,
-            after_hours: true,
-            chargeable: false
-        }
-    );
+    assert_eq!(u, EntryUsage { billed_minutes: 30, after_hours: true, chargeable: false });
 }
 
 // ---------------------------------------------------------------- P6
@@ -427,37 +368,20 @@ fn entry_usage_reuses_p2_and_p3() {
 fn retainer_splits_the_entry_that_crosses_the_allowance() {
     let mut s = sub(1, plan(BillingModel::Retainer));
     // Given out of order: the (started_at, id) order decides who uses the allowance.
-    s.entries = vec![
-        entry(2, "2026-10-06T10:00:00Z", 50),
-        entry(1, "2026-10-05T10:00:00Z", 40),
-        {
-            let mut e = entry(3, "2026-10-07T10:00:00Z", 10);
-            e.category = Category::SubscriptionManagement;
-            e
-        },
-    ];
+    s.entries = vec![entry(2, "2026-10-06T10:00:00Z", 50), entry(1, "2026-10-05T10:00:00Z", 40), {
+        let mut e = entry(3, "2026-10-07T10:00:00Z", 10);
+        e.category = Category::SubscriptionManagement;
+        e
+    }];
     let inv = price_invoice(&request("EUR", vec![s])).expect("priced");
-    let summary: Vec<(LineKind, Option<Category>, Option<Decimal>, String)> = inv
-        .lines
-        .iter()
-        .map(|l| (l.kind, l.category, l.quantity_minutes, l.amount.to_string()))
-        .collect();
+    let summary: Vec<(LineKind, Option<Category>, Option<Decimal>, String)> =
+        inv.lines.iter().map(|l| (l.kind, l.category, l.quantity_minutes, l.amount.to_string())).collect();
     assert_eq!(
         summary,
         [
             (LineKind::RetainerFee, None, None, "500.00".to_string()),
-            (
-                LineKind::Overage,
-                Some(Category::Technical),
-                Some(dec!(30)),
-                "30.00".to_string()
-            ),
-            (
-                LineKind::Overage,
-                Some(Category::SubscriptionManagement),
-                Some(dec!(10)),
-                "10.00".to_string()
-            ),
+            (LineKind::Overage, Some(Category::Technical), Some(dec!(30)), "30.00".to_string()),
+            (LineKind::Overage, Some(Category::SubscriptionManagement), Some(dec!(10)), "10.00".to_string()),
         ]
     );
     assert_eq!(inv.claims.entry_ids, [1, 2, 3]);
@@ -546,21 +470,12 @@ fn three_month_retainer_period_has_three_fees_and_monthly_allowances() {
         entry(2, "2026-11-05T10:00:00Z", 100),
         entry(3, "2026-12-07T10:00:00Z", 50),
     ];
-    s.retainer_used.insert(
-        date("2026-11-01"),
-        RetainerMonthUsed {
-            fee_claimed: false,
-            allowance_used: dec!(30),
-        },
-    );
+    s.retainer_used.insert(date("2026-11-01"), RetainerMonthUsed { fee_claimed: false, allowance_used: dec!(30) });
     let mut req = request("EUR", vec![s]);
     req.period = period("2026-10-01", "2027-01-01");
     let inv = price_invoice(&req).expect("priced");
-    let summary: Vec<(LineKind, Option<NaiveDate>, Option<Decimal>)> = inv
-        .lines
-        .iter()
-        .map(|l| (l.kind, l.month, l.quantity_minutes))
-        .collect();
+    let summary: Vec<(LineKind, Option<NaiveDate>, Option<Decimal>)> =
+        inv.lines.iter().map(|l| (l.kind, l.month, l.quantity_minutes)).collect();
     assert_eq!(
         summary,
         [
@@ -571,17 +486,10 @@ fn three_month_retainer_period_has_three_fees_and_monthly_allowances() {
             (LineKind::Overage, Some(date("2026-11-01")), Some(dec!(70))),
         ]
     );
-    assert_eq!(
-        inv.lines[1].description,
-        "Retainer November 2026 — Azure plan"
-    );
+    assert_eq!(inv.lines[1].description, "Retainer November 2026 — Azure plan");
     assert_eq!(inv.total.to_string(), "1610.00");
-    let months: Vec<(NaiveDate, bool, Decimal)> = inv
-        .claims
-        .retainer_months
-        .iter()
-        .map(|m| (m.month, m.fee_claimed, m.allowance_used))
-        .collect();
+    let months: Vec<(NaiveDate, bool, Decimal)> =
+        inv.claims.retainer_months.iter().map(|m| (m.month, m.fee_claimed, m.allowance_used)).collect();
     assert_eq!(
         months,
         [
@@ -611,10 +519,7 @@ fn period_validation_names_the_field() {
     let p = period("2026-11-01", "2027-02-01");
     assert_eq!(p.start(), date("2026-11-01"));
     assert_eq!(p.end(), date("2027-02-01"));
-    assert_eq!(
-        p.months(),
-        [date("2026-11-01"), date("2026-12-01"), date("2027-01-01")]
-    );
+    assert_eq!(p.months(), [date("2026-11-01"), date("2026-12-01"), date("2027-01-01")]);
     assert!(p.contains(date("2026-11-01")));
     assert!(p.contains(date("2027-01-31")));
     assert!(!p.contains(date("2027-02-01")));
@@ -653,19 +558,13 @@ fn non_billable_and_non_chargeable_entries_are_neither_priced_nor_claimed() {
 
 #[test]
 fn nothing_to_invoice() {
-    assert_eq!(
-        price_invoice(&request("EUR", vec![])),
-        Err(PricingError::NothingToInvoice)
-    );
+    assert_eq!(price_invoice(&request("EUR", vec![])), Err(PricingError::NothingToInvoice));
     let mut s = sub(1, plan(BillingModel::Hourly));
     let mut e = entry(1, "2026-10-05T10:00:00Z", 60);
     e.billable = false;
     s.entries = vec![e];
     s.charges = vec![charge(1, "2026-11-01", dec!(10))];
-    assert_eq!(
-        price_invoice(&request("EUR", vec![s])),
-        Err(PricingError::NothingToInvoice)
-    );
+    assert_eq!(price_invoice(&request("EUR", vec![s])), Err(PricingError::NothingToInvoice));
     assert_eq!(PricingError::NothingToInvoice.code(), "nothing_to_invoice");
 }
 
@@ -673,15 +572,8 @@ fn nothing_to_invoice() {
 fn included_plan_charges_no_time() {
     let mut s = sub(1, plan(BillingModel::Included));
     s.entries = vec![entry(1, "2026-10-05T10:00:00Z", 60)];
-    s.tickets = vec![Ticket {
-        id: 1,
-        opened_at: at("2026-10-05T09:00:00Z"),
-        category: Category::Technical,
-    }];
-    assert_eq!(
-        price_invoice(&request("EUR", vec![s.clone()])),
-        Err(PricingError::NothingToInvoice)
-    );
+    s.tickets = vec![Ticket { id: 1, opened_at: at("2026-10-05T09:00:00Z"), category: Category::Technical }];
+    assert_eq!(price_invoice(&request("EUR", vec![s.clone()])), Err(PricingError::NothingToInvoice));
     // Charges apply whatever the model; the entries stay unclaimed.
     s.charges = vec![charge(9, "2026-10-20", dec!(85.00))];
     let inv = price_invoice(&request("EUR", vec![s])).expect("priced");
@@ -696,11 +588,7 @@ fn included_plan_charges_no_time() {
 #[test]
 fn per_incident_counts_qualifying_tickets() {
     let mut s = sub(1, plan(BillingModel::PerIncident));
-    let ticket = |id, opened: &str, category| Ticket {
-        id,
-        opened_at: at(opened),
-        category,
-    };
+    let ticket = |id, opened: &str, category| Ticket { id, opened_at: at(opened), category };
     s.tickets = vec![
         ticket(1, "2026-10-01T00:00:00Z", Category::Technical),
         ticket(2, "2026-10-15T12:00:00Z", Category::SubscriptionManagement),
@@ -759,11 +647,8 @@ fn line_order_across_subscriptions_and_charges() {
     let mut b = sub(10, plan(BillingModel::Retainer));
     b.entries = vec![entry(5, "2026-10-05T10:00:00Z", 90)];
     let inv = price_invoice(&request("EUR", vec![a, b])).expect("priced");
-    let order: Vec<(i64, LineKind, Option<Category>, String)> = inv
-        .lines
-        .iter()
-        .map(|l| (l.subscription_id, l.kind, l.category, l.amount.to_string()))
-        .collect();
+    let order: Vec<(i64, LineKind, Option<Category>, String)> =
+        inv.lines.iter().map(|l| (l.subscription_id, l.kind, l.category, l.amount.to_string())).collect();
     let t = Some(Category::Technical);
     let sm = Some(Category::SubscriptionManagement);
     assert_eq!(
@@ -790,19 +675,10 @@ fn absurd_amounts_are_an_error_not_a_panic() {
     p.after_hours_multiplier = Decimal::MAX;
     let mut s = sub(1, p);
     s.entries = vec![entry(1, "2026-10-04T10:00:00Z", 1440)];
-    assert_eq!(
-        price_invoice(&request("EUR", vec![s.clone()])),
-        Err(PricingError::AmountOutOfRange)
-    );
+    assert_eq!(price_invoice(&request("EUR", vec![s.clone()])), Err(PricingError::AmountOutOfRange));
     s.entries.clear();
-    s.charges = vec![
-        charge(1, "2026-10-05", Decimal::MAX),
-        charge(2, "2026-10-06", Decimal::MAX),
-    ];
-    assert_eq!(
-        price_invoice(&request("EUR", vec![s])),
-        Err(PricingError::AmountOutOfRange)
-    );
+    s.charges = vec![charge(1, "2026-10-05", Decimal::MAX), charge(2, "2026-10-06", Decimal::MAX)];
+    assert_eq!(price_invoice(&request("EUR", vec![s])), Err(PricingError::AmountOutOfRange));
 }
 
 #[test]
@@ -816,15 +692,9 @@ fn enum_names_round_trip() {
     for k in LineKind::ALL {
         assert_eq!(LineKind::parse(k.as_str()), Some(k));
     }
-    assert_eq!(
-        Category::SubscriptionManagement.as_str(),
-        "subscription_management"
-    );
+    assert_eq!(Category::SubscriptionManagement.as_str(), "subscription_management");
     assert_eq!(BillingModel::PerIncident.as_str(), "per_incident");
-    assert_eq!(
-        LineKind::AfterHoursSupportTime.as_str(),
-        "after_hours_support_time"
-    );
+    assert_eq!(LineKind::AfterHoursSupportTime.as_str(), "after_hours_support_time");
     assert_eq!(Category::parse("Technical"), None);
     assert_eq!(LineKind::parse(""), None);
 }

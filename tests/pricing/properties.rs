@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
-use supportbill::domain::{money::*, pricing::*};
 use proptest::prelude::*;
 use proptest::sample::select;
 use rust_decimal::Decimal;
+use supportbill::domain::{money::*, pricing::*};
 
 fn category() -> impl Strategy<Value = Category> {
     select(Category::ALL.to_vec())
@@ -38,14 +38,12 @@ fn hours_of_service() -> impl Strategy<Value = HoursOfService> {
         0u32..24,
         0u32..24,
     )
-        .prop_map(
-            |(timezone, days, a, b): (Tz, [bool; 7], u32, u32)| HoursOfService {
-                timezone,
-                days,
-                start: NaiveTime::from_hms_opt(a.min(b), 0, 0).expect("hour < 24"),
-                end: NaiveTime::from_hms_opt(a.max(b), 30, 0).expect("hour < 24"),
-            },
-        )
+        .prop_map(|(timezone, days, a, b): (Tz, [bool; 7], u32, u32)| HoursOfService {
+            timezone,
+            days,
+            start: NaiveTime::from_hms_opt(a.min(b), 0, 0).expect("hour < 24"),
+            end: NaiveTime::from_hms_opt(a.max(b), 30, 0).expect("hour < 24"),
+        })
 }
 
 fn plan() -> impl Strategy<Value = PlanTerms> {
@@ -95,11 +93,7 @@ fn plan() -> impl Strategy<Value = PlanTerms> {
 const SPAN_SECONDS: i64 = (3 * 31 + 10) * 86_400;
 
 fn instant(period: Period, offset: i64) -> DateTime<Utc> {
-    let start = period
-        .start()
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight")
-        .and_utc();
+    let start = period.start().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
     start + Duration::seconds(offset - 5 * 86_400)
 }
 
@@ -117,24 +111,19 @@ fn raw_sub() -> impl Strategy<Value = RawSub> {
     (
         plan(),
         any::<bool>(),
-        proptest::collection::vec(
-            (0..SPAN_SECONDS, 1u32..=1440, category(), any::<bool>()),
-            0..30,
-        ),
+        proptest::collection::vec((0..SPAN_SECONDS, 1u32..=1440, category(), any::<bool>()), 0..30),
         proptest::collection::vec((0..SPAN_SECONDS, category()), 0..8),
         proptest::collection::vec((0..SPAN_SECONDS, money_value(1_000_000, 3)), 0..4),
         proptest::collection::vec((0u32..3, any::<bool>(), 0u32..=700), 0..3),
     )
-        .prop_map(
-            |(plan, charge_retainer_fee, entries, tickets, charges, used)| RawSub {
-                plan,
-                charge_retainer_fee,
-                entries,
-                tickets,
-                charges,
-                used,
-            },
-        )
+        .prop_map(|(plan, charge_retainer_fee, entries, tickets, charges, used)| RawSub {
+            plan,
+            charge_retainer_fee,
+            entries,
+            tickets,
+            charges,
+            used,
+        })
 }
 
 fn request() -> impl Strategy<Value = InvoiceRequest> {
@@ -176,11 +165,7 @@ fn request() -> impl Strategy<Value = InvoiceRequest> {
                     tickets: raw
                         .tickets
                         .into_iter()
-                        .map(|(offset, category)| Ticket {
-                            id: id(),
-                            opened_at: instant(period, offset),
-                            category,
-                        })
+                        .map(|(offset, category)| Ticket { id: id(), opened_at: instant(period, offset), category })
                         .collect(),
                     charges: raw
                         .charges
@@ -198,10 +183,7 @@ fn request() -> impl Strategy<Value = InvoiceRequest> {
                         .map(|(month, fee_claimed, used)| {
                             (
                                 period.start() + Months::new(month),
-                                RetainerMonthUsed {
-                                    fee_claimed,
-                                    allowance_used: Decimal::from(used),
-                                },
+                                RetainerMonthUsed { fee_claimed, allowance_used: Decimal::from(used) },
                             )
                         })
                         .collect(),
@@ -253,9 +235,7 @@ fn expected_claims(req: &InvoiceRequest) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
     let mut charges = Vec::new();
     for sub in &req.subscriptions {
         match sub.plan.billing_model {
-            BillingModel::Hourly | BillingModel::Retainer => {
-                entries.extend(chargeable(req, sub).iter().map(|e| e.id))
-            }
+            BillingModel::Hourly | BillingModel::Retainer => entries.extend(chargeable(req, sub).iter().map(|e| e.id)),
             BillingModel::PerIncident => tickets.extend(
                 sub.tickets
                     .iter()
@@ -267,12 +247,7 @@ fn expected_claims(req: &InvoiceRequest) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
             ),
             BillingModel::Included => {}
         }
-        charges.extend(
-            sub.charges
-                .iter()
-                .filter(|c| req.period.contains(c.date))
-                .map(|c| c.id),
-        );
+        charges.extend(sub.charges.iter().filter(|c| req.period.contains(c.date)).map(|c| c.id));
     }
     (sorted(entries), sorted(tickets), sorted(charges))
 }

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use supportbill::domain::{money::*, pricing::*};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
+use supportbill::domain::{money::*, pricing::*};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("test timestamp")
@@ -21,13 +21,7 @@ fn time(h: u32) -> NaiveTime {
 }
 
 fn entry(id: i64, started_at: &str, minutes: u32, category: Category) -> TimeEntry {
-    TimeEntry {
-        id,
-        started_at: at(started_at),
-        minutes,
-        category,
-        billable: true,
-    }
+    TimeEntry { id, started_at: at(started_at), minutes, category, billable: true }
 }
 
 fn subscription(plan: PlanTerms, entries: Vec<TimeEntry>) -> Subscription {
@@ -60,16 +54,8 @@ fn plan_h() -> PlanTerms {
         monthly_fee: None,
         included_minutes: None,
         incident_fee: None,
-        chargeable_categories: BTreeSet::from([
-            Category::Technical,
-            Category::SubscriptionManagement,
-        ]),
-        hours: HoursOfService {
-            timezone: chrono_tz::Europe::Berlin,
-            days: MON_FRI,
-            start: time(9),
-            end: time(17),
-        },
+        chargeable_categories: BTreeSet::from([Category::Technical, Category::SubscriptionManagement]),
+        hours: HoursOfService { timezone: chrono_tz::Europe::Berlin, days: MON_FRI, start: time(9), end: time(17) },
     }
 }
 
@@ -85,12 +71,7 @@ fn plan_r() -> PlanTerms {
         included_minutes: Some(120),
         incident_fee: None,
         chargeable_categories: Category::ALL.into_iter().collect(),
-        hours: HoursOfService {
-            timezone: chrono_tz::UTC,
-            days: MON_FRI,
-            start: time(8),
-            end: time(18),
-        },
+        hours: HoursOfService { timezone: chrono_tz::UTC, days: MON_FRI, start: time(8), end: time(18) },
     }
 }
 
@@ -124,12 +105,7 @@ fn plan_h_hourly_example() {
         entry(1, "2026-10-05T08:00:00Z", 50, Category::Technical),
         entry(2, "2026-10-06T17:30:00Z", 10, Category::Technical),
         entry(3, "2026-10-07T09:00:00Z", 20, Category::Billing),
-        entry(
-            4,
-            "2026-10-10T10:00:00Z",
-            45,
-            Category::SubscriptionManagement,
-        ),
+        entry(4, "2026-10-10T10:00:00Z", 45, Category::SubscriptionManagement),
         entry(5, "2026-11-01T00:10:00Z", 30, Category::Technical),
     ];
     let req = InvoiceRequest {
@@ -142,14 +118,7 @@ fn plan_h_hourly_example() {
 
     assert_eq!(inv.lines.len(), 3, "{:#?}", inv.lines);
     let l = &inv.lines;
-    assert_line(
-        &l[0],
-        LineKind::SupportTime,
-        Some(Category::Technical),
-        Some(dec!(60)),
-        dec!(150.00),
-        "150.00",
-    );
+    assert_line(&l[0], LineKind::SupportTime, Some(Category::Technical), Some(dec!(60)), dec!(150.00), "150.00");
     assert_line(
         &l[1],
         LineKind::AfterHoursSupportTime,
@@ -172,14 +141,8 @@ fn plan_h_hourly_example() {
     assert_eq!(l[0].unit_price.to_string(), "150.00");
     assert_eq!(l[1].unit_price.to_string(), "225.00");
     assert_eq!(l[0].description, "Technical support — Azure plan");
-    assert_eq!(
-        l[1].description,
-        "Technical support, after hours — Azure plan"
-    );
-    assert_eq!(
-        l[2].description,
-        "Subscription management support, after hours — Azure plan"
-    );
+    assert_eq!(l[1].description, "Technical support, after hours — Azure plan");
+    assert_eq!(l[2].description, "Subscription management support, after hours — Azure plan");
 
     assert_eq!(inv.subtotal.to_string(), "397.50");
     assert_eq!(inv.tax.to_string(), "75.53");
@@ -206,33 +169,16 @@ fn plan_r_retainer_example() {
 
     assert_eq!(inv.lines.len(), 2, "{:#?}", inv.lines);
     let fee = &inv.lines[0];
-    assert_line(
-        fee,
-        LineKind::RetainerFee,
-        None,
-        None,
-        dec!(500.00),
-        "500.00",
-    );
+    assert_line(fee, LineKind::RetainerFee, None, None, dec!(500.00), "500.00");
     assert_eq!(fee.month, Some(date("2026-10-01")));
     assert_eq!(fee.quantity, dec!(1));
     assert_eq!(fee.description, "Retainer October 2026 — Azure plan");
 
     let overage = &inv.lines[1];
-    assert_line(
-        overage,
-        LineKind::Overage,
-        Some(Category::Technical),
-        Some(dec!(50)),
-        dec!(100.00),
-        "83.33",
-    );
+    assert_line(overage, LineKind::Overage, Some(Category::Technical), Some(dec!(50)), dec!(100.00), "83.33");
     assert_eq!(overage.month, Some(date("2026-10-01")));
     assert_eq!(overage.quantity.to_string(), "0.83");
-    assert_eq!(
-        overage.description,
-        "Overage October 2026, technical — Azure plan"
-    );
+    assert_eq!(overage.description, "Overage October 2026, technical — Azure plan");
 
     assert_eq!(inv.subtotal.to_string(), "583.33");
     assert_eq!(inv.tax.to_string(), "0.00");
@@ -254,31 +200,13 @@ fn plan_r_retainer_example() {
 fn plan_r_late_entries_use_what_is_left_and_bring_no_second_fee() {
     let usd = Currency::from_code("USD").expect("USD");
     let mut sub = subscription(plan_r(), plan_r_entries());
-    sub.retainer_used.insert(
-        date("2026-10-01"),
-        RetainerMonthUsed {
-            fee_claimed: true,
-            allowance_used: dec!(120),
-        },
-    );
-    let req = InvoiceRequest {
-        currency: usd,
-        tax_rate_percent: dec!(0),
-        period: october(),
-        subscriptions: vec![sub],
-    };
+    sub.retainer_used.insert(date("2026-10-01"), RetainerMonthUsed { fee_claimed: true, allowance_used: dec!(120) });
+    let req = InvoiceRequest { currency: usd, tax_rate_percent: dec!(0), period: october(), subscriptions: vec![sub] };
     let inv = price_invoice(&req).expect("priced");
 
     // The allowance is gone: 90 in-hours minutes plus 80 weighted after-hours minutes.
     assert_eq!(inv.lines.len(), 1, "{:#?}", inv.lines);
-    assert_line(
-        &inv.lines[0],
-        LineKind::Overage,
-        Some(Category::Technical),
-        Some(dec!(170)),
-        dec!(100.00),
-        "283.33",
-    );
+    assert_line(&inv.lines[0], LineKind::Overage, Some(Category::Technical), Some(dec!(170)), dec!(100.00), "283.33");
     assert_eq!(inv.total.to_string(), "283.33");
     assert_eq!(inv.claims.entry_ids, [1, 2]);
     assert_eq!(
@@ -296,19 +224,8 @@ fn plan_r_late_entries_use_what_is_left_and_bring_no_second_fee() {
 fn plan_r_late_entries_partly_covered_by_the_rest_of_the_allowance() {
     let usd = Currency::from_code("USD").expect("USD");
     let mut sub = subscription(plan_r(), plan_r_entries());
-    sub.retainer_used.insert(
-        date("2026-10-01"),
-        RetainerMonthUsed {
-            fee_claimed: true,
-            allowance_used: dec!(100),
-        },
-    );
-    let req = InvoiceRequest {
-        currency: usd,
-        tax_rate_percent: dec!(0),
-        period: october(),
-        subscriptions: vec![sub],
-    };
+    sub.retainer_used.insert(date("2026-10-01"), RetainerMonthUsed { fee_claimed: true, allowance_used: dec!(100) });
+    let req = InvoiceRequest { currency: usd, tax_rate_percent: dec!(0), period: october(), subscriptions: vec![sub] };
     let inv = price_invoice(&req).expect("priced");
     assert_eq!(inv.lines.len(), 1, "{:#?}", inv.lines);
     // 20 minutes left: the first entry takes them, the rest (70 + 80) is overage.

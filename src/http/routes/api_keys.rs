@@ -59,7 +59,11 @@ impl From<ApiKey> for ApiKeyOut {
 
 #[utoipa::path(tag = "api-keys", request_body = ApiKeyInput, responses((status = 201, body = ApiKeyOut), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[post("/api-keys")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ApiKeyInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<ApiKeyInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
     let body = body.parse()?;
     let mut c = Check::new();
@@ -75,7 +79,11 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ApiKe
 
 #[utoipa::path(tag = "api-keys", params(PageQuery), responses((status = 200, body = Page<ApiKeyOut>), (status = 403, body = Problem)))]
 #[get("/api-keys")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
     let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| api_keys::list(conn, page.after, page.limit)).await?;

@@ -18,8 +18,18 @@ pub fn config(cfg: &mut ServiceConfig) {
 }
 
 /// The resource types `resource` accepts.
-const RESOURCES: [&str; 10] =
-    ["customer", "plan", "subscription", "ticket", "time_entry", "charge", "invoice", "credit_note", "api_key", "partner"];
+const RESOURCES: [&str; 10] = [
+    "customer",
+    "plan",
+    "subscription",
+    "ticket",
+    "time_entry",
+    "charge",
+    "invoice",
+    "credit_note",
+    "api_key",
+    "partner",
+];
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -83,7 +93,9 @@ async fn list(
             return Err(AppError::field("resource", format!("must be one of {}", RESOURCES.join(", "))));
         }
     }
-    let rows = state.run(move |conn| audit::list(conn, filter.resource.as_deref(), filter.resource_id, page.after, page.limit)).await?;
+    let rows = state
+        .run(move |conn| audit::list(conn, filter.resource.as_deref(), filter.resource_id, page.after, page.limit))
+        .await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |e| e.id, AuditEntryOut::from)))
 }
 
@@ -91,7 +103,11 @@ async fn list(
 #[utoipa::path(tag = "invoices", params(("id" = i64, Path)),
     responses((status = 200, body = DataList<HistoryEvent>), (status = 404, body = Problem)))]
 #[get("/invoices/{id}/history")]
-async fn invoice_history(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
+async fn invoice_history(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("invoice")?;
     let id = id.into_inner();
     let data = state.run(move |conn| audit::invoice_history(conn, id)).await?;

@@ -63,7 +63,11 @@ pub struct ChargeFilter {
 #[utoipa::path(tag = "charges", request_body = ChargeInput,
     responses((status = 201, body = ChargeOut), (status = 422, body = Problem)))]
 #[post("/charges")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<ChargeInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<ChargeInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
     let mut c = Check::new();
@@ -82,7 +86,12 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Charg
 
 #[utoipa::path(tag = "charges", params(PageQuery, ChargeFilter), responses((status = 200, body = Page<ChargeOut>)))]
 #[get("/charges")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<ChargeFilter>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<ChargeFilter>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let page = query.parse()?.parse()?;
     let subscription_id = filter.parse()?.subscription_id;

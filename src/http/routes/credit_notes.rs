@@ -46,7 +46,12 @@ pub struct CreditLineInput {
         (status = 409, body = Problem, description = "the invoice is not issued (draft, void, credited), or nothing is left to credit"),
         (status = 422, body = Problem)))]
 #[post("/invoices/{id}/credit-notes")]
-async fn create(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<CreditNoteInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody<CreditNoteInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("invoice")?;
     let id = id.into_inner();
     let input = body.parse()?;
@@ -66,7 +71,12 @@ async fn create(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, 
 #[utoipa::path(tag = "credit notes", params(("id" = i64, Path, description = "the invoice id"), PageQuery),
     responses((status = 200, body = Page<CreditNoteSummary>), (status = 404, body = Problem)))]
 #[get("/invoices/{id}/credit-notes")]
-async fn list_for_invoice(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list_for_invoice(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
     let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| credit_notes::list(conn, &caller, Some(id), None, page.after, page.limit)).await?;
@@ -83,7 +93,12 @@ pub struct CreditNoteQuery {
 /// Credit notes (clients: their own customer's).
 #[utoipa::path(tag = "credit notes", params(PageQuery, CreditNoteQuery), responses((status = 200, body = Page<CreditNoteSummary>)))]
 #[get("/credit-notes")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<CreditNoteQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<CreditNoteQuery>,
+) -> Result<HttpResponse, AppError> {
     let page = query.parse()?.parse()?;
     let customer = filter.parse()?.customer_id;
     let rows = state.run(move |conn| credit_notes::list(conn, &caller, None, customer, page.after, page.limit)).await?;
@@ -99,7 +114,12 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::ex
         (status = 304, description = "not modified (If-None-Match)"),
         (status = 404, body = Problem), (status = 406, body = Problem)))]
 #[get("/credit-notes/{id}")]
-async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn read(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (id, format) = negotiate::document_request(&req, &id).map_err(|e| match e {
         AppError::NotFound { .. } => AppError::NotFound { what: "credit note" },
         other => other,

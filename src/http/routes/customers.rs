@@ -60,13 +60,14 @@ impl CustomerInput {
             Some(x) => c.take("external_id", v::required_text(x, 128)).map(Some),
             None => Some(None),
         };
-        let treatment = c.take(
-            "tax_treatment",
-            TaxTreatment::parse_field(self.tax_treatment.as_deref().unwrap_or("standard")),
-        );
-        let reason = c.take("exemption_reason", v::optional_text(self.exemption_reason.as_deref().unwrap_or("").trim(), 500));
+        let treatment =
+            c.take("tax_treatment", TaxTreatment::parse_field(self.tax_treatment.as_deref().unwrap_or("standard")));
+        let reason =
+            c.take("exemption_reason", v::optional_text(self.exemption_reason.as_deref().unwrap_or("").trim(), 500));
         // SPEC 6: only standard customers pay VAT; the others need what their note refers to.
-        if let (Some(t), Some(rate), Some(reason), Some(tax_id)) = (treatment, tax, reason.as_deref(), tax_id.as_deref()) {
+        if let (Some(t), Some(rate), Some(reason), Some(tax_id)) =
+            (treatment, tax, reason.as_deref(), tax_id.as_deref())
+        {
             if t != TaxTreatment::Standard && !rate.is_zero() {
                 c.add("tax_rate_percent", format!("must be 0 for tax_treatment {}", t.as_str()));
             }
@@ -77,7 +78,9 @@ impl CustomerInput {
                 TaxTreatment::Exempt if reason.is_empty() => {
                     c.add("exemption_reason", "is required for tax_treatment exempt (it is printed on invoices)");
                 }
-                TaxTreatment::Standard | TaxTreatment::ReverseCharge | TaxTreatment::OutsideScope if !reason.is_empty() => {
+                TaxTreatment::Standard | TaxTreatment::ReverseCharge | TaxTreatment::OutsideScope
+                    if !reason.is_empty() =>
+                {
                     c.add("exemption_reason", "only applies to tax_treatment exempt");
                 }
                 _ => {}
@@ -136,7 +139,11 @@ impl From<Customer> for CustomerOut {
 #[utoipa::path(tag = "customers", request_body = CustomerInput,
     responses((status = 201, body = CustomerOut), (status = 422, body = Problem), (status = 409, body = Problem)))]
 #[post("/customers")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<CustomerInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<CustomerInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let new = body.parse()?.validate()?;
     let now = state.clock.now();
@@ -146,7 +153,11 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Custo
 
 #[utoipa::path(tag = "customers", params(PageQuery), responses((status = 200, body = Page<CustomerOut>)))]
 #[get("/customers")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| customers::list(conn, page.after, page.limit)).await?;
@@ -165,7 +176,12 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 #[utoipa::path(tag = "customers", params(("id" = i64, Path)), request_body = CustomerInput,
     responses((status = 200, body = CustomerOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[put("/customers/{id}")]
-async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<CustomerInput>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody<CustomerInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("customer")?;
     let id = id.into_inner();
     let changes = body.parse()?.validate()?;

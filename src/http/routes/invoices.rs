@@ -20,7 +20,14 @@ use crate::service::auth::Caller;
 use crate::service::invoices::{self, InvoiceDocument, InvoiceFilter, InvoiceSummary};
 
 pub fn config(cfg: &mut ServiceConfig) {
-    cfg.service(run).service(issue_many).service(create).service(list).service(read).service(issue).service(void).service(remove);
+    cfg.service(run)
+        .service(issue_many)
+        .service(create)
+        .service(list)
+        .service(read)
+        .service(issue)
+        .service(void)
+        .service(remove);
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -68,7 +75,11 @@ pub const MAX_PERIOD_MONTHS: usize = 24;
 #[utoipa::path(tag = "invoices", request_body = InvoiceInput,
     responses((status = 201, body = InvoiceDocument), (status = 422, body = Problem, description = "invalid input, or code nothing_to_invoice"), (status = 409, body = Problem)))]
 #[post("/invoices")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<InvoiceInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<InvoiceInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
     let period = period(&input.period_start, &input.period_end)?;
@@ -88,11 +99,8 @@ async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput
     let period = period(&input.period_start, &input.period_end)?;
     let now = state.clock.now();
     let pool = state.pool.clone();
-    let docs = state
-        .run(move |conn| {
-            invoices::run(conn, crate::storage::SecondReader::from(&pool), period, now)
-        })
-        .await?;
+    let docs =
+        state.run(move |conn| invoices::run(conn, crate::storage::SecondReader::from(&pool), period, now)).await?;
     Ok(HttpResponse::Created().json(DataList { data: docs }))
 }
 
@@ -108,11 +116,22 @@ pub struct InvoiceQuery {
 
 #[utoipa::path(tag = "invoices", params(PageQuery, InvoiceQuery), responses((status = 200, body = Page<InvoiceSummary>)))]
 #[get("/invoices")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<InvoiceQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<InvoiceQuery>,
+) -> Result<HttpResponse, AppError> {
     let page = query.parse()?.parse()?;
     let filter = filter.parse()?;
-    let status = filter.status.as_deref().map(InvoiceStatus::parse_field).transpose().map_err(|m| AppError::field("status", m))?;
-    let period_start = filter.period_start.as_deref().map(v::date).transpose().map_err(|m| AppError::field("period_start", m))?;
+    let status = filter
+        .status
+        .as_deref()
+        .map(InvoiceStatus::parse_field)
+        .transpose()
+        .map_err(|m| AppError::field("status", m))?;
+    let period_start =
+        filter.period_start.as_deref().map(v::date).transpose().map_err(|m| AppError::field("period_start", m))?;
     let f = InvoiceFilter { customer_id: filter.customer_id, status, period_start };
     let rows = state.run(move |conn| invoices::list(conn, &caller, f, page.after, page.limit)).await?;
     let summaries = rows.iter().map(invoices::summary).collect::<Result<Vec<_>, _>>()?;
@@ -130,7 +149,12 @@ async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::ex
         (status = 304, description = "not modified (If-None-Match)"),
         (status = 404, body = Problem), (status = 406, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[get("/invoices/{id}")]
-async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn read(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let (id, format) = negotiate::document_request(&req, &id)?;
     if format == Some(Format::Json) {
         let bytes = state
@@ -158,7 +182,8 @@ async fn read(caller: Caller, state: web::Data<AppState>, req: HttpRequest, id: 
 
 /// [`documents::render_invoice`], with a rendering failure as our 500.
 pub fn render_invoice(doc: &InvoiceDocument, format: Format, paper: pdf::Paper) -> Result<Vec<u8>, AppError> {
-    documents::render_invoice(doc, format, paper).map_err(|e| AppError::Internal(format!("invoice {} as {format:?}: {e}", doc.id)))
+    documents::render_invoice(doc, format, paper)
+        .map_err(|e| AppError::Internal(format!("invoice {} as {format:?}: {e}", doc.id)))
 }
 
 /// Gives the draft the next number and freezes it.
@@ -177,7 +202,11 @@ async fn issue(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -
 #[utoipa::path(tag = "invoices", request_body = IssueManyInput,
     responses((status = 200, body = DataList<InvoiceSummary>), (status = 422, body = Problem), (status = 409, body = Problem)))]
 #[post("/invoices/issue")]
-async fn issue_many(caller: Caller, state: web::Data<AppState>, body: JsonBody<IssueManyInput>) -> Result<HttpResponse, AppError> {
+async fn issue_many(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<IssueManyInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
     if input.invoice_ids.is_empty() || input.invoice_ids.len() > invoices::MAX_BULK_ISSUE {

@@ -64,7 +64,11 @@ async fn read(caller: Caller, state: web::Data<AppState>) -> Result<HttpResponse
 /// Changes apply to invoices issued from now on; issued invoices keep the details they had.
 #[utoipa::path(tag = "partner", request_body = PartnerDetails, responses((status = 200, body = PartnerDetails), (status = 403, body = Problem), (status = 422, body = Problem)))]
 #[put("/partner")]
-async fn update(caller: Caller, state: web::Data<AppState>, body: JsonBody<PartnerDetails>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<PartnerDetails>,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
     let b = body.parse()?;
     let mut c = Check::new();
@@ -72,9 +76,16 @@ async fn update(caller: Caller, state: web::Data<AppState>, body: JsonBody<Partn
     let address = c.take("address", v::optional_text(&b.address, 1000));
     let country = c.take("country", v::country(&b.country));
     let tax_id = c.take("tax_id", v::optional_text(b.tax_id.trim(), 64));
-    let prefix = c.take("invoice_prefix", v::optional_text(&b.invoice_prefix, 20).and_then(|p| {
-        if p.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_/.".contains(ch)) { Ok(p) } else { Err("letters, digits and - _ / . only".into()) }
-    }));
+    let prefix = c.take(
+        "invoice_prefix",
+        v::optional_text(&b.invoice_prefix, 20).and_then(|p| {
+            if p.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_/.".contains(ch)) {
+                Ok(p)
+            } else {
+                Err("letters, digits and - _ / . only".into())
+            }
+        }),
+    );
     if !(0..=365).contains(&b.payment_terms_days) {
         c.add("payment_terms_days", "must be between 0 and 365");
     }

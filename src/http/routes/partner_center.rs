@@ -34,13 +34,19 @@ pub struct CustomersQuery {
 #[utoipa::path(tag = "import", params(CustomersQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 422, body = Problem), (status = 403, body = Problem)))]
 #[post("/import/partner-center/customers")]
-async fn customers(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<CustomersQuery>, body: RawBody) -> Result<HttpResponse, AppError> {
+async fn customers(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<CustomersQuery>,
+    body: RawBody,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
     let q = query.parse()?;
     let defaults = CustomerDefaults { currency: q.currency, country: q.country, tax_rate_percent: q.tax_rate_percent };
     let dry_run = q.dry_run.unwrap_or(false);
     let now = state.clock.now();
-    let report = state.run(move |conn| partner_center::import_customers(conn, &body.0, &defaults, dry_run, now)).await?;
+    let report =
+        state.run(move |conn| partner_center::import_customers(conn, &body.0, &defaults, dry_run, now)).await?;
     Ok(HttpResponse::Ok().json(report))
 }
 
@@ -57,10 +63,19 @@ pub struct SubscriptionsQuery {
 #[utoipa::path(tag = "import", params(SubscriptionsQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 422, body = Problem), (status = 403, body = Problem)))]
 #[post("/import/partner-center/subscriptions")]
-async fn subscriptions(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<SubscriptionsQuery>, body: RawBody) -> Result<HttpResponse, AppError> {
+async fn subscriptions(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<SubscriptionsQuery>,
+    body: RawBody,
+) -> Result<HttpResponse, AppError> {
     caller.require_admin("route")?;
     let q = query.parse()?;
     let now = state.clock.now();
-    let report = state.run(move |conn| partner_center::import_subscriptions(conn, &body.0, q.plan_id, q.dry_run.unwrap_or(false), now)).await?;
+    let report = state
+        .run(move |conn| {
+            partner_center::import_subscriptions(conn, &body.0, q.plan_id, q.dry_run.unwrap_or(false), now)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(report))
 }

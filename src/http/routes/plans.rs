@@ -89,9 +89,12 @@ impl PlanInput {
         let name = c.take("name", v::required_text(&self.name, 200));
         let scope = c.take("scope", v::optional_text(&self.scope, 5000));
         let currency = c.take("currency", v::currency(&self.currency));
-        let model = c.take("billing_model", BillingModel::parse(&self.billing_model).ok_or_else(|| {
-            format!("{:?} is not one of: included, hourly, retainer, per_incident", self.billing_model)
-        }));
+        let model = c.take(
+            "billing_model",
+            BillingModel::parse(&self.billing_model).ok_or_else(|| {
+                format!("{:?} is not one of: included, hourly, retainer, per_incident", self.billing_model)
+            }),
+        );
         let hourly_rate = self.hourly_rate.as_ref().and_then(|r| c.take("hourly_rate", rate(r)));
         let mut category_rates = BTreeMap::new();
         for (name, value) in &self.category_rates {
@@ -107,9 +110,16 @@ impl PlanInput {
         }
         let multiplier = match &self.after_hours_multiplier {
             None => Some(Decimal::ONE),
-            Some(m) => c.take("after_hours_multiplier", v::decimal(&m.0).and_then(|m| {
-                if m < Decimal::ONE || m > Decimal::from(100) { Err("must be between 1 and 100".into()) } else { Ok(m) }
-            })),
+            Some(m) => c.take(
+                "after_hours_multiplier",
+                v::decimal(&m.0).and_then(|m| {
+                    if m < Decimal::ONE || m > Decimal::from(100) {
+                        Err("must be between 1 and 100".into())
+                    } else {
+                        Ok(m)
+                    }
+                }),
+            ),
         };
         let increment = c.take("rounding_increment_minutes", minutes(self.rounding_increment_minutes, 1, 1, 1440));
         let minimum = c.take("minimum_minutes", minutes(self.minimum_minutes, 0, 0, 1440));
@@ -125,13 +135,23 @@ impl PlanInput {
             Some(m) => c.take("included_minutes", minutes(Some(m), 0, 0, 1_000_000)),
         };
         match model {
-            Some(BillingModel::Hourly) if self.hourly_rate.is_none() => c.add("hourly_rate", "is required for hourly plans"),
-            Some(BillingModel::Retainer) => {
-                if self.hourly_rate.is_none() { c.add("hourly_rate", "is required for retainer plans (the overage rate)") }
-                if self.monthly_fee.is_none() { c.add("monthly_fee", "is required for retainer plans") }
-                if self.included_minutes.is_none() { c.add("included_minutes", "is required for retainer plans") }
+            Some(BillingModel::Hourly) if self.hourly_rate.is_none() => {
+                c.add("hourly_rate", "is required for hourly plans")
             }
-            Some(BillingModel::PerIncident) if self.incident_fee.is_none() => c.add("incident_fee", "is required for per-incident plans"),
+            Some(BillingModel::Retainer) => {
+                if self.hourly_rate.is_none() {
+                    c.add("hourly_rate", "is required for retainer plans (the overage rate)")
+                }
+                if self.monthly_fee.is_none() {
+                    c.add("monthly_fee", "is required for retainer plans")
+                }
+                if self.included_minutes.is_none() {
+                    c.add("included_minutes", "is required for retainer plans")
+                }
+            }
+            Some(BillingModel::PerIncident) if self.incident_fee.is_none() => {
+                c.add("incident_fee", "is required for per-incident plans")
+            }
             _ => {}
         }
         let chargeable: Option<BTreeSet<&'static str>> = match &self.chargeable_categories {
@@ -140,7 +160,9 @@ impl PlanInput {
                 let mut set = BTreeSet::new();
                 for (i, n) in names.iter().enumerate() {
                     match Category::parse(n) {
-                        Some(cat) => { set.insert(cat.as_str()); }
+                        Some(cat) => {
+                            set.insert(cat.as_str());
+                        }
                         None => c.add(&format!("chargeable_categories[{i}]"), format!("{n:?} is not a category")),
                     }
                 }
@@ -152,19 +174,29 @@ impl PlanInput {
             Ok(_) => {}
             Err(message) => {
                 let h = &self.hours_of_service;
-                let field = if v::timezone(&h.timezone).is_err() { "hours_of_service.timezone" }
-                    else if v::local_time(&h.start).is_err() { "hours_of_service.start" }
-                    else if v::local_time(&h.end).is_err() { "hours_of_service.end" }
-                    else { "hours_of_service.days" };
+                let field = if v::timezone(&h.timezone).is_err() {
+                    "hours_of_service.timezone"
+                } else if v::local_time(&h.start).is_err() {
+                    "hours_of_service.start"
+                } else if v::local_time(&h.end).is_err() {
+                    "hours_of_service.end"
+                } else {
+                    "hours_of_service.days"
+                };
                 c.add(field, message);
             }
         }
         for (i, m) in self.contact_methods.iter().enumerate() {
-            if let Err(e) = ContactKind::parse_field(&m.kind) { c.add(&format!("contact_methods[{i}].kind"), e) }
-            if let Err(e) = v::required_text(&m.value, 300) { c.add(&format!("contact_methods[{i}].value"), e) }
+            if let Err(e) = ContactKind::parse_field(&m.kind) {
+                c.add(&format!("contact_methods[{i}].kind"), e)
+            }
+            if let Err(e) = v::required_text(&m.value, 300) {
+                c.add(&format!("contact_methods[{i}].value"), e)
+            }
         }
         // Stored normalized: days once each in week order, times as HH:MM.
-        let mut days: Vec<Weekday> = self.hours_of_service.days.iter().filter_map(|d| Weekday::parse(d.trim())).collect();
+        let mut days: Vec<Weekday> =
+            self.hours_of_service.days.iter().filter_map(|d| Weekday::parse(d.trim())).collect();
         days.sort();
         days.dedup();
         let hhmm = |t: &str| v::local_time(t).map(|t| t.format("%H:%M").to_string()).unwrap_or_default();
@@ -236,7 +268,10 @@ impl From<Plan> for PlanOut {
             incident_fee: money(p.incident_fee),
             chargeable_categories: serde_json::from_str(&p.chargeable_categories).unwrap_or_default(),
             hours_of_service: serde_json::from_str(&p.hours_of_service).unwrap_or(Hours {
-                timezone: "UTC".into(), days: vec![], start: "00:00".into(), end: "00:00".into(),
+                timezone: "UTC".into(),
+                days: vec![],
+                start: "00:00".into(),
+                end: "00:00".into(),
             }),
             contact_methods: serde_json::from_str(&p.contact_methods).unwrap_or_default(),
             created_at: timestamp(p.created_at),
@@ -247,7 +282,11 @@ impl From<Plan> for PlanOut {
 #[utoipa::path(tag = "plans", request_body = PlanInput,
     responses((status = 201, body = PlanOut), (status = 422, body = Problem)))]
 #[post("/plans")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<PlanInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<PlanInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let new = body.parse()?.validate()?;
     let now = state.clock.now();
@@ -257,7 +296,11 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<PlanI
 
 #[utoipa::path(tag = "plans", params(PageQuery), responses((status = 200, body = Page<PlanOut>)))]
 #[get("/plans")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let page = query.parse()?.parse()?;
     let rows = state.run(move |conn| plans::list(conn, page.after, page.limit)).await?;
@@ -276,7 +319,12 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 #[utoipa::path(tag = "plans", params(("id" = i64, Path)), request_body = PlanInput,
     responses((status = 200, body = PlanOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[put("/plans/{id}")]
-async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<PlanInput>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody<PlanInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("plan")?;
     let id = id.into_inner();
     let changes = body.parse()?.validate()?;

@@ -38,7 +38,9 @@ fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate),
     if let (Some(f), Some(t)) = (f, t) {
         // `to` is exclusive: from == to is an empty range (SPEC 5: "any dates"), and answers
         // an empty report, not an error.
-        if t < f { c.add("to", "must not be before from") }
+        if t < f {
+            c.add("to", "must not be before from")
+        }
     }
     c.finish(|| (f.expect("checked"), t.expect("checked"))).map_err(AppError::from)
 }
@@ -46,7 +48,9 @@ fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate),
 fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError> {
     let suffix = match format {
         None => None,
-        Some(f) => Some(Format::from_extension(f).ok_or_else(|| AppError::field("format", "must be json, csv or pdf"))?),
+        Some(f) => {
+            Some(Format::from_extension(f).ok_or_else(|| AppError::field("format", "must be json, csv or pdf"))?)
+        }
     };
     negotiate::requested_format(req, suffix)
 }
@@ -56,13 +60,19 @@ fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError
     responses((status = 200, content((DataList<UsageRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 422, body = Problem)))]
 #[get("/reports/usage")]
-async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: crate::http::extract::DeferredQuery<UsageQuery>) -> Result<HttpResponse, AppError> {
+async fn usage(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: crate::http::extract::DeferredQuery<UsageQuery>,
+) -> Result<HttpResponse, AppError> {
     let query = query.parse()?;
     let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
     let group_name = query.group_by.as_deref().unwrap_or("customer");
-    let group_by = GroupBy::parse(group_name)
-        .ok_or_else(|| AppError::field("group_by", format!("{group_name:?} is not one of: {}", GroupBy::NAMES.join(", "))))?;
+    let group_by = GroupBy::parse(group_name).ok_or_else(|| {
+        AppError::field("group_by", format!("{group_name:?} is not one of: {}", GroupBy::NAMES.join(", ")))
+    })?;
     // Clients always see only their own customer.
     let customer_id = if caller.is_client() { Some(caller.customer_id.unwrap_or(-1)) } else { query.customer_id };
     let rows = state.run(move |conn| reports::usage(conn, from, to, group_by, customer_id)).await?;
@@ -70,8 +80,15 @@ async fn usage(caller: Caller, state: web::Data<AppState>, req: HttpRequest, que
     let bytes = match format {
         Format::Json => serde_json::to_vec(&DataList { data: rows }).map_err(|e| AppError::Internal(e.to_string()))?,
         Format::Csv => documents::csv::usage_csv(&rows),
-        Format::Pdf => pdf::usage_pdf("Support usage summary", &from.to_string(), &to.to_string(), group_name, &rows, pdf::Paper::A4)
-            .map_err(|e| AppError::Internal(format!("usage PDF: {e}")))?,
+        Format::Pdf => pdf::usage_pdf(
+            "Support usage summary",
+            &from.to_string(),
+            &to.to_string(),
+            group_name,
+            &rows,
+            pdf::Paper::A4,
+        )
+        .map_err(|e| AppError::Internal(format!("usage PDF: {e}")))?,
     };
     Ok(negotiate::document(&req, format, &name, bytes))
 }
@@ -90,7 +107,12 @@ pub struct RegisterQuery {
     responses((status = 200, content((DataList<RegisterRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 422, body = Problem)))]
 #[get("/reports/invoices")]
-async fn register(caller: Caller, state: web::Data<AppState>, req: HttpRequest, query: crate::http::extract::DeferredQuery<RegisterQuery>) -> Result<HttpResponse, AppError> {
+async fn register(
+    caller: Caller,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: crate::http::extract::DeferredQuery<RegisterQuery>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let query = query.parse()?;
     let format = format_of(&req, query.format.as_deref())?;

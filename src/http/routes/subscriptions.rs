@@ -103,7 +103,11 @@ pub struct SubscriptionFilter {
 #[utoipa::path(tag = "subscriptions", request_body = SubscriptionInput,
     responses((status = 201, body = SubscriptionOut), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[post("/subscriptions")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<SubscriptionInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<SubscriptionInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let new = body.parse()?.validate()?;
     let now = state.clock.now();
@@ -138,7 +142,12 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 #[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionPatch,
     responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/subscriptions/{id}")]
-async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<SubscriptionPatch>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody<SubscriptionPatch>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("subscription")?;
     let id = id.into_inner();
     let patch = body.parse()?;
@@ -151,11 +160,21 @@ async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, 
     let row = state
         .run(move |conn| {
             subscriptions::update(conn, &caller, id, |s| {
-                if let Some(plan_id) = patch.plan_id { s.plan_id = plan_id; }
-                if let Some(Some(p)) = product { s.product = p.as_str().into(); }
-                if let Some(Some(st)) = status { s.status = st.as_str().into(); }
-                if let Some(Some(n)) = name { s.name = n; }
-                if let Some(Some(x)) = external_id { s.external_id = Some(x); }
+                if let Some(plan_id) = patch.plan_id {
+                    s.plan_id = plan_id;
+                }
+                if let Some(Some(p)) = product {
+                    s.product = p.as_str().into();
+                }
+                if let Some(Some(st)) = status {
+                    s.status = st.as_str().into();
+                }
+                if let Some(Some(n)) = name {
+                    s.name = n;
+                }
+                if let Some(Some(x)) = external_id {
+                    s.external_id = Some(x);
+                }
             })
         })
         .await?;

@@ -95,7 +95,9 @@ pub struct TicketOut {
 impl From<Ticket> for TicketOut {
     fn from(t: Ticket) -> Self {
         let escalation = match (t.escalation_channel, t.escalation_case_id, t.escalated_at) {
-            (Some(channel), Some(case_id), Some(at)) => Some(Escalation { channel, case_id, escalated_at: timestamp(at) }),
+            (Some(channel), Some(case_id), Some(at)) => {
+                Some(Escalation { channel, case_id, escalated_at: timestamp(at) })
+            }
             _ => None,
         };
         TicketOut {
@@ -121,12 +123,20 @@ pub struct TicketFilter {
 #[utoipa::path(tag = "tickets", request_body = TicketInput,
     responses((status = 201, body = TicketOut), (status = 422, body = Problem)))]
 #[post("/tickets")]
-async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<TicketInput>) -> Result<HttpResponse, AppError> {
+async fn create(
+    caller: Caller,
+    state: web::Data<AppState>,
+    body: JsonBody<TicketInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
     let mut c = Check::new();
     let title = c.take("title", v::required_text(&input.title, 500));
-    let category = c.take("category", Category::parse(&input.category).ok_or_else(|| format!("{:?} is not one of: billing, subscription_management, technical", input.category)));
+    let category = c.take(
+        "category",
+        Category::parse(&input.category)
+            .ok_or_else(|| format!("{:?} is not one of: billing, subscription_management, technical", input.category)),
+    );
     let severity = c.take("severity", Severity::parse_field(&input.severity));
     let opened_at = c.take("opened_at", v::timestamp(&input.opened_at));
     let closed_at = match &input.closed_at {
@@ -135,7 +145,9 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Ticke
     };
     let esc = escalation(&mut c, &input.escalation);
     if let (Some(o), Some(Some(cl))) = (opened_at, closed_at) {
-        if cl < o { c.add("closed_at", "must not be before opened_at") }
+        if cl < o {
+            c.add("closed_at", "must not be before opened_at")
+        }
     }
     let new = c.finish(|| {
         let (escalation_channel, escalation_case_id, escalated_at) = esc.unwrap();
@@ -157,7 +169,12 @@ async fn create(caller: Caller, state: web::Data<AppState>, body: JsonBody<Ticke
 
 #[utoipa::path(tag = "tickets", params(PageQuery, TicketFilter), responses((status = 200, body = Page<TicketOut>)))]
 #[get("/tickets")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<TicketFilter>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<TicketFilter>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let page = query.parse()?.parse()?;
     let subscription_id = filter.parse()?.subscription_id;
@@ -177,13 +194,21 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 #[utoipa::path(tag = "tickets", params(("id" = i64, Path)), request_body = TicketPatch,
     responses((status = 200, body = TicketOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/tickets/{id}")]
-async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: JsonBody<TicketPatch>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: JsonBody<TicketPatch>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("ticket")?;
     let id = id.into_inner();
     let p = body.parse()?;
     let mut c = Check::new();
     let title = p.title.as_deref().map(|t| c.take("title", v::required_text(t, 500)));
-    let category = p.category.as_deref().map(|s| c.take("category", Category::parse(s).ok_or_else(|| format!("{s:?} is not a category"))));
+    let category = p
+        .category
+        .as_deref()
+        .map(|s| c.take("category", Category::parse(s).ok_or_else(|| format!("{s:?} is not a category"))));
     let severity = p.severity.as_deref().map(|s| c.take("severity", Severity::parse_field(s)));
     let opened_at = p.opened_at.as_deref().map(|t| c.take("opened_at", v::timestamp(t)));
     let closed_at = match &p.closed_at {
@@ -196,11 +221,21 @@ async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, 
     let row = state
         .run(move |conn| {
             tickets::update(conn, id, |t| {
-                if let Some(Some(x)) = title { t.title = x; }
-                if let Some(Some(x)) = category { t.category = x.as_str().into(); }
-                if let Some(Some(x)) = severity { t.severity = x.as_str().into(); }
-                if let Some(Some(x)) = opened_at { t.opened_at = x; }
-                if let Some(Some(x)) = closed_at { t.closed_at = x; }
+                if let Some(Some(x)) = title {
+                    t.title = x;
+                }
+                if let Some(Some(x)) = category {
+                    t.category = x.as_str().into();
+                }
+                if let Some(Some(x)) = severity {
+                    t.severity = x.as_str().into();
+                }
+                if let Some(Some(x)) = opened_at {
+                    t.opened_at = x;
+                }
+                if let Some(Some(x)) = closed_at {
+                    t.closed_at = x;
+                }
                 if let Some(Some((channel, case_id, at))) = esc {
                     t.escalation_channel = channel;
                     t.escalation_case_id = case_id;

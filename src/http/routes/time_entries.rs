@@ -105,7 +105,11 @@ fn validate_all(inputs: Vec<TimeEntryInput>, single: bool) -> Result<Vec<EntryDr
             })),
         }
     }
-    if errors.is_empty() { Ok(drafts) } else { Err(AppError::Validation(ValidationErrors(errors))) }
+    if errors.is_empty() {
+        Ok(drafts)
+    } else {
+        Err(AppError::Validation(ValidationErrors(errors)))
+    }
 }
 
 /// One entry (`{...}` -> 201 with the entry) or an array of up to 10,000 (`[...]` -> 201 with
@@ -149,7 +153,12 @@ pub struct ImportQuery {
 #[utoipa::path(tag = "time-entries", params(ImportQuery), request_body(content = String, content_type = "text/csv"),
     responses((status = 201, body = ImportResult), (status = 422, body = Problem)))]
 #[post("/time-entries/import")]
-async fn import_csv(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<ImportQuery>, body: RawBody) -> Result<HttpResponse, AppError> {
+async fn import_csv(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<ImportQuery>,
+    body: RawBody,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let query = query.parse()?;
     let by = parse_subscription_by(query.subscription_by.as_deref())?;
@@ -185,7 +194,12 @@ pub struct EntryQuery {
 
 #[utoipa::path(tag = "time-entries", params(PageQuery, EntryQuery), responses((status = 200, body = Page<TimeEntryOut>)))]
 #[get("/time-entries")]
-async fn list(caller: Caller, state: web::Data<AppState>, query: crate::http::extract::DeferredQuery<PageQuery>, filter: crate::http::extract::DeferredQuery<EntryQuery>) -> Result<HttpResponse, AppError> {
+async fn list(
+    caller: Caller,
+    state: web::Data<AppState>,
+    query: crate::http::extract::DeferredQuery<PageQuery>,
+    filter: crate::http::extract::DeferredQuery<EntryQuery>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let page = query.parse()?.parse()?;
     let filter = filter.parse()?;
@@ -209,7 +223,12 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 #[utoipa::path(tag = "time-entries", params(("id" = i64, Path)), request_body = TimeEntryInput,
     responses((status = 200, body = TimeEntryOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/time-entries/{id}")]
-async fn update(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>, body: crate::http::extract::JsonBody<TimeEntryInput>) -> Result<HttpResponse, AppError> {
+async fn update(
+    caller: Caller,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: crate::http::extract::JsonBody<TimeEntryInput>,
+) -> Result<HttpResponse, AppError> {
     caller.require_staff("time entry")?;
     let id = id.into_inner();
     let draft = validate_all(vec![body.parse()?], true)?.remove(0);
