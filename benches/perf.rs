@@ -28,10 +28,11 @@ use diesel::dsl::{count_star, sum};
 use diesel::prelude::*;
 
 use supportbill::bench::generate::{self, Size};
+use supportbill::documents::model::InvoiceDocument;
 use supportbill::documents::{csv as doc_csv, pdf};
 use supportbill::service::clock::FixedClock;
 use supportbill::service::import::{self, SubscriptionBy};
-use supportbill::service::invoices::{self, InvoiceDocument};
+use supportbill::service::invoices;
 use supportbill::service::reports::{self, GroupBy};
 use supportbill::service::time_entries::{self, Locator};
 use supportbill::storage::models::Invoice;

@@ -368,7 +368,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 }
                 ReportCommand::Invoices { from, to, format, output } => {
                     let (f, t) = dates(&from, &to)?;
-                    let rows = reports::register(&mut conn, f, t, None).map_err(describe)?;
+                    let rows = crate::service::register::register(&mut conn, f, t, None).map_err(describe)?;
                     let bytes = match format {
                         DocFormat::Csv => documents::csv::register_csv(&rows),
                         DocFormat::Pdf => pdf::register_pdf(&from, &to, &rows, Paper::A4).map_err(|e| e.to_string())?,

@@ -1,9 +1,7 @@
 //! CSV documents (RFC 4180, UTF-8, one header row): the invoice, the usage summary and the
 //! invoice register. Column sets are documented in docs/documents.md.
 
-use crate::service::credit_notes::CreditNoteDocument;
-use crate::service::invoices::InvoiceDocument;
-use crate::service::reports::{RegisterRow, UsageRow};
+use crate::documents::model::{CreditNoteDocument, InvoiceDocument, RegisterRow, UsageRow};
 
 /// Channels get fixed columns, so every usage CSV has the same header.
 pub const CHANNELS: [&str; 4] = ["microsoft_commercial", "premier", "advanced", "signature_cloud"];

@@ -4,6 +4,7 @@
 //! frozen snapshot, gives the same bytes every time.
 
 pub mod csv;
+pub mod model;
 pub mod pdf;
 pub mod ubl;
 
@@ -61,7 +62,7 @@ pub fn invoice_file_name(number: Option<&str>, id: i64, format: Format) -> Strin
 
 /// An invoice in the asked format: JSON is the document itself, CSV and PDF are rendered from it.
 pub fn render_invoice(
-    doc: &crate::service::invoices::InvoiceDocument,
+    doc: &model::InvoiceDocument,
     format: Format,
     paper: pdf::Paper,
 ) -> Result<Vec<u8>, pdf::PdfError> {
@@ -74,7 +75,7 @@ pub fn render_invoice(
 
 /// A credit note in the asked format, rendered from its frozen snapshot.
 pub fn render_credit_note(
-    doc: &crate::service::credit_notes::CreditNoteDocument,
+    doc: &model::CreditNoteDocument,
     format: Format,
     paper: pdf::Paper,
 ) -> Result<Vec<u8>, pdf::PdfError> {

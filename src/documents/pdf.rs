@@ -17,9 +17,7 @@ use printpdf::{
     PdfSaveOptions, Point, Pt, Rect, Rgb, TextItem, TextMatrix, WindingOrder,
 };
 
-use crate::service::credit_notes::CreditNoteDocument;
-use crate::service::invoices::{InvoiceDocument, LineDocument, SupportTerms};
-use crate::service::reports::{RegisterRow, UsageRow};
+use crate::documents::model::{CreditNoteDocument, InvoiceDocument, LineDocument, RegisterRow, SupportTerms, UsageRow};
 
 /// The embedded fonts. The integrator adjusts these two paths, e.g. to
 /// `concat!(env!("CARGO_MANIFEST_DIR"), "/reports/fonts/DejaVuSans.ttf")`.
@@ -85,7 +83,7 @@ pub fn invoice_pdf(doc: &InvoiceDocument, paper: Paper) -> Result<Vec<u8>, PdfEr
 /// A credit note as a PDF: titled "Credit note", naming the invoice it corrects and the reason.
 pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>, PdfError> {
     let fonts = fonts()?;
-    let doc = crate::service::credit_notes::as_invoice_like(cn);
+    let doc = cn.as_invoice_like();
     let mut b = Builder::new(fonts, paper);
     b.footer_left = format!("{} · Credit note {}", cn.partner.name, cn.number);
     b.running_header = format!("{} — Credit note {} (continued)", cn.partner.name, cn.number);

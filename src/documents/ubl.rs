@@ -15,9 +15,8 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use rust_decimal::Decimal;
 
+use crate::documents::model::{CreditNoteDocument, InvoiceDocument, LineDocument};
 use crate::domain::money::Currency;
-use crate::service::credit_notes::{self, CreditNoteDocument};
-use crate::service::invoices::{InvoiceDocument, LineDocument};
 
 const NS_INVOICE: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 const NS_CREDIT_NOTE: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
@@ -431,7 +430,7 @@ pub fn invoice_ubl(doc: &InvoiceDocument) -> Result<Vec<u8>, UblError> {
 
 /// A credit note as a UBL 2.1 CreditNote (type 381) referring to the invoice it corrects.
 pub fn credit_note_ubl(cn: &CreditNoteDocument) -> Result<Vec<u8>, UblError> {
-    let doc = credit_notes::as_invoice_like(cn);
+    let doc = cn.as_invoice_like();
     render(
         &doc,
         Kind {

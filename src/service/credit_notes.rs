@@ -18,91 +18,21 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
+use crate::documents::model::{CreditLineDocument, CreditNoteDocument, CreditNoteSummary, LineDocument};
 use crate::domain::money::Currency;
 use crate::domain::validation::{self as v, Check};
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::AppError;
 use crate::service::auth::Caller;
 use crate::service::clock::Clock;
-use crate::service::invoices::{self, CustomerParty, InvoiceDocument, PartnerParty, SubscriptionRefDoc};
+use crate::service::invoices;
 use crate::storage::models::{CreditNote, Invoice, NewCreditNote};
 use crate::storage::schema::{counters, credit_notes, invoices as invoices_t};
 use crate::storage::{write_tx, DbConnection, Dec};
 
 /// The number prefix of the credit-note series.
 pub const PREFIX: &str = "CN-";
-
-/// A credit note as clients see it; frozen at issue.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CreditNoteDocument {
-    pub id: i64,
-    /// `CN-` + 6-digit gapless sequence.
-    pub number: String,
-    /// Always `credit_note`, so a register or an import can tell it from an invoice.
-    pub document_type: String,
-    /// The invoice it corrects.
-    pub invoice_id: i64,
-    pub invoice_number: String,
-    /// `YYYY-MM-DD`: the corrected invoice's issue date.
-    pub invoice_issue_date: String,
-    /// `full` or `partial`.
-    pub credit_type: String,
-    pub reason: String,
-    pub customer_id: i64,
-    pub currency: String,
-    /// The corrected invoice's period.
-    pub period_start: String,
-    pub period_end: String,
-    pub issued_at: String,
-    pub lines: Vec<CreditLineDocument>,
-    /// Positive amounts: what is credited.
-    pub subtotal: String,
-    pub tax_rate_percent: String,
-    pub tax: String,
-    pub total: String,
-    pub tax_treatment: String,
-    pub tax_note: Option<String>,
-    pub customer: CustomerParty,
-    pub partner: PartnerParty,
-    pub subscriptions: Vec<SubscriptionRefDoc>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CreditLineDocument {
-    /// The 1-based position of the invoice line credited.
-    pub invoice_line: usize,
-    pub subscription_id: i64,
-    pub kind: String,
-    pub category: Option<String>,
-    pub month: Option<String>,
-    pub description: String,
-    /// As on the invoice line when the whole line is credited; `1` for part of a line.
-    pub quantity: String,
-    /// Set when a whole time line is credited.
-    pub quantity_minutes: Option<String>,
-    /// As on the invoice line when the whole line is credited; else the credited amount.
-    pub unit_price: String,
-    pub amount: String,
-}
-
-/// One summary row (the list; GET the credit note for its lines).
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CreditNoteSummary {
-    pub id: i64,
-    pub number: String,
-    pub invoice_id: i64,
-    pub customer_id: i64,
-    pub credit_type: String,
-    pub reason: String,
-    pub currency: String,
-    pub issued_at: String,
-    pub subtotal: String,
-    pub tax_rate_percent: String,
-    pub tax: String,
-    pub total: String,
-}
 
 /// What a credit-note request asks for, parsed but not yet checked against the invoice.
 #[derive(Clone, Debug)]
@@ -169,7 +99,7 @@ pub fn exists_for_invoice(conn: &mut DbConnection, invoice_id: i64) -> Result<bo
 fn credit_line(
     currency: Currency,
     position: usize,
-    line: &invoices::LineDocument,
+    line: &LineDocument,
     amount: Decimal,
     whole: bool,
 ) -> CreditLineDocument {
@@ -440,81 +370,4 @@ pub fn issued_between(
     }
     let rows: Vec<CreditNote> = q.load(conn)?;
     rows.iter().map(document).collect()
-}
-
-/// The credit note's lines as invoice lines, so the invoice renderers (PDF tables, UBL lines)
-/// can draw them.
-pub fn as_invoice_like(cn: &CreditNoteDocument) -> InvoiceDocument {
-    InvoiceDocument {
-        id: cn.id,
-        number: Some(cn.number.clone()),
-        status: "issued".into(),
-        customer_id: cn.customer_id,
-        currency: cn.currency.clone(),
-        period_start: cn.period_start.clone(),
-        period_end: cn.period_end.clone(),
-        issued_at: Some(cn.issued_at.clone()),
-        due_date: None,
-        lines: cn
-            .lines
-            .iter()
-            .map(|l| invoices::LineDocument {
-                subscription_id: l.subscription_id,
-                kind: l.kind.clone(),
-                category: l.category.clone(),
-                month: l.month.clone(),
-                description: l.description.clone(),
-                quantity: l.quantity.clone(),
-                quantity_minutes: l.quantity_minutes.clone(),
-                unit_price: l.unit_price.clone(),
-                amount: l.amount.clone(),
-            })
-            .collect(),
-        subtotal: cn.subtotal.clone(),
-        tax_rate_percent: cn.tax_rate_percent.clone(),
-        tax: cn.tax.clone(),
-        total: cn.total.clone(),
-        tax_treatment: cn.tax_treatment.clone(),
-        tax_note: cn.tax_note.clone(),
-        customer: cn.customer.clone(),
-        partner: cn.partner.clone(),
-        subscriptions: cn.subscriptions.clone(),
-        support_terms: Vec::new(),
-    }
-}
-
-/// The invoice register's rows for credit notes issued in [from, to): amounts negative.
-pub fn register_rows(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-    customer_id: Option<i64>,
-) -> Result<Vec<crate::service::reports::RegisterRow>, AppError> {
-    let negate = |amount: &str| {
-        if amount.starts_with('-') || amount.chars().all(|c| c == '0' || c == '.') {
-            amount.to_string()
-        } else {
-            format!("-{amount}")
-        }
-    };
-    Ok(issued_between(conn, from, to, customer_id)?
-        .into_iter()
-        .map(|cn| crate::service::reports::RegisterRow {
-            kind: "credit_note".into(),
-            id: cn.id,
-            number: Some(cn.number),
-            corrects: Some(cn.invoice_number),
-            issued_at: Some(cn.issued_at),
-            due_date: None,
-            period_start: cn.period_start,
-            period_end: cn.period_end,
-            customer_id: cn.customer_id,
-            customer_name: cn.customer.name,
-            status: "issued".into(),
-            currency: cn.currency,
-            subtotal: negate(&cn.subtotal),
-            tax: negate(&cn.tax),
-            total: negate(&cn.total),
-        })
-        .collect())
 }

@@ -13,11 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::documents::model::{
+    CustomerParty, InvoiceDocument, InvoiceSummary, LineDocument, PartnerParty, SubscriptionRefDoc, SupportTerms,
+};
 use crate::domain::money::Currency;
 use crate::domain::pricing::{self, Category, InvoiceRequest, Period, PricedInvoice, RetainerMonthUsed};
-use crate::domain::terms::{ContactMethod, Hours};
 use crate::domain::vocab::{InvoiceStatus, SubscriptionStatus};
 use crate::error::AppError;
 use crate::service::auth::Caller;
@@ -26,139 +28,6 @@ use crate::service::{period_read, IN_CHUNK};
 use crate::storage::models::*;
 use crate::storage::schema::*;
 use crate::storage::{write_tx, DbConnection, Dec, SecondReader};
-
-// ---------------------------------------------------------------------------------------------
-// The document
-
-/// An invoice as clients see it, and as it is frozen at issue.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvoiceDocument {
-    pub id: i64,
-    /// Set at issue: prefix + 6-digit gapless sequence, e.g. `INV-000001`.
-    pub number: Option<String>,
-    /// `draft`, `issued`, `void` or `credited` (SPEC 6).
-    pub status: String,
-    pub customer_id: i64,
-    pub currency: String,
-    pub period_start: String,
-    /// Exclusive.
-    pub period_end: String,
-    pub issued_at: Option<String>,
-    pub due_date: Option<String>,
-    pub lines: Vec<LineDocument>,
-    pub subtotal: String,
-    pub tax_rate_percent: String,
-    pub tax: String,
-    pub total: String,
-    /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6), frozen at issue.
-    #[serde(default = "crate::service::tax::standard")]
-    pub tax_treatment: String,
-    /// The legal note the documents print (reverse charge, the exemption reason, outside scope).
-    #[serde(default)]
-    pub tax_note: Option<String>,
-    /// The customer as billed (frozen at issue).
-    pub customer: CustomerParty,
-    /// The partner as it invoiced (frozen at issue).
-    pub partner: PartnerParty,
-    /// The subscriptions the lines refer to.
-    pub subscriptions: Vec<SubscriptionRefDoc>,
-    /// The published support terms of the plans invoiced.
-    pub support_terms: Vec<SupportTerms>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LineDocument {
-    pub subscription_id: i64,
-    /// `support_time`, `after_hours_support_time`, `retainer_fee`, `overage`, `incident_fee`, `charge`.
-    pub kind: String,
-    pub category: Option<String>,
-    /// `YYYY-MM-01` for retainer fee and overage lines.
-    pub month: Option<String>,
-    pub description: String,
-    /// Hours (2 decimals) on time lines, the count on incident lines, 1 otherwise.
-    pub quantity: String,
-    /// Billed (weighted, for overage) minutes on time lines.
-    pub quantity_minutes: Option<String>,
-    /// Per hour on time lines.
-    pub unit_price: String,
-    pub amount: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CustomerParty {
-    pub name: String,
-    pub billing_address: String,
-    pub email: String,
-    pub country: String,
-    pub tax_id: String,
-    pub external_id: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PartnerParty {
-    pub name: String,
-    pub address: String,
-    pub country: String,
-    pub tax_id: String,
-    pub payment_terms_days: i32,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SubscriptionRefDoc {
-    pub id: i64,
-    pub name: String,
-    pub product: String,
-    pub external_id: Option<String>,
-    pub plan_id: i64,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SupportTerms {
-    pub plan_id: i64,
-    pub plan_name: String,
-    pub scope: String,
-    pub hours_of_service: Option<Hours>,
-    pub contact_methods: Vec<ContactMethod>,
-}
-
-/// One row of the invoice list (no lines; GET the invoice for those).
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct InvoiceSummary {
-    pub id: i64,
-    pub number: Option<String>,
-    pub status: String,
-    pub customer_id: i64,
-    pub currency: String,
-    pub period_start: String,
-    pub period_end: String,
-    pub issued_at: Option<String>,
-    pub due_date: Option<String>,
-    pub subtotal: String,
-    pub tax_rate_percent: String,
-    pub tax: String,
-    pub total: String,
-}
-
-impl InvoiceDocument {
-    /// The list row of this invoice.
-    pub fn summary(&self) -> InvoiceSummary {
-        InvoiceSummary {
-            id: self.id,
-            number: self.number.clone(),
-            status: self.status.clone(),
-            customer_id: self.customer_id,
-            currency: self.currency.clone(),
-            period_start: self.period_start.clone(),
-            period_end: self.period_end.clone(),
-            issued_at: self.issued_at.clone(),
-            due_date: self.due_date.clone(),
-            subtotal: self.subtotal.clone(),
-            tax_rate_percent: self.tax_rate_percent.clone(),
-            tax: self.tax.clone(),
-            total: self.total.clone(),
-        }
-    }
-}
 
 fn currency_of(code: &str) -> Result<Currency, AppError> {
     Currency::from_code(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?} is unknown")))

@@ -18,6 +18,7 @@ pub mod partner;
 pub mod partner_center;
 pub mod period_read;
 pub mod plans;
+pub mod register;
 pub mod reports;
 pub mod subscriptions;
 pub mod tax;

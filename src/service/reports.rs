@@ -1,14 +1,13 @@
 //! Reports: the usage summary (SPEC section 5) and the invoice register.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
+use crate::documents::model::UsageRow;
 use crate::domain::pricing::{self, Category};
 use crate::error::AppError;
-use crate::service::invoices;
 use crate::storage::models::{Plan, Subscription};
 use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entries};
 use crate::storage::DbConnection;
@@ -41,20 +40,6 @@ impl GroupBy {
             _ => return None,
         })
     }
-}
-
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct UsageRow {
-    pub key: String,
-    pub label: String,
-    pub entries: u64,
-    pub minutes: u64,
-    pub billable_minutes: u64,
-    pub non_billable_minutes: u64,
-    pub billed_minutes: u64,
-    pub after_hours_minutes: u64,
-    pub tickets: u64,
-    pub escalations: BTreeMap<String, u64>,
 }
 
 /// Entries started in [from, to) (UTC dates); tickets opened and escalations made in the range.
@@ -311,75 +296,6 @@ impl Groups {
         self.index.insert(key.to_string(), self.rows.len() - 1);
         self.rows.len() - 1
     }
-}
-
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct RegisterRow {
-    /// `invoice` or `credit_note`; credit notes show their amounts negative, so each column
-    /// sums to the net amount invoiced.
-    pub kind: String,
-    pub id: i64,
-    pub number: Option<String>,
-    /// For credit notes: the number of the invoice they correct.
-    pub corrects: Option<String>,
-    pub issued_at: Option<String>,
-    pub due_date: Option<String>,
-    pub period_start: String,
-    pub period_end: String,
-    pub customer_id: i64,
-    pub customer_name: String,
-    pub status: String,
-    pub currency: String,
-    pub subtotal: String,
-    pub tax: String,
-    pub total: String,
-}
-
-pub fn register(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-    customer_id: Option<i64>,
-) -> Result<Vec<RegisterRow>, AppError> {
-    let mut rows = invoice_register(conn, from, to, customer_id)?;
-    rows.extend(crate::service::credit_notes::register_rows(conn, from, to, customer_id)?);
-    // In issue order; invoices before credit notes issued at the same instant.
-    rows.sort_by_cached_key(|r| {
-        let at = r.issued_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        (at, r.kind != "invoice", r.id)
-    });
-    Ok(rows)
-}
-
-fn invoice_register(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-    customer_id: Option<i64>,
-) -> Result<Vec<RegisterRow>, AppError> {
-    let rows = invoices::issued_between(conn, from, to, customer_id)?;
-    rows.into_iter()
-        .map(|(inv, customer_name)| {
-            let s = invoices::summary(&inv)?;
-            Ok(RegisterRow {
-                kind: "invoice".into(),
-                id: s.id,
-                number: s.number,
-                corrects: None,
-                issued_at: s.issued_at,
-                due_date: s.due_date,
-                period_start: s.period_start,
-                period_end: s.period_end,
-                customer_id: s.customer_id,
-                customer_name,
-                status: s.status,
-                currency: s.currency,
-                subtotal: s.subtotal,
-                tax: s.tax,
-                total: s.total,
-            })
-        })
-        .collect()
 }
 
 fn midnight(d: NaiveDate) -> NaiveDateTime {

@@ -9,6 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Deserialize;
 
+use crate::documents::model::{CreditNoteSummary, InvoiceDocument, InvoiceSummary};
 use crate::documents::{self, pdf, Format};
 use crate::domain::pricing::Period;
 use crate::domain::vocab::InvoiceStatus;
@@ -18,9 +19,9 @@ use crate::http::pagination::{paginate, PageQuery};
 use crate::http::routes::invoices::render_invoice;
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::credit_notes::{self, CreditNoteSummary};
+use crate::service::credit_notes;
 use crate::service::customers;
-use crate::service::invoices::{self as svc, InvoiceDocument, InvoiceFilter, InvoiceSummary};
+use crate::service::invoices::{self as svc, InvoiceFilter};
 use crate::storage::DbConnection;
 
 use super::html::{self, date_part, group_digits, layout, link, period_label, status_badge, Nav, Notice, E};

@@ -8,12 +8,13 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use crate::documents::csv::CHANNELS;
+use crate::documents::model::UsageRow;
 use crate::documents::{self, pdf, Format};
 use crate::domain::validation as v;
 use crate::http::negotiate;
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::reports::{self, GroupBy, UsageRow};
+use crate::service::reports::{self, GroupBy};
 
 use super::html::{self, group_digits, layout, link, Nav, Notice, E};
 use super::invoices::previous_month;

@@ -509,7 +509,7 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
 
     assert!(alone.len() >= 20, "{} drafts", alone.len());
     // Customer, total and line count first, for a failure one can read; then every field.
-    let brief = |docs: &[invoices::InvoiceDocument]| {
+    let brief = |docs: &[supportbill::documents::model::InvoiceDocument]| {
         docs.iter().map(|d| (d.customer_id, d.total.clone(), d.lines.len())).collect::<Vec<_>>()
     };
     assert_eq!(brief(&together), brief(&alone));

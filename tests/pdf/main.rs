@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use supportbill::documents::model::{RegisterRow, UsageRow};
 use supportbill::documents::pdf::{invoice_pdf, register_pdf, usage_pdf, Paper};
-use supportbill::service::reports::{RegisterRow, UsageRow};
 
 mod common;
 use common::{base_invoice, long_invoice, one_page, worked_example_lines};

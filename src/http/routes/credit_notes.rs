@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::documents::model::{CreditNoteDocument, CreditNoteSummary};
 use crate::documents::{self, pdf};
 use crate::domain::validation::{self as v, Check};
 use crate::error::{AppError, Problem};
@@ -16,7 +17,7 @@ use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{DecimalIn, Page};
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::credit_notes::{self, CreditNoteDocument, CreditNoteSummary, CreditRequest};
+use crate::service::credit_notes::{self, CreditRequest};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create).service(list_for_invoice).service(list).service(read);

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::documents::model::{InvoiceDocument, InvoiceSummary};
 use crate::documents::{self, pdf, Format};
 use crate::domain::pricing::Period;
 use crate::domain::validation::{self as v, Check};
@@ -17,7 +18,7 @@ use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{DataList, Page};
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::invoices::{self, InvoiceDocument, InvoiceFilter, InvoiceSummary};
+use crate::service::invoices::{self, InvoiceFilter};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(run)

@@ -4,6 +4,7 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::documents::model::{RegisterRow, UsageRow};
 use crate::documents::{self, pdf, Format};
 use crate::domain::validation::{self as v, Check};
 use crate::error::{AppError, Problem};
@@ -11,7 +12,7 @@ use crate::http::negotiate;
 use crate::http::wire::DataList;
 use crate::http::AppState;
 use crate::service::auth::Caller;
-use crate::service::reports::{self, GroupBy, RegisterRow, UsageRow};
+use crate::service::reports::{self, GroupBy};
 
 pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(usage).service(register);
@@ -117,7 +118,7 @@ async fn register(
     let query = query.parse()?;
     let format = format_of(&req, query.format.as_deref())?;
     let (from, to) = range(&query.from, &query.to)?;
-    let rows = state.run(move |conn| reports::register(conn, from, to, None)).await?;
+    let rows = state.run(move |conn| crate::service::register::register(conn, from, to, None)).await?;
     let name = format!("invoices-{from}-{to}.{}", format.extension());
     let bytes = match format {
         Format::Json => serde_json::to_vec(&DataList { data: rows }).map_err(|e| AppError::Internal(e.to_string()))?,
