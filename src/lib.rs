@@ -13,5 +13,6 @@ pub mod error;
 pub mod http;
 pub mod logging;
 pub mod service;
+pub mod startup;
 pub mod storage;
 pub mod web;

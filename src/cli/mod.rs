@@ -16,7 +16,7 @@ use crate::domain::validation;
 use crate::domain::vocab::Role;
 use crate::error::AppError;
 use crate::http::ratelimit::RateLimitConfig;
-use crate::http::{self, AppState};
+use crate::http::AppState;
 use crate::service::api_keys::{self, NewKey};
 use crate::service::auth::Caller;
 use crate::service::clock::{Clock, SystemClock};
@@ -606,7 +606,7 @@ fn serve(
     }
     let state = AppState::new(pool, clock).with_rate_limit(limits);
     actix_web::rt::System::new().block_on(async move {
-        let server = http::start(listener, state).map_err(|e| e.to_string())?;
+        let server = crate::startup::start(listener, state).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())
     })
 }

@@ -5,5 +5,6 @@
 pub mod money;
 pub mod pricing;
 pub mod terms;
+pub mod time;
 pub mod validation;
 pub mod vocab;

@@ -1,7 +1,6 @@
 //! Wire-format building blocks shared by the route modules (SPEC section 5): decimals that
 //! arrive as a string or a number and leave as strings, timestamps, pages.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
@@ -35,14 +34,7 @@ impl utoipa::PartialSchema for DecimalIn {
 
 impl utoipa::ToSchema for DecimalIn {}
 
-/// RFC 3339 in UTC, as every timestamp leaves the service.
-pub fn timestamp(t: NaiveDateTime) -> String {
-    DateTime::<Utc>::from_naive_utc_and_offset(t, Utc).to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-pub fn opt_timestamp(t: Option<NaiveDateTime>) -> Option<String> {
-    t.map(timestamp)
-}
+pub use crate::domain::time::{opt_timestamp, timestamp};
 
 /// One page of a list: `{"data": [...], "next_cursor": ...}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -159,7 +159,7 @@ pub fn invoice_history(conn: &mut DbConnection, id: i64) -> Result<Vec<HistoryEv
         .into_iter()
         .map(|(action, at, key, request_id)| HistoryEvent {
             action,
-            at: crate::http::wire::timestamp(at),
+            at: crate::domain::time::timestamp(at),
             api_key_id: key,
             api_key_name: key.and_then(|k| names.iter().find(|(id, _)| *id == k).map(|(_, n)| n.clone())),
             request_id,

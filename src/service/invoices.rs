@@ -52,7 +52,7 @@ pub fn summary(row: &Invoice) -> Result<InvoiceSummary, AppError> {
         currency: row.currency.clone(),
         period_start: row.period_start.to_string(),
         period_end: row.period_end.to_string(),
-        issued_at: row.issued_at.map(crate::http::wire::timestamp),
+        issued_at: row.issued_at.map(crate::domain::time::timestamp),
         due_date: row.due_date.map(|d| d.to_string()),
         subtotal: c.format(row.subtotal.0),
         tax_rate_percent: row.tax_rate_percent.0.to_string(),

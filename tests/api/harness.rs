@@ -1,4 +1,4 @@
-//! Test harness: starts the real app (the same `supportbill::http::start` the binary uses) on
+//! Test harness: starts the real app (the same `supportbill::startup::start` the binary uses) on
 //! 127.0.0.1, port 0, over a fresh database of its own, and talks HTTP to it with `awc`.
 //!
 //! - SQLite: a new file under the system temp dir, removed (with `-wal`/`-shm`) on drop.
@@ -269,7 +269,7 @@ impl TestApp {
         // client would (the limiter itself is tested in `ratelimit`).
         let unlimited = RateLimitConfig { per_second: 0, burst: 0 };
         let state = configure(AppState::new(pool.clone(), clock).with_rate_limit(unlimited));
-        let server = supportbill::http::start(listener, state).expect("start the server");
+        let server = supportbill::startup::start(listener, state).expect("start the server");
         let handle = server.handle();
         actix_rt::spawn(server);
 

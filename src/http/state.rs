@@ -1,0 +1,154 @@
+//! What every handler can reach, and how handlers run database work off the async threads.
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::error::AppError;
+use crate::http::{audit, auth_cache, metrics, ratelimit};
+use crate::service::clock::Clock;
+use crate::storage::{DbConnection, Pool};
+
+/// What every handler can reach: the connection pool, the clock, and the rate limits.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub clock: Arc<dyn Clock>,
+    pub limits: Arc<ratelimit::RateLimits>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub auth_cache: Arc<auth_cache::AuthCache>,
+    /// The pool's backend is SQLite (decides where short reads run).
+    sqlite: bool,
+}
+
+impl AppState {
+    /// With the default (generous) rate limits.
+    pub fn new(pool: Pool, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            pool: pool.clone(),
+            clock,
+            limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
+            metrics: Arc::new(metrics::Metrics::default()),
+            auth_cache: Arc::new(auth_cache::AuthCache::default()),
+            sqlite: pool.get().map(|conn| matches!(**conn, DbConnection::Sqlite(_))).unwrap_or(false),
+        }
+    }
+
+    pub fn with_rate_limit(mut self, config: ratelimit::RateLimitConfig) -> AppState {
+        self.limits = Arc::new(ratelimit::RateLimits::new(config));
+        self
+    }
+
+    /// A short read by key, such as one invoice: on SQLite, when a pooled connection is free at
+    /// once, it runs on this thread instead of the blocking pool. Handing work to the pool and
+    /// back costs two thread switches, more than reading a row from SQLite's cache
+    /// (BENCHMARKS.md, "GET invoice"). Only for point reads: the worker thread serves nothing
+    /// else meanwhile. PostgreSQL (a network round trip each query), a busy pool and a request
+    /// with audit rows go through [`AppState::run`]. The cached caller's key is confirmed first,
+    /// as there.
+    pub async fn run_read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        if audit::pending_rows().is_none() {
+            if let Some(mut conn) = self.pool.try_get() {
+                if matches!(**conn, DbConnection::Sqlite(_)) {
+                    if let Some(pending) = auth_cache::pending_key() {
+                        let live = crate::service::auth::is_live(&mut conn, pending.key_id)?;
+                        pending.settle(live);
+                        if !live {
+                            return Err(AppError::Unauthorized);
+                        }
+                    }
+                    return f(&mut conn);
+                }
+            }
+        }
+        self.run(f).await
+    }
+
+    /// [`AppState::run_read`] for a read that can confirm the cached caller's key in its own
+    /// statement: on PostgreSQL, `f` gets the key to confirm and must answer `Unauthorized`
+    /// when it is revoked, and anything else only once it found the key live. That saves a
+    /// round trip per request. On SQLite the key is confirmed as in `run_read` (a second
+    /// statement there costs no round trip) and `f` gets `None`.
+    pub async fn run_read_confirming_key<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, Option<i64>) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Some(pending) = auth_cache::pending_key() else { return self.run_read(move |conn| f(conn, None)).await };
+        if self.sqlite || audit::pending_rows().is_some() {
+            return self.run_read(move |conn| f(conn, None)).await;
+        }
+        let pool = self.pool.clone();
+        let key_id = pending.key_id;
+        let result = web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn, Some(key_id))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
+        match &result {
+            Err(AppError::Unauthorized) => pending.settle(false),
+            Ok(_) | Err(AppError::NotFound { .. }) => pending.settle(true),
+            // Failed before it could tell: the authentication middleware checks the key itself.
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Runs blocking database work on actix's thread pool with a pooled connection. When the
+    /// request's caller came from the authentication cache and its key has not been confirmed
+    /// live yet, that check runs first, on the same connection (see [`auth_cache`]): a revoked
+    /// key gets 401 and `f` does not run. A write request's audit rows ([`audit`]) are written
+    /// inside the first write transaction `f` commits.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let pending = auth_cache::pending_key();
+        let key_to_check = pending.as_ref().map(|p| p.key_id);
+        let (audit, audit_rows) = audit::pending_rows().unzip();
+        let (live, result, audit_ids) = web::block(move || {
+            let mut conn = match pool.get() {
+                Ok(conn) => conn,
+                Err(e) => return (None, Err(e.into()), None),
+            };
+            if let Some(key_id) = key_to_check {
+                match crate::service::auth::is_live(&mut conn, key_id) {
+                    Ok(true) => {}
+                    Ok(false) => return (Some(false), Err(AppError::Unauthorized), None),
+                    Err(e) => return (None, Err(e), None),
+                }
+            }
+            let live = key_to_check.map(|_| true);
+            let Some(rows) = audit_rows else { return (live, f(&mut conn), None) };
+            // The request's audit rows go into its first write transaction, before the commit.
+            let ids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let sink = ids.clone();
+            let hook: crate::storage::BeforeCommit = Box::new(move |conn| {
+                let written = crate::service::audit::insert_returning_ids(conn, &rows)?;
+                if let Ok(mut sink) = sink.lock() {
+                    *sink = written;
+                }
+                Ok(())
+            });
+            let (result, ran) = crate::storage::with_before_commit(hook, || f(&mut conn));
+            let ids = ran.then(|| ids.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default());
+            (live, result, ids)
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task failed: {e}")))?;
+        if let (Some(p), Some(live)) = (pending, live) {
+            p.settle(live);
+        }
+        if let (Some(audit), Some(ids)) = (audit, audit_ids) {
+            audit.written(ids);
+        }
+        result
+    }
+}
