@@ -298,7 +298,7 @@ pub fn create(
             diesel::update(invoices_t::table.find(invoice_id))
                 .set(invoices_t::status.eq(InvoiceStatus::Credited.as_str()))
                 .execute(conn)?;
-            invoices::free_claims(conn, invoice_id)?;
+            crate::service::claims::free_claims(conn, invoice_id)?;
         }
         Ok(cn)
     })

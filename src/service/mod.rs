@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod charges;
+pub mod claims;
 pub mod clock;
 pub mod credit_notes;
 pub mod csv_input;

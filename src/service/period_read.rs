@@ -158,7 +158,7 @@ fn unclaimed(
             >,
             diesel::dsl::Eq<time_entries::billable, bool>,
         >,
-        super::invoices::EntryUnclaimed,
+        crate::service::claims::EntryUnclaimed,
     >,
     (
         time_entries::id,
@@ -172,7 +172,7 @@ fn unclaimed(
         .filter(time_entries::started_at.ge(start))
         .filter(time_entries::started_at.lt(end))
         .filter(time_entries::billable.eq(true))
-        .filter(super::invoices::entry_unclaimed())
+        .filter(crate::service::claims::entry_unclaimed())
         .select((
             time_entries::id,
             time_entries::subscription_id,
