@@ -18,10 +18,10 @@
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
-use crate::cli::demo::{self, Lcg, CURRENCIES, MODELS};
 use crate::domain::vocab::EscalationChannel;
 use crate::error::AppError;
 use crate::http::routes::plans::PlanInput;
+use crate::service::sample::{self as demo, Lcg, CURRENCIES, MODELS};
 use crate::service::{partner, plans};
 use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry, Partner};
 use crate::storage::schema::{customers, subscriptions, tickets};

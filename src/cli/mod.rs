@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 
 use crate::documents::pdf::{self, Paper};
 use crate::documents::{self, Format};
@@ -26,16 +26,6 @@ use crate::service::partner_center::{self, CustomerDefaults};
 use crate::service::reports::{self, GroupBy};
 use crate::service::time_entries::{self, Locator};
 use crate::storage::{self, DatabaseUrl};
-
-#[derive(Debug, Parser)]
-#[command(name = "supportbill", version, about = "Support time billing for Microsoft CSP partners")]
-pub struct Cli {
-    /// Database: sqlite://PATH, sqlite:PATH, a file path, or postgres://...
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "supportbill.db")]
-    pub database_url: String,
-    #[command(subcommand)]
-    pub command: Command,
-}
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -102,11 +92,6 @@ pub enum Command {
         #[command(subcommand)]
         what: ReportCommand,
     },
-    /// Benchmark data (see BENCHMARKS.md).
-    Bench {
-        #[command(subcommand)]
-        what: BenchCommand,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,24 +128,6 @@ pub enum InvoiceCommand {
         /// Day after the period, YYYY-MM-DD (exclusive).
         #[arg(long)]
         period_end: String,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Fill an empty database with a deterministic benchmark data set: customers, plans of
-    /// every billing model, subscriptions, tickets, and a month of time entries imported
-    /// through the CSV import.
-    Generate {
-        #[arg(long, default_value_t = 10_000)]
-        customers: usize,
-        #[arg(long, default_value_t = 1_000_000)]
-        entries: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// The month of the entries, YYYY-MM (default: last month).
-        #[arg(long)]
-        month: Option<String>,
     },
 }
 
@@ -270,10 +237,11 @@ pub enum SubscriptionByArg {
 }
 
 /// Runs the command; the error is printed by `main`.
-pub fn run(cli: Cli) -> Result<(), String> {
-    let url = DatabaseUrl::parse(&cli.database_url).map_err(|e| e.to_string())?;
+/// Runs one command against the database at `database_url`.
+pub fn run(database_url: &str, command: Command) -> Result<(), String> {
+    let url = DatabaseUrl::parse(database_url).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    match cli.command {
+    match command {
         Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst, db_pool_size } => {
             let limits = RateLimitConfig { per_second: rate_limit_per_second, burst: rate_limit_burst };
             serve(&url, &bind, demo, limits, db_pool_size, clock)
@@ -321,9 +289,6 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .map_err(describe)?;
             println!("drafted {} invoices in {} ms", ids.len(), started.elapsed().as_millis());
             Ok(())
-        }
-        Command::Bench { what: BenchCommand::Generate { customers, entries, seed, month } } => {
-            bench_generate(&url, customers, entries, seed, month.as_deref(), clock.now())
         }
         Command::CreditNote { format, id, output, paper } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
@@ -431,42 +396,6 @@ fn write_invoice(
 
 /// `bench generate`: the catalogue straight into the tables, the time entries through the
 /// CSV import (parse, validate, insert: the path `import time-entries` takes).
-fn bench_generate(
-    url: &DatabaseUrl,
-    customers: usize,
-    entries: usize,
-    seed: u64,
-    month: Option<&str>,
-    now: chrono::NaiveDateTime,
-) -> Result<(), String> {
-    use chrono::Datelike;
-    let month = match month {
-        Some(m) => chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-            .map_err(|_| format!("--month {m:?} is not YYYY-MM"))?,
-        None => {
-            let this = now.date().with_day(1).ok_or("no first of month")?;
-            this.checked_sub_months(chrono::Months::new(1)).ok_or("month out of range")?
-        }
-    };
-    let pool = storage::connect(url, 1).map_err(|e| e.to_string())?;
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
-    let size = crate::bench::generate::Size { customers, entries, seed, month };
-    let generated = crate::bench::generate::catalog(&mut conn, size).map_err(describe)?;
-    let started = std::time::Instant::now();
-    let (drafts, lines) = import::parse_csv(&generated.csv, SubscriptionBy::Auto).map_err(|e| e.to_string())?;
-    let imported = time_entries::import(&mut conn, drafts, Locator::CsvLine(lines)).map_err(describe)?;
-    println!(
-        "generated {} customers, {} subscriptions, {} tickets; imported {} time entries for {} in {} ms",
-        generated.customers,
-        generated.subscriptions,
-        generated.tickets,
-        imported,
-        month.format("%Y-%m"),
-        started.elapsed().as_millis()
-    );
-    Ok(())
-}
-
 /// The back office reads like an admin key would.
 fn back_office() -> Caller {
     Caller { key_id: 0, role: Role::Admin, customer_id: None }

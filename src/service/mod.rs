@@ -21,6 +21,7 @@ pub mod period_read;
 pub mod plans;
 pub mod register;
 pub mod reports;
+pub mod sample;
 pub mod subscriptions;
 pub mod tax;
 pub mod tickets;

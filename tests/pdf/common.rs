@@ -1,8 +1,8 @@
 //! Invoice fixtures shared by the tests and the throughput example.
 
 #![allow(dead_code)]
+use supportbill::documents::model::*;
 use supportbill::domain::terms::{ContactMethod, Hours};
-use supportbill::service::invoices::*;
 
 pub fn terms() -> Vec<SupportTerms> {
     vec![SupportTerms {
