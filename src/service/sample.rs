@@ -10,14 +10,14 @@ use serde_json::json;
 pub struct Lcg(pub u64);
 
 impl Lcg {
-    pub fn next(&mut self) -> u32 {
+    pub fn next_u32(&mut self) -> u32 {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) as u32
     }
 
     /// Uniform-enough in `0..n`.
     pub fn below(&mut self, n: u32) -> u32 {
-        self.next() % n
+        self.next_u32() % n
     }
 
     /// True with probability `percent`/100.
