@@ -2,8 +2,8 @@
 //!
 //! env_logger writes each line on the thread that logs it. While serving, that is an actix
 //! worker, and a `write` to a stderr redirected to a file can wait on the kernel's writeback for
-//! hundreds of milliseconds; every request on that worker waits with it (BENCHMARKS.md,
-//! finding 19: GET p99 of 100-530 ms with stderr to a file, 7-18 ms with it to /dev/null).
+//! a long time; every request on that worker waits with it (docs/performance-findings.md,
+//! finding 19).
 //! So lines go into a bounded queue and one writer thread empties it, flushing whenever the
 //! queue runs dry. When the queue is full, a logging thread waits: no line is ever dropped.
 //!

@@ -45,8 +45,8 @@ fn main() {
 
 /// glibc gives each thread that allocates its own malloc arena (up to 8 per core), and an
 /// arena keeps what was freed in it. The blocking pool's threads (one per concurrent database
-/// call) made a server's resident memory climb from 314 MB to 490 MB over a 150 s soak; with
-/// two arenas it stays at about 170 MB (docs/performance-findings.md, "Soak"). Allocation-heavy work runs on
+/// call) made a server's resident memory climb through a soak test; with two arenas it stays
+/// flat (docs/performance-findings.md, "Soak"). Allocation-heavy work runs on
 /// few threads here, so the contention two arenas add is not measurable.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

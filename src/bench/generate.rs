@@ -23,31 +23,10 @@ use crate::error::AppError;
 use crate::http::routes::plans::PlanInput;
 use crate::service::sample::{self as demo, Lcg, CURRENCIES, MODELS};
 use crate::service::{partner, plans};
+use crate::storage::bulk::insert_returning_ids;
 use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry, Partner};
-use crate::storage::schema::{customers, subscriptions, tickets};
+use crate::storage::schema::{customers, subscriptions};
 use crate::storage::{write_tx, DbConnection, Dec};
-
-/// Inserts `rows` into `table` in chunks on the matched connection (the enum cannot forward
-/// batch inserts) and evaluates to the new ids in input order.
-macro_rules! insert_returning_ids {
-    ($conn:expr, $rows:expr, $table:ident) => {{
-        let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
-        for chunk in $rows.chunks(1_000) {
-            let mut got: Vec<i64> = match &mut *$conn {
-                DbConnection::Sqlite(c) => {
-                    diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?
-                }
-                DbConnection::Postgresql(c) => {
-                    diesel::insert_into($table::table).values(chunk).returning($table::id).get_results(c)?
-                }
-            };
-            // Ids grow in insertion order within one statement.
-            got.sort_unstable();
-            ids.extend(got);
-        }
-        Ok::<_, AppError>(ids)
-    }};
-}
 
 /// What to generate.
 #[derive(Clone, Copy, Debug)]
@@ -162,7 +141,8 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
             customers::created_at.eq(created),
         ));
     }
-    let customer_ids = write_tx(conn, |conn| insert_returning_ids!(conn, new_customers, customers))?;
+    let customer_ids =
+        write_tx(conn, |conn| Ok::<_, AppError>(insert_returning_ids!(conn, new_customers, customers)?))?;
 
     // Subscriptions: one to three per customer.
     let mut subs = Vec::new();
@@ -192,7 +172,7 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
             subs.push(Sub { id: 0, timezone: CURRENCIES[ci].timezone, product });
         }
     }
-    let sub_ids = write_tx(conn, |conn| insert_returning_ids!(conn, new_subs, subscriptions))?;
+    let sub_ids = write_tx(conn, |conn| Ok::<_, AppError>(insert_returning_ids!(conn, new_subs, subscriptions)?))?;
     for (s, id) in subs.iter_mut().zip(sub_ids) {
         s.id = id;
     }
@@ -226,7 +206,7 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
         });
         gen_tickets.push(GenTicket { id: 0, sub, category, opened_at });
     }
-    let ticket_ids = write_tx(conn, |conn| insert_returning_ids!(conn, new_tickets, tickets))?;
+    let ticket_ids = write_tx(conn, |conn| Ok::<_, AppError>(insert_returning_ids!(conn, new_tickets, tickets)?))?;
     for (t, id) in gen_tickets.iter_mut().zip(ticket_ids) {
         t.id = id;
     }

@@ -412,9 +412,6 @@ fn paper_of(paper: PaperArg) -> Paper {
 /// reads one consistent snapshot (WAL: the server's writers are not blocked) and writes a
 /// compact database file; the copy is checked with `PRAGMA integrity_check`.
 fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
-    use diesel::connection::SimpleConnection;
-    use diesel::{Connection, RunQueryDsl};
-
     let path = match url {
         DatabaseUrl::Postgres(_) => {
             return Err(format!(
@@ -436,29 +433,7 @@ fn backup(url: &DatabaseUrl, file: &std::path::Path) -> Result<(), String> {
     }
     let target = file.to_str().ok_or_else(|| format!("{}: the backup path must be UTF-8", file.display()))?;
     let started = std::time::Instant::now();
-    crate::storage::sqlite_multithread();
-    let mut conn = diesel::SqliteConnection::establish(path).map_err(|e| format!("cannot open {path}: {e}"))?;
-    // Wait for a writer's lock rather than fail, like the server's own connections.
-    conn.batch_execute("PRAGMA busy_timeout = 30000;").map_err(|e| e.to_string())?;
-    // A string literal: single quotes doubled, so any file name is taken literally.
-    let literal = format!("'{}'", target.replace('\'', "''"));
-    diesel::sql_query(format!("VACUUM INTO {literal}"))
-        .execute(&mut conn)
-        .map_err(|e| format!("backup of {path} to {target} failed: {e}"))?;
-    drop(conn);
-
-    #[derive(diesel::QueryableByName)]
-    struct Check {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        integrity_check: String,
-    }
-    let mut copy =
-        diesel::SqliteConnection::establish(target).map_err(|e| format!("cannot open the copy {target}: {e}"))?;
-    let checks: Vec<Check> = diesel::sql_query("PRAGMA integrity_check").load(&mut copy).map_err(|e| e.to_string())?;
-    if checks.len() != 1 || checks[0].integrity_check != "ok" {
-        let found: Vec<_> = checks.into_iter().map(|c| c.integrity_check).collect();
-        return Err(format!("the copy {target} fails its integrity check: {}", found.join("; ")));
-    }
+    crate::storage::backup::copy_sqlite(path, target)?;
     let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "backed up {} to {target}: {bytes} bytes in {} ms, integrity ok",
@@ -489,9 +464,8 @@ fn describe(e: AppError) -> String {
 
 /// SQLite: 8 (its readers run in this process, beside one writer). PostgreSQL: twice the
 /// cores, 4 to 16. Each pooled connection is a server backend that wants a core; with 16 of
-/// them busy on 2 cores, the scheduler left some GETs waiting: p99 of 30-260 ms in seven of
-/// nine rounds, against 8-9 ms in every round with 4, at the same or better throughput
-/// (docs/performance-findings.md, finding 19). A server on a bigger database machine sets
+/// them busy on 2 cores, the scheduler left some GETs waiting far longer than with 4, at no
+/// gain in throughput (docs/performance-findings.md, finding 19). A server on a bigger database machine sets
 /// `SUPPORTBILL_DB_POOL_SIZE`.
 fn default_pool_size(url: &DatabaseUrl) -> u32 {
     if url.is_sqlite() {

@@ -17,8 +17,8 @@ pub struct AppState {
     pub limits: Arc<ratelimit::RateLimits>,
     pub metrics: Arc<metrics::Metrics>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
-    /// The pool's backend is SQLite (decides where short reads run).
-    sqlite: bool,
+    /// The pool's database runs in this process (decides where short reads run).
+    in_process: bool,
 }
 
 impl AppState {
@@ -30,7 +30,7 @@ impl AppState {
             limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
             metrics: Arc::new(metrics::Metrics::default()),
             auth_cache: Arc::new(auth_cache::AuthCache::default()),
-            sqlite: pool.get().map(|conn| matches!(**conn, DbConnection::Sqlite(_))).unwrap_or(false),
+            in_process: pool.get().is_ok_and(|conn| conn.is_in_process()),
         }
     }
 
@@ -53,7 +53,7 @@ impl AppState {
     {
         if audit::pending_rows().is_none() {
             if let Some(mut conn) = self.pool.try_get() {
-                if matches!(**conn, DbConnection::Sqlite(_)) {
+                if conn.is_in_process() {
                     if let Some(pending) = auth_cache::pending_key() {
                         let live = crate::service::auth::is_live(&mut conn, pending.key_id)?;
                         pending.settle(live);
@@ -79,7 +79,7 @@ impl AppState {
         T: Send + 'static,
     {
         let Some(pending) = auth_cache::pending_key() else { return self.run_read(move |conn| f(conn, None)).await };
-        if self.sqlite || audit::pending_rows().is_some() {
+        if self.in_process || audit::pending_rows().is_some() {
             return self.run_read(move |conn| f(conn, None)).await;
         }
         let pool = self.pool.clone();

@@ -9,7 +9,7 @@
 use diesel::prelude::*;
 
 use crate::error::AppError;
-use crate::service::IN_CHUNK;
+use crate::storage::claims::{self, ClaimTable};
 use crate::storage::schema::*;
 use crate::storage::DbConnection;
 
@@ -26,101 +26,35 @@ pub(crate) struct PendingClaims {
 }
 
 impl PendingClaims {
-    pub(crate) fn write(self, conn: &mut DbConnection) -> Result<(), AppError> {
-        claim_into(conn, ClaimTable::Entries, self.entries, |lite, chunk| {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|&(id, inv)| (time_entry_claims::time_entry_id.eq(id), time_entry_claims::invoice_id.eq(inv)))
-                .collect();
-            diesel::insert_or_ignore_into(time_entry_claims::table).values(&rows).execute(lite)
-        })?;
-        claim_into(conn, ClaimTable::Tickets, self.tickets, |lite, chunk| {
-            let rows: Vec<_> = chunk
-                .iter()
-                .map(|&(id, inv)| (ticket_claims::ticket_id.eq(id), ticket_claims::invoice_id.eq(inv)))
-                .collect();
-            diesel::insert_or_ignore_into(ticket_claims::table).values(&rows).execute(lite)
-        })?;
-        claim_rows(conn, "charges", self.charges, |conn, invoice_id, ids| {
-            Ok(diesel::update(charges::table.filter(charges::id.eq_any(ids)).filter(charges::invoice_id.is_null()))
-                .set(charges::invoice_id.eq(Some(invoice_id)))
-                .execute(conn)?)
-        })
+    /// Writes every claim; an item claimed meanwhile by another invoice fails the whole draft
+    /// (the count falls short, or PostgreSQL reports the key taken).
+    pub(crate) fn write(mut self, conn: &mut DbConnection) -> Result<(), AppError> {
+        for (table, pairs, what) in [
+            (ClaimTable::Entries, &mut self.entries, "time entries"),
+            (ClaimTable::Tickets, &mut self.tickets, "tickets"),
+        ] {
+            let inserted = claims::insert_claims(conn, table, pairs).map_err(|e| taken_on_conflict(e, what))?;
+            if inserted != pairs.len() {
+                return Err(taken(what));
+            }
+        }
+        let charged = claims::claim_charges(conn, &mut self.charges).map_err(|e| taken_on_conflict(e, "charges"))?;
+        if charged != self.charges.len() {
+            return Err(taken("charges"));
+        }
+        Ok(())
     }
 }
 
-/// The tables of claims: a row's key is what it claims, so a thing is on one invoice at a time.
-#[derive(Clone, Copy)]
-pub(crate) enum ClaimTable {
-    Entries,
-    Tickets,
+fn taken(what: &str) -> AppError {
+    AppError::conflict("already_claimed", format!("some {what} were claimed by another invoice meanwhile; retry"))
 }
 
-impl ClaimTable {
-    fn insert_sql(self) -> &'static str {
-        match self {
-            ClaimTable::Entries => {
-                "INSERT INTO time_entry_claims (time_entry_id, invoice_id) SELECT * FROM unnest($1, $2)"
-            }
-            ClaimTable::Tickets => "INSERT INTO ticket_claims (ticket_id, invoice_id) SELECT * FROM unnest($1, $2)",
-        }
+fn taken_on_conflict(e: diesel::result::Error, what: &str) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => taken(what),
+        other => other.into(),
     }
-
-    fn taken(self) -> AppError {
-        let what = match self {
-            ClaimTable::Entries => "time entries",
-            ClaimTable::Tickets => "tickets",
-        };
-        AppError::conflict("already_claimed", format!("some {what} were claimed by another invoice meanwhile; retry"))
-    }
-}
-
-/// Claims time entries or tickets for their invoices (`(row, invoice)` pairs) by inserting the
-/// pairs into their claims table, whose key is the row: a row claimed meanwhile fails the
-/// whole draft (on PostgreSQL as a key violation, on SQLite as a skipped row the count shows).
-/// PostgreSQL gets one INSERT from two arrays per 100,000 pairs, SQLite multi-row INSERTs
-/// (`insert_sqlite`, given at most 16,000 pairs).
-pub(crate) fn claim_into(
-    conn: &mut DbConnection,
-    table: ClaimTable,
-    mut pairs: Vec<(i64, i64)>,
-    insert_sqlite: impl Fn(&mut diesel::SqliteConnection, &[(i64, i64)]) -> QueryResult<usize>,
-) -> Result<(), AppError> {
-    use diesel::sql_types::{Array, BigInt};
-    // In row order, the claims' primary key grows at its end.
-    pairs.sort_unstable();
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            for chunk in pairs.chunks(100_000) {
-                let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-                // A plain INSERT (no ON CONFLICT: a fifth cheaper); a row claimed meanwhile
-                // breaks the primary key, and the whole draft fails. (A binary COPY of the
-                // same pairs was no faster here: docs/performance-findings.md, finding 24.)
-                let n = diesel::sql_query(table.insert_sql())
-                    .bind::<Array<BigInt>, _>(&ids)
-                    .bind::<Array<BigInt>, _>(&invoices)
-                    .execute(pg)
-                    .map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                            table.taken()
-                        }
-                        other => other.into(),
-                    })?;
-                if n != chunk.len() {
-                    return Err(table.taken());
-                }
-            }
-        }
-        DbConnection::Sqlite(lite) => {
-            // Two values a row, within SQLite's 32,766 bind values per statement.
-            for chunk in pairs.chunks(16_000) {
-                if insert_sqlite(lite, chunk)? != chunk.len() {
-                    return Err(table.taken());
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Time entries no invoice has claimed (a filter on `time_entries`).
@@ -138,58 +72,6 @@ pub(crate) fn entry_unclaimed() -> EntryUnclaimed {
     diesel::dsl::not(diesel::dsl::exists(
         time_entry_claims::table.filter(time_entry_claims::time_entry_id.eq(time_entries::id)),
     ))
-}
-
-/// Claims rows of `table` (charges, which have a nullable `invoice_id`: a run claims few of
-/// them) for their invoices, from `(row, invoice)` pairs; a row claimed meanwhile fails the
-/// whole draft.
-/// PostgreSQL: one UPDATE from two arrays per 100,000 pairs, because one UPDATE per invoice
-/// was a round trip each (4,154 of them in the 1M benchmark's run). SQLite: `update` per
-/// invoice, in process, where a statement costs no round trip.
-pub(crate) fn claim_rows(
-    conn: &mut DbConnection,
-    table: &'static str,
-    pairs: Vec<(i64, i64)>,
-    update: impl Fn(&mut DbConnection, i64, &[i64]) -> Result<usize, AppError>,
-) -> Result<(), AppError> {
-    use diesel::sql_types::{Array, BigInt};
-    debug_assert!(table == "charges", "a table with a nullable invoice_id");
-    let taken = || {
-        AppError::conflict("already_claimed", format!("some {table} were claimed by another invoice meanwhile; retry"))
-    };
-    match conn {
-        DbConnection::Postgresql(pg) => {
-            let mut pairs = pairs;
-            // In row order, concurrent runs lock rows in the same order.
-            pairs.sort_unstable();
-            let sql = format!(
-                "UPDATE {table} AS t SET invoice_id = c.invoice_id FROM unnest($1, $2) AS c (id, invoice_id) \
-                 WHERE t.id = c.id AND t.invoice_id IS NULL"
-            );
-            for chunk in pairs.chunks(100_000) {
-                let (ids, invoices): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-                let n = diesel::sql_query(&sql)
-                    .bind::<Array<BigInt>, _>(&ids)
-                    .bind::<Array<BigInt>, _>(&invoices)
-                    .execute(pg)?;
-                if n != chunk.len() {
-                    return Err(taken());
-                }
-            }
-        }
-        DbConnection::Sqlite(_) => {
-            // The pairs come invoice by invoice.
-            for group in pairs.chunk_by(|a, b| a.1 == b.1) {
-                let ids: Vec<i64> = group.iter().map(|&(id, _)| id).collect();
-                for chunk in ids.chunks(IN_CHUNK) {
-                    if update(conn, group[0].1, chunk)? != chunk.len() {
-                        return Err(taken());
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Frees everything invoice `id` claimed.

@@ -152,7 +152,7 @@ pub fn parse_csv(bytes: &[u8], by: SubscriptionBy) -> Result<(Vec<EntryDraft>, V
     }
 
     // Each column's position, looked up once: a million rows asked a map by name ten times
-    // each (3-4 % of a 1M import; docs/performance-findings.md, finding 27).
+    // each (docs/performance-findings.md, finding 27).
     let at = |name: &str| index.get(name).copied();
     let c = Columns {
         subscription_id: at("subscription_id"),

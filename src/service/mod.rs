@@ -29,8 +29,7 @@ pub mod time_entries;
 
 use crate::error::AppError;
 
-/// Chunk size for `IN (...)` lists: well under SQLite's and PostgreSQL's bind limits.
-pub const IN_CHUNK: usize = 10_000;
+pub use crate::storage::IN_CHUNK;
 
 /// Maps a unique-constraint violation on `field` to a 409 that names it.
 pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -> AppError {
@@ -50,18 +49,7 @@ pub fn unique_violation(field: &'static str) -> impl Fn(diesel::result::Error) -
 /// other (the entries as free, their retainer month as still taken). With this lock they are
 /// freed before the run starts or after it ends.
 pub fn lock_customer_of_invoice(conn: &mut crate::storage::DbConnection, invoice_id: i64) -> Result<(), AppError> {
-    use crate::storage::schema::{customers, invoices};
-    use diesel::prelude::*;
-    if let crate::storage::DbConnection::Postgresql(pg) = conn {
-        let _: Vec<i64> = customers::table
-            .filter(
-                customers::id.eq_any(invoices::table.filter(invoices::id.eq(invoice_id)).select(invoices::customer_id)),
-            )
-            .select(customers::id)
-            .for_share()
-            .load(pg)?;
-    }
-    Ok(())
+    Ok(crate::storage::locks::customer_of_invoice_for_share(conn, invoice_id)?)
 }
 
 /// On PostgreSQL, takes a share lock on the customers of these subscriptions. Drafting locks
@@ -69,21 +57,5 @@ pub fn lock_customer_of_invoice(conn: &mut crate::storage::DbConnection, invoice
 /// run one after the other: a draft never prices a row that then changes before it is claimed.
 /// (SQLite's `BEGIN IMMEDIATE` already runs writers one at a time.)
 pub fn lock_customers_of(conn: &mut crate::storage::DbConnection, subscription_ids: &[i64]) -> Result<(), AppError> {
-    use crate::storage::schema::{customers, subscriptions};
-    use diesel::prelude::*;
-    if let crate::storage::DbConnection::Postgresql(pg) = conn {
-        let _: Vec<i64> = customers::table
-            .filter(
-                customers::id.eq_any(
-                    subscriptions::table
-                        .filter(subscriptions::id.eq_any(subscription_ids))
-                        .select(subscriptions::customer_id),
-                ),
-            )
-            .select(customers::id)
-            .order(customers::id)
-            .for_share()
-            .load(pg)?;
-    }
-    Ok(())
+    Ok(crate::storage::locks::customers_of_subscriptions_for_share(conn, subscription_ids)?)
 }

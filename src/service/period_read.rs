@@ -6,20 +6,19 @@
 //! reads with both ([`SharedRead`]): the id range is cut into windows, and the run's own
 //! connection and the second one take windows in turn, the second inside a read-only
 //! transaction that imports the run's snapshot (`pg_export_snapshot`), so both see exactly the
-//! same rows (docs/performance-findings.md, finding 25). Without one, and on SQLite (see [`can_share`]), the
+//! same rows (docs/performance-findings.md, finding 25). Without one, and on SQLite (`storage::snapshot::can_share`), the
 //! run reads alone, in keyset pages ([`unclaimed_entries`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::NaiveDateTime;
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 
 use crate::domain::pricing::{self, Category, Period};
 use crate::error::AppError;
 use crate::storage::schema::*;
+use crate::storage::snapshot::{self, Snapshot};
 use crate::storage::DbConnection;
 
 /// The period's entries by subscription, in no particular order within a subscription.
@@ -53,22 +52,10 @@ fn bounds(period: Period) -> (NaiveDateTime, NaiveDateTime) {
     (midnight(period.start()), midnight(period.end()))
 }
 
-/// Whether the run reads and prices with `second` beside `conn`: when both are PostgreSQL.
-///
-/// SQLite could share the run's view (the run holds the write lock from its first statement,
-/// so a read transaction opened meanwhile sees what the run sees), and the code below would
-/// serve it. Measured at 1M entries it did not pay: three alternating runs each way, 2.98-3.96 s
-/// alone against 2.80-3.58 s with two connections, the drafts' writes twice as slow beside the
-/// second connection's reads, and peak memory 158 MB to 182-196 MB (docs/performance-findings.md, finding 25).
-pub fn can_share(conn: &DbConnection, second: &DbConnection) -> bool {
-    matches!((conn, second), (DbConnection::Postgresql(_), DbConnection::Postgresql(_)))
-}
-
 /// The run's snapshot, exported for a second PostgreSQL connection (`pg_export_snapshot`), and
 /// the period's entries cut into windows of ids that the two connections take in turn.
 pub struct SharedRead {
-    /// PostgreSQL's name for the exported snapshot.
-    snapshot: String,
+    snapshot: Snapshot,
     period: Period,
     /// The next window's first id, and the period's last entry's id.
     next: AtomicI64,
@@ -81,11 +68,8 @@ impl SharedRead {
     /// and last entry.
     pub fn export(conn: &mut DbConnection, period: Period) -> Result<SharedRead, AppError> {
         let (start, end) = bounds(period);
-        let snapshot: String = diesel::select(diesel::dsl::sql::<Text>("pg_export_snapshot()")).get_result(conn)?;
-        // The name comes from the server; it is checked anyway before it goes into SQL.
-        if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(AppError::Internal(format!("unexpected snapshot name {snapshot:?}")));
-        }
+        let snapshot = snapshot::export(conn)?
+            .ok_or_else(|| AppError::Internal("this backend cannot share a snapshot with a second reader".into()))?;
         let (first, last): (Option<i64>, Option<i64>) = time_entries::table
             .filter(time_entries::started_at.ge(start))
             .filter(time_entries::started_at.lt(end))
@@ -104,12 +88,7 @@ impl SharedRead {
     /// snapshot), and has each window planned for its ids (as `with_custom_plans` does for the
     /// run). Must come first in the transaction.
     pub fn enter(&self, second: &mut DbConnection) -> Result<(), AppError> {
-        second.batch_execute(&format!(
-            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; SET TRANSACTION SNAPSHOT '{}'; \
-             SET LOCAL plan_cache_mode = force_custom_plan",
-            self.snapshot
-        ))?;
-        Ok(())
+        Ok(snapshot::enter(second, &self.snapshot)?)
     }
 
     /// Reads windows until none is left: the unclaimed entries of the windows this

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::service::IN_CHUNK;
 use crate::storage::models::{NewTimeEntry, TimeEntry};
 use crate::storage::schema::{subscriptions, tickets, time_entries, time_entry_claims};
-use crate::storage::{write_tx, DbConnection};
+use crate::storage::{bulk, write_tx, DbConnection};
 
 /// A parsed entry whose references are not yet checked against the database.
 #[derive(Clone, Debug)]
@@ -58,16 +58,16 @@ pub fn create_batch(
 ) -> Result<Vec<TimeEntry>, AppError> {
     write_tx(conn, |conn| {
         let rows = resolve(conn, drafts, &locator)?;
-        let ids = insert_rows(conn, &rows)?;
+        let ids = bulk::insert_time_entries(conn, &rows)?;
         // Read back in the same transaction: read after the commit, an entry deleted meanwhile
         // was missing from the answer (and a single entry's answer then had nothing to show).
         get_many(conn, &ids)
     })
 }
 
-/// The CSV import: like [`create_batch`], but returns only the count, and on PostgreSQL
-/// writes with `COPY ... FROM STDIN (FORMAT binary)` instead of INSERTs (several times faster
-/// for a month of entries). Still one transaction, all or nothing.
+/// The CSV import: like [`create_batch`], but returns only the count, and writes by the bulk
+/// means of the backend (`storage::bulk::import_time_entries`). Still one transaction, all or
+/// nothing.
 ///
 /// On SQLite the import runs without the database's foreign-key checks: [`resolve`] has
 /// already checked every subscription and ticket the rows name, inside the same write
@@ -82,30 +82,10 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
         without_foreign_key_checks(conn, |conn| {
             write_tx(conn, |conn| {
                 let mut rows = resolve(conn, drafts, &locator)?;
-                // The rows are written in the order that was measured cheapest on each backend
-                // (docs/performance-findings.md, finding 22); nothing depends on file order, errors name file lines.
-                // - SQLite, by time: the `started_at` index grows at its end instead of splitting pages
-                //   all over (by subscription, the import took 30 % longer).
-                // - PostgreSQL, by subscription, then time: a subscription's entries get consecutive
-                //   ids, so an invoice run's claims, written in entry order, are in invoice order too
-                //   and append to both indexes of `time_entry_claims` (the run took 20 % less time,
-                //   the import no longer).
-                match conn {
-                    DbConnection::Sqlite(_) => rows.sort_by_key(|r| r.started_at),
-                    DbConnection::Postgresql(_) => rows.sort_by_key(|r| (r.subscription_id, r.started_at)),
-                }
                 phases.0 = started.elapsed();
-                let n = match conn {
-                    DbConnection::Sqlite(c) => {
-                        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                            diesel::insert_into(time_entries::table).values(chunk).execute(c)?;
-                        }
-                        rows.len()
-                    }
-                    DbConnection::Postgresql(c) => {
-                        diesel::copy_from(time_entries::table).from_insertable(&rows).execute(c)?
-                    }
-                };
+                // Written in the order cheapest for the backend; errors name file lines, and
+                // nothing else depends on the file's order.
+                let n = bulk::import_time_entries(conn, &mut rows)?;
                 phases.1 = started.elapsed();
                 Ok::<_, AppError>(n)
             })
@@ -113,7 +93,7 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
     })?;
     // (How long each phase took, at debug level: RUST_LOG=supportbill=debug.)
     log::debug!(
-        "import: {imported} entries; resolve and sort {:?}, insert {:?}, commit (and settings back) {:?}",
+        "import: {imported} entries; resolve {:?}, sort and insert {:?}, commit (and settings back) {:?}",
         phases.0,
         phases.1 - phases.0,
         started.elapsed() - phases.1
@@ -126,23 +106,18 @@ pub fn import(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: Locator
 const ANALYZE_AFTER_ROWS: usize = 50_000;
 
 /// After a large import, PostgreSQL's statistics of `time_entries` are stale until autovacuum
-/// gets round to them, and the planner's estimates can be off by orders of magnitude: right
-/// after a million-row import it read the whole month and sorted it on disk for each page of
-/// the invoice run and the usage summary (0.5 s a page instead of 65 ms; BENCHMARKS.md). So a
-/// large import runs `ANALYZE` (a sample, a fraction of a second), after its commit. A failure
+/// gets round to them, and the planner's estimates can be off by orders of magnitude, enough
+/// to sort the whole month on disk for each page of the invoice run and the usage summary
+/// (docs/performance-findings.md). So a large import refreshes them after its commit. A failure
 /// here does not undo the import: it is logged, and autovacuum will catch up.
 fn refresh_statistics(conn: &mut DbConnection, imported: usize) {
-    if imported < ANALYZE_AFTER_ROWS || !matches!(conn, DbConnection::Postgresql(_)) {
+    if imported < ANALYZE_AFTER_ROWS {
         return;
     }
-    if let Err(e) = diesel::connection::SimpleConnection::batch_execute(conn, "ANALYZE time_entries") {
+    if let Err(e) = bulk::refresh_time_entry_statistics(conn) {
         log::warn!("ANALYZE time_entries after an import of {imported} entries failed: {e}");
     }
 }
-
-/// SQLite allows 32766 bind values per statement; 8 columns a row. Fewer, larger statements
-/// also mean fewer statement savepoints, a large share of SQLite's insert cost.
-const ROWS_PER_STATEMENT: usize = 4_000;
 
 /// Checks the drafts' references and turns them into rows (moving their text, not copying it:
 /// an import holds a million of them).
@@ -232,25 +207,6 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
         return Err(AppError::Validation(ValidationErrors(errors)));
     }
     Ok(rows)
-}
-
-/// Multi-row INSERTs, run on the matched backend connection (the `MultiConnection` enum
-/// cannot forward batch inserts).
-fn insert_rows(conn: &mut DbConnection, rows: &[NewTimeEntry]) -> Result<Vec<i64>, AppError> {
-    let mut ids = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut chunk_ids: Vec<i64> = match conn {
-            DbConnection::Sqlite(c) => {
-                diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?
-            }
-            DbConnection::Postgresql(c) => {
-                diesel::insert_into(time_entries::table).values(chunk).returning(time_entries::id).get_results(c)?
-            }
-        };
-        chunk_ids.sort_unstable();
-        ids.extend(chunk_ids);
-    }
-    Ok(ids)
 }
 
 pub fn get(conn: &mut DbConnection, id: i64) -> Result<TimeEntry, AppError> {

@@ -7,9 +7,14 @@
 //! write lock up front (`BEGIN IMMEDIATE`), because deferred transactions fail with "database is
 //! busy" under contention instead of waiting.
 
+pub mod backup;
+pub mod bulk;
+pub mod claims;
 pub mod decimal;
+pub mod locks;
 pub mod models;
 pub mod schema;
+pub mod snapshot;
 pub mod timestamp;
 
 use std::time::{Duration, Instant};
@@ -29,6 +34,17 @@ pub enum DbConnection {
     Postgresql(PgConnection),
     Sqlite(SqliteConnection),
 }
+
+impl DbConnection {
+    /// Whether the database runs inside this process (SQLite), where a statement costs no
+    /// network round trip; callers choose between few large statements and many small ones.
+    pub fn is_in_process(&self) -> bool {
+        matches!(self, DbConnection::Sqlite(_))
+    }
+}
+
+/// Chunk size for `IN (...)` lists: well under SQLite's and PostgreSQL's bind limits.
+pub const IN_CHUNK: usize = 10_000;
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
@@ -192,8 +208,8 @@ impl Manager {
 
 /// Puts SQLite in its multi-thread mode, once, before the process opens its first SQLite
 /// database. By default (serialized mode) SQLite locks a mutex around every call on a
-/// connection or statement, each column read included: 10 % of reading a month's entries
-/// (docs/performance-findings.md, finding 28). Here a connection is only ever used by one thread at a time
+/// connection or statement, each column read included, a visible share of reading a month's
+/// entries (docs/performance-findings.md, finding 28). Here a connection is only ever used by one thread at a time
 /// (the pool lends it out whole, and diesel's `SqliteConnection` is not `Sync`), which is what
 /// multi-thread mode asks. SQLite's global state (its allocator, its caches) keeps its locks.
 /// Everything in this process that opens an SQLite database calls this first (the pool's
@@ -321,8 +337,8 @@ where
 /// reusing a generic plan. The keyset-paged reads over a period (the invoice run, the usage
 /// summary) need it: after five executions of a prepared statement PostgreSQL may switch to a
 /// generic plan, and for `id > $1 AND started_at in [$2, $3) ORDER BY id LIMIT $4` it chose the
-/// `started_at` index and an on-disk sort of the whole month, 0.5 s a page instead of 35 ms
-/// (BENCHMARKS.md). SQLite: runs `f` as is.
+/// `started_at` index and an on-disk sort of the whole month for every page
+/// (docs/performance-findings.md). SQLite: runs `f` as is.
 pub fn with_custom_plans<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,

@@ -1,7 +1,7 @@
 //! Timestamps read fast in the bulk reads (a month's entries for the usage summary and the
 //! invoice run). SQLite stores a timestamp as text, and diesel parses it with chrono's
-//! format-string parser, trying its formats in turn: 15-17 % of reading a month of entries
-//! (docs/performance-findings.md, finding 28). The text diesel itself writes, `YYYY-MM-DD HH:MM:SS`, is read
+//! format-string parser, trying its formats in turn, a large share of reading a month of
+//! entries (docs/performance-findings.md, finding 28). The text diesel itself writes, `YYYY-MM-DD HH:MM:SS`, is read
 //! here digit by digit; anything else still goes through diesel's own parser. PostgreSQL's
 //! binary timestamps are read as diesel reads them.
 

@@ -4,33 +4,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use supportbill::domain::{money::*, pricing::*};
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test timestamp")
-}
-
-fn date(s: &str) -> NaiveDate {
-    s.parse().expect("test date")
-}
-
-fn time(h: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, 0, 0).expect("test time")
-}
-
-fn cur(code: &str) -> Currency {
-    Currency::from_code(code).expect("known currency")
-}
-
-const EVERY_DAY: [bool; 7] = [true; 7];
-const MON_FRI: [bool; 7] = [true, true, true, true, true, false, false];
+use crate::builders::*;
 
 fn hours(tz: Tz, days: [bool; 7]) -> HoursOfService {
-    HoursOfService { timezone: tz, days, start: time(9), end: time(17) }
+    hours_between(tz, days, 9, 17)
 }
 
 fn plan(model: BillingModel) -> PlanTerms {
@@ -50,28 +33,11 @@ fn plan(model: BillingModel) -> PlanTerms {
 }
 
 fn entry(id: i64, started_at: &str, minutes: u32) -> TimeEntry {
-    TimeEntry { id, started_at: at(started_at), minutes, category: Category::Technical, billable: true }
+    entry_in(id, started_at, minutes, Category::Technical)
 }
 
 fn sub(id: i64, plan: PlanTerms) -> Subscription {
-    Subscription {
-        id,
-        name: "Azure plan".to_string(),
-        plan,
-        charge_retainer_fee: true,
-        entries: vec![],
-        tickets: vec![],
-        charges: vec![],
-        retainer_used: BTreeMap::new(),
-    }
-}
-
-fn charge(id: i64, day: &str, amount: Decimal) -> Charge {
-    Charge { id, date: date(day), description: format!("Charge {id}"), amount }
-}
-
-fn period(start: &str, end: &str) -> Period {
-    Period::new(date(start), date(end)).expect("valid period")
+    subscription(id, plan)
 }
 
 fn request(currency: &str, subs: Vec<Subscription>) -> InvoiceRequest {

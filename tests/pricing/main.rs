@@ -1,5 +1,6 @@
 //! Pricing engine tests: the SPEC worked examples, edge cases and property tests.
 //! The engine is pure, so these run without a database or HTTP.
+mod builders;
 mod edge_cases;
 mod properties;
 mod worked_examples;

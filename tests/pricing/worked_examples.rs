@@ -3,45 +3,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use supportbill::domain::{money::*, pricing::*};
 
-fn at(s: &str) -> DateTime<Utc> {
-    s.parse().expect("test timestamp")
-}
-
-fn date(s: &str) -> NaiveDate {
-    s.parse().expect("test date")
-}
-
-fn time(h: u32) -> NaiveTime {
-    NaiveTime::from_hms_opt(h, 0, 0).expect("test time")
-}
+use crate::builders::{self, *};
 
 fn entry(id: i64, started_at: &str, minutes: u32, category: Category) -> TimeEntry {
-    TimeEntry { id, started_at: at(started_at), minutes, category, billable: true }
+    entry_in(id, started_at, minutes, category)
 }
 
 fn subscription(plan: PlanTerms, entries: Vec<TimeEntry>) -> Subscription {
-    Subscription {
-        id: 7,
-        name: "Azure plan".to_string(),
-        plan,
-        charge_retainer_fee: true,
-        entries,
-        tickets: vec![],
-        charges: vec![],
-        retainer_used: BTreeMap::new(),
-    }
+    Subscription { entries, ..builders::subscription(7, plan) }
 }
 
 fn october() -> Period {
-    Period::new(date("2026-10-01"), date("2026-11-01")).expect("valid period")
+    period("2026-10-01", "2026-11-01")
 }
-
-const MON_FRI: [bool; 7] = [true, true, true, true, true, false, false];
 
 fn plan_h() -> PlanTerms {
     PlanTerms {
@@ -55,7 +33,7 @@ fn plan_h() -> PlanTerms {
         included_minutes: None,
         incident_fee: None,
         chargeable_categories: BTreeSet::from([Category::Technical, Category::SubscriptionManagement]),
-        hours: HoursOfService { timezone: chrono_tz::Europe::Berlin, days: MON_FRI, start: time(9), end: time(17) },
+        hours: hours_between(chrono_tz::Europe::Berlin, MON_FRI, 9, 17),
     }
 }
 
@@ -71,7 +49,7 @@ fn plan_r() -> PlanTerms {
         included_minutes: Some(120),
         incident_fee: None,
         chargeable_categories: Category::ALL.into_iter().collect(),
-        hours: HoursOfService { timezone: chrono_tz::UTC, days: MON_FRI, start: time(8), end: time(18) },
+        hours: hours_between(chrono_tz::UTC, MON_FRI, 8, 18),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::service::claims::*;
 use crate::service::{period_read, IN_CHUNK};
 use crate::storage::models::*;
 use crate::storage::schema::*;
-use crate::storage::{write_tx, DbConnection, Dec, SecondReader};
+use crate::storage::{bulk, write_tx, DbConnection, Dec, SecondReader};
 
 /// Which customers a drafting call covers.
 pub(crate) enum Scope<'a> {
@@ -75,15 +75,11 @@ pub fn run_ids(
 /// customer queue instead of racing (the second then sees the first's claims). SQLite's
 /// `BEGIN IMMEDIATE` already serializes writers.
 pub(crate) fn lock_customers(conn: &mut DbConnection, scope: &Scope) -> Result<(), AppError> {
-    if let DbConnection::Postgresql(pg) = conn {
-        let _: Vec<i64> = match scope {
-            Scope::One(id) => {
-                customers::table.filter(customers::id.eq(*id)).select(customers::id).for_update().load(pg)?
-            }
-            Scope::All(_) => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
-        };
-    }
-    Ok(())
+    let only = match scope {
+        Scope::One(id) => Some(*id),
+        Scope::All(_) => None,
+    };
+    Ok(crate::storage::locks::customers_for_update(conn, only)?)
 }
 
 pub(crate) fn to_utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
@@ -126,7 +122,8 @@ pub(crate) fn draft(
         // one connection while it waited.
         Scope::All(second) => (true, second.take(conn)),
     };
-    let second = lent.as_deref_mut().map(|c| &mut **c).filter(|second| period_read::can_share(conn, second));
+    let second =
+        lent.as_deref_mut().map(|c| &mut **c).filter(|second| crate::storage::snapshot::can_share(conn, second));
     let phases = match second {
         Some(second) => draft_with_second(conn, second, &customer_rows, &terms, period, now, &mut ids, &mut claims)?,
         None => {
@@ -407,19 +404,7 @@ pub(crate) fn write_drafts(
         .collect();
     // Each customer has at most one invoice in a batch, so the customer maps a new id back.
     let mut id_of_customer: HashMap<i64, i64> = HashMap::with_capacity(drafts.len());
-    for chunk in new_invoices.chunks(1_000) {
-        let got: Vec<(i64, i64)> = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(invoices::table)
-                .values(chunk)
-                .returning((invoices::id, invoices::customer_id))
-                .get_results(c)?,
-            DbConnection::Postgresql(c) => diesel::insert_into(invoices::table)
-                .values(chunk)
-                .returning((invoices::id, invoices::customer_id))
-                .get_results(c)?,
-        };
-        id_of_customer.extend(got.into_iter().map(|(id, customer)| (customer, id)));
-    }
+    id_of_customer.extend(bulk::insert_invoices(conn, &new_invoices)?.into_iter().map(|(id, customer)| (customer, id)));
     let ids: Vec<i64> = drafts.iter().map(|d| id_of_customer[&d.customer.id]).collect();
 
     let lines: Vec<NewInvoiceLine> = drafts
@@ -441,20 +426,7 @@ pub(crate) fn write_drafts(
             })
         })
         .collect();
-    match conn {
-        DbConnection::Sqlite(c) => {
-            for chunk in lines.chunks(1_000) {
-                diesel::insert_into(invoice_lines::table).values(chunk).execute(c)?;
-            }
-        }
-        // One binary COPY per batch: of the 0.78 s the 1M run's 11,000-parameter INSERTs
-        // took, PostgreSQL spent 0.29 s parsing and binding them (docs/performance-findings.md, finding 23).
-        DbConnection::Postgresql(c) => {
-            if !lines.is_empty() {
-                diesel::copy_from(invoice_lines::table).from_insertable(&lines).execute(c)?;
-            }
-        }
-    }
+    bulk::insert_invoice_lines(conn, &lines)?;
 
     for (d, &invoice) in drafts.iter().zip(&ids) {
         claims.entries.extend(d.priced.claims.entry_ids.iter().map(|&id| (id, invoice)));
@@ -474,17 +446,11 @@ pub(crate) fn write_drafts(
             })
         })
         .collect();
-    for chunk in retainer.chunks(1_000) {
-        let result = match conn {
-            DbConnection::Sqlite(c) => diesel::insert_into(retainer_claims::table).values(chunk).execute(c),
-            DbConnection::Postgresql(c) => diesel::insert_into(retainer_claims::table).values(chunk).execute(c),
-        };
-        result.map_err(|e| match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                AppError::conflict("already_claimed", "another invoice took this retainer month meanwhile; retry")
-            }
-            other => other.into(),
-        })?;
-    }
+    bulk::insert_retainer_claims(conn, &retainer).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::conflict("already_claimed", "another invoice took this retainer month meanwhile; retry")
+        }
+        other => other.into(),
+    })?;
     Ok(ids)
 }

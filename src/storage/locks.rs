@@ -1,0 +1,52 @@
+//! Row locks that order concurrent writers on PostgreSQL. SQLite needs none of them: its
+//! writers already run one at a time (`write_tx` takes the write lock at `BEGIN IMMEDIATE`), so
+//! each function is a no-op there. Why each lock is taken is said where the service takes it.
+
+use diesel::prelude::*;
+
+use super::schema::{customers, invoices, subscriptions};
+use super::DbConnection;
+
+/// Locks customers `FOR UPDATE`, in id order: one (`Some(id)`) or all of them.
+pub fn customers_for_update(conn: &mut DbConnection, only: Option<i64>) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = match only {
+            Some(id) => customers::table.filter(customers::id.eq(id)).select(customers::id).for_update().load(pg)?,
+            None => customers::table.select(customers::id).order(customers::id).for_update().load(pg)?,
+        };
+    }
+    Ok(())
+}
+
+/// Share-locks the customer of invoice `invoice_id`.
+pub fn customer_of_invoice_for_share(conn: &mut DbConnection, invoice_id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = customers::table
+            .filter(
+                customers::id.eq_any(invoices::table.filter(invoices::id.eq(invoice_id)).select(invoices::customer_id)),
+            )
+            .select(customers::id)
+            .for_share()
+            .load(pg)?;
+    }
+    Ok(())
+}
+
+/// Share-locks the customers of these subscriptions, in id order.
+pub fn customers_of_subscriptions_for_share(conn: &mut DbConnection, subscription_ids: &[i64]) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = customers::table
+            .filter(
+                customers::id.eq_any(
+                    subscriptions::table
+                        .filter(subscriptions::id.eq_any(subscription_ids))
+                        .select(subscriptions::customer_id),
+                ),
+            )
+            .select(customers::id)
+            .order(customers::id)
+            .for_share()
+            .load(pg)?;
+    }
+    Ok(())
+}
