@@ -57,7 +57,8 @@ pub fn list(conn: &mut DbConnection, after: i64, limit: i64) -> Result<Vec<ApiKe
         .load(conn)?)
 }
 
-/// Revoking is immediate: the next request with that token is a 401.
+/// Revoking is immediate: the next request with that token is a 401, and the key's finance
+/// page sessions end.
 pub fn revoke(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<(), AppError> {
     write_tx(conn, |conn| {
         let n = diesel::update(api_keys::table.filter(api_keys::id.eq(id)).filter(api_keys::revoked_at.is_null()))
@@ -66,7 +67,7 @@ pub fn revoke(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<()
         if n == 0 {
             return Err(AppError::NotFound { what: "api key" });
         }
-        Ok(())
+        crate::service::web_sessions::end_sessions_of_key(conn, id)
     })
 }
 

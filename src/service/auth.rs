@@ -57,9 +57,14 @@ pub fn hash_token(token: &str) -> String {
 
 /// A new token: `sb_` and 32 random bytes in hex.
 pub fn new_token() -> Result<String, AppError> {
+    Ok(format!("sb_{}", random_hex()?))
+}
+
+/// 32 random bytes from the operating system, in hex.
+pub fn random_hex() -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    Ok(format!("sb_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 pub fn authenticate(conn: &mut DbConnection, token: &str) -> Result<Caller, AppError> {
@@ -78,6 +83,20 @@ pub fn plausible_token(token: &str) -> bool {
 pub fn authenticate_hash(conn: &mut DbConnection, hash: &str) -> Result<Caller, AppError> {
     let row: Option<(i64, String, Option<i64>)> = api_keys::table
         .filter(api_keys::token_hash.eq(hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select((api_keys::id, api_keys::role, api_keys::customer_id))
+        .first(conn)
+        .optional()?;
+    let (key_id, role, customer_id) = row.ok_or(AppError::Unauthorized)?;
+    let role = Role::parse(&role).ok_or(AppError::Unauthorized)?;
+    Ok(Caller { key_id, role, customer_id })
+}
+
+/// The caller of live key `key_id` (a finance page session's key); `Unauthorized` when it is
+/// revoked or gone.
+pub fn caller_of_key(conn: &mut DbConnection, key_id: i64) -> Result<Caller, AppError> {
+    let row: Option<(i64, String, Option<i64>)> = api_keys::table
+        .filter(api_keys::id.eq(key_id))
         .filter(api_keys::revoked_at.is_null())
         .select((api_keys::id, api_keys::role, api_keys::customer_id))
         .first(conn)

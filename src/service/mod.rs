@@ -26,6 +26,7 @@ pub mod subscriptions;
 pub mod tax;
 pub mod tickets;
 pub mod time_entries;
+pub mod web_sessions;
 
 use crate::error::AppError;
 

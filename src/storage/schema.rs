@@ -245,6 +245,18 @@ diesel::joinable!(ticket_claims -> tickets (ticket_id));
 diesel::joinable!(ticket_claims -> invoices (invoice_id));
 diesel::joinable!(charges -> subscriptions (subscription_id));
 diesel::joinable!(retainer_claims -> subscriptions (subscription_id));
+diesel::table! {
+    /// Sessions of the finance page; the cookie's id only as its hash.
+    web_sessions (token_hash) {
+        token_hash -> Text,
+        api_key_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(web_sessions -> api_keys (api_key_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(invoices -> customers (customer_id));
 
@@ -266,4 +278,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     credit_notes,
     idempotency_keys,
     audit_log,
+    web_sessions,
 );

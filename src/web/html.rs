@@ -5,7 +5,7 @@ use std::fmt::{self, Display, Write as _};
 
 use chrono::{Months, NaiveDate};
 
-use crate::service::auth::Caller;
+use crate::web::visitor::{Visitor, CSRF_FIELD};
 
 /// Escapes text for HTML element content and (double- or single-quoted) attribute values.
 pub fn esc(text: &str) -> String {
@@ -104,7 +104,12 @@ impl Notice {
 }
 
 /// The whole page. `body` is trusted markup built with escaping; `title` is escaped here.
-pub fn layout(title: &str, caller: Option<&Caller>, nav: Nav, notices: &[Notice], body: &str) -> String {
+/// The hidden form field that carries the CSRF token.
+pub fn hidden_csrf(token: &str) -> String {
+    format!("<input type=\"hidden\" name=\"{CSRF_FIELD}\" value=\"{}\">", E(token))
+}
+
+pub fn layout(title: &str, caller: Option<&Visitor>, nav: Nav, notices: &[Notice], body: &str) -> String {
     let mut out = String::with_capacity(body.len() + 2048);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -131,8 +136,9 @@ pub fn layout(title: &str, caller: Option<&Caller>, nav: Nav, notices: &[Notice]
         };
         let _ = writeln!(
             out,
-            "<form class=\"signout\" method=\"post\" action=\"/logout\"><span class=\"who\">{}</span> \
+            "<form class=\"signout\" method=\"post\" action=\"/logout\">{}<span class=\"who\">{}</span> \
              <button type=\"submit\" class=\"link\">Sign out</button></form>",
+            hidden_csrf(&caller.csrf_token),
             E(who)
         );
     }

@@ -1,11 +1,7 @@
 //! The finance page at `/`: server-rendered HTML over the same services as the JSON API.
 //!
-//! - Sign-in: `POST /login` checks the API key with [`auth::authenticate`] and keeps it in the
-//!   cookie `sb_key` (HttpOnly, SameSite=Strict, Path=/; Secure over https). Every page and
-//!   download authenticates that cookie again; a missing or unknown key redirects to `/` (303)
-//!   with a message.
-//! - CSRF: the SameSite=Strict cookie, and on every POST an `Origin` header, when present, must
-//!   name this host (and `Sec-Fetch-Site`, when present, must not be cross-site); else 403.
+//! - Sessions and CSRF: [`session`] (sign-in opens a server-side session; every form carries
+//!   its token).
 //! - Roles: the services enforce what a caller may read; run, issue and void need staff (clients
 //!   get 404, as in the API) and clients see no action buttons.
 //! - Pages send `Content-Security-Policy: default-src 'self'`; the CSS and the little
@@ -13,22 +9,22 @@
 
 mod html;
 mod invoices;
+mod session;
 mod usage;
+mod visitor;
+
+pub use session::COOKIE;
+pub(crate) use session::{signed_in, signed_in_post};
+pub(crate) use visitor::Visitor;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::AppError;
-use crate::http::request_id::RequestId;
-use crate::http::AppState;
-use crate::service::auth::{self, Caller};
 use crate::storage::StorageError;
 
 use html::{layout, Nav, Notice, E};
-
-/// The cookie holding the signed-in API key.
-pub const COOKIE: &str = "sb_key";
 
 const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
@@ -37,9 +33,9 @@ const APP_JS: &str = include_str!("assets/app.js");
 const FAVICON: &str = include_str!("assets/favicon.svg");
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(home))
-        .route("/login", web::post().to(login))
-        .route("/logout", web::post().to(logout))
+    cfg.route("/", web::get().to(session::home))
+        .route("/login", web::post().to(session::login))
+        .route("/logout", web::post().to(session::logout))
         .route("/assets/app.css", web::get().to(app_css))
         .route("/assets/app.js", web::get().to(app_js))
         .route("/assets/favicon.svg", web::get().to(favicon))
@@ -59,6 +55,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 
 // ---------------------------------------------------------------------------------------------
 // Responses and errors
+
+/// Reads an `application/x-www-form-urlencoded` body (or a query string) into `T`.
+pub(crate) fn parse_form<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    web::Query::<T>::from_query(text).ok().map(|q| q.into_inner())
+}
 
 /// An HTML page with the security headers every page carries.
 pub(crate) fn html_page(status: StatusCode, body: String) -> HttpResponse {
@@ -93,10 +94,10 @@ pub(crate) enum Failure {
     SignIn(&'static str),
     /// A cross-site POST.
     CrossSite,
-    /// A service error, for a signed-in caller.
-    App(AppError, Option<Caller>),
-    /// A page-level message of our own (status, title, message), for a signed-in caller.
-    Message(StatusCode, String, Option<Caller>),
+    /// A service error, for a signed-in visitor.
+    App(AppError, Option<Visitor>),
+    /// A page-level message of our own (status, title, message), for a signed-in visitor.
+    Message(StatusCode, String, Option<Visitor>),
 }
 
 impl std::fmt::Display for Failure {
@@ -119,15 +120,15 @@ impl From<AppError> for Failure {
     }
 }
 
-/// Attaches the caller to an error, so its page keeps the navigation.
+/// Attaches the visitor to an error, so its page keeps the navigation.
 pub(crate) trait ForCaller<T> {
-    fn for_caller(self, caller: &Caller) -> Result<T, Failure>;
+    fn for_caller(self, visitor: &Visitor) -> Result<T, Failure>;
 }
 
 impl<T> ForCaller<T> for Result<T, AppError> {
-    fn for_caller(self, caller: &Caller) -> Result<T, Failure> {
+    fn for_caller(self, visitor: &Visitor) -> Result<T, Failure> {
         self.map_err(|e| match Failure::from(e) {
-            Failure::App(e, _) => Failure::App(e, Some(caller.clone())),
+            Failure::App(e, _) => Failure::App(e, Some(visitor.clone())),
             other => other,
         })
     }
@@ -178,7 +179,7 @@ fn sentence(text: &str) -> String {
     out
 }
 
-pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str, caller: Option<&Caller>) -> HttpResponse {
+pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str, caller: Option<&Visitor>) -> HttpResponse {
     let back = if caller.is_some() {
         "<p class=\"actions\"><a class=\"button secondary\" href=\"/invoices\">Back to invoices</a></p>"
     } else {
@@ -205,17 +206,12 @@ impl ResponseError for Failure {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Failure::SignIn(notice) => {
-                let mut r = see_other(&format!("/?notice={notice}"));
-                if let Ok(v) = HeaderValue::from_str(&clear_cookie()) {
-                    r.headers_mut().append(header::SET_COOKIE, v);
-                }
-                r
-            }
+            Failure::SignIn(notice) => session::to_sign_in(notice),
             Failure::CrossSite => error_page(
                 StatusCode::FORBIDDEN,
                 "Request refused",
-                "This form was sent from another site, so it was refused. Open the page here and try again.",
+                "This form was sent from another site, or from a page that has expired, so it was refused. \
+                 Open the page here and try again.",
                 None,
             ),
             Failure::App(e, caller) => {
@@ -228,175 +224,6 @@ impl ResponseError for Failure {
             }
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Authentication and CSRF
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub(crate) fn cookie_value(req: &HttpRequest, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().trim_matches('"').to_string())
-        .filter(|v| !v.is_empty())
-}
-
-fn is_https(req: &HttpRequest) -> bool {
-    req.connection_info().scheme() == "https"
-}
-
-fn session_cookie(token: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/{secure}")
-}
-
-fn clear_cookie() -> String {
-    format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
-}
-
-/// The caller of the signed-in key in the cookie, or a redirect to the sign-in form.
-pub(crate) async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Caller, Failure> {
-    let token = cookie_value(req, COOKIE).ok_or(Failure::SignIn("signin"))?;
-    state.run(move |conn| auth::authenticate(conn, &token)).await.map_err(Failure::from)
-}
-
-/// True when a POST may proceed: no `Origin` (older browsers, curl), or one naming `host`.
-pub fn origin_allowed(origin: Option<&str>, host: Option<&str>) -> bool {
-    let Some(origin) = origin else { return true };
-    let Some(host) = host else { return false };
-    let origin = origin.trim();
-    let authority = match origin.split_once("://") {
-        Some(("http" | "https", rest)) => rest,
-        _ => return false, // "null", other schemes, garbage
-    };
-    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
-        return false;
-    }
-    authority.eq_ignore_ascii_case(host.trim())
-}
-
-/// Refuses cross-site POSTs (403).
-pub(crate) fn check_same_origin(req: &HttpRequest) -> Result<(), Failure> {
-    let headers = req.headers();
-    let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("\u{0}"));
-    let origin = text(header::ORIGIN);
-    let host = text(header::HOST).map(str::to_string).or_else(|| req.uri().authority().map(|a| a.to_string()));
-    if !origin_allowed(origin, host.as_deref()) {
-        log::warn!(
-            "request_id={} web: refused a POST to {} from origin {:?} (host {:?})",
-            RequestId::of(req),
-            req.path(),
-            origin,
-            host
-        );
-        return Err(Failure::CrossSite);
-    }
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
-            log::warn!("request_id={} web: refused a {site} POST to {}", RequestId::of(req), req.path());
-            return Err(Failure::CrossSite);
-        }
-    }
-    Ok(())
-}
-
-/// Reads an `application/x-www-form-urlencoded` body (or a query string) into `T`.
-pub(crate) fn parse_form<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
-    web::Query::<T>::from_query(text).ok().map(|q| q.into_inner())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sign-in and sign-out
-
-#[derive(serde::Deserialize, Default)]
-struct HomeQuery {
-    notice: Option<String>,
-}
-
-async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if cookie_value(&req, COOKIE).is_some() {
-        match signed_in(&req, &state).await {
-            Ok(_) => return see_other("/invoices"),
-            Err(Failure::SignIn(_)) => {
-                let mut r = sign_in_page(StatusCode::OK, Some(Notice::error(notice_text("expired"))));
-                if let Ok(v) = HeaderValue::from_str(&clear_cookie()) {
-                    r.headers_mut().append(header::SET_COOKIE, v);
-                }
-                return r;
-            }
-            Err(other) => return other.error_response(),
-        }
-    }
-    let q: HomeQuery = parse_form(req.query_string()).unwrap_or_default();
-    let notice = q.notice.as_deref().map(|n| match n {
-        "signed_out" => Notice::success(notice_text(n)),
-        _ => Notice::info(notice_text(n)),
-    });
-    sign_in_page(StatusCode::OK, notice)
-}
-
-fn notice_text(code: &str) -> &'static str {
-    match code {
-        "signed_out" => "You are signed out.",
-        "expired" => "Your session has ended or the key is no longer valid. Please sign in again.",
-        _ => "Please sign in with your API key to continue.",
-    }
-}
-
-fn sign_in_page(status: StatusCode, notice: Option<Notice>) -> HttpResponse {
-    let notice = notice.map(|n| n.render()).unwrap_or_default();
-    let body = format!(
-        "<section class=\"card signin\">\n<h1>Sign in</h1>\n\
-         <p class=\"muted\">Use an API key with the finance or admin role (client keys see their own invoices).</p>\n\
-         {notice}<form method=\"post\" action=\"/login\" class=\"stack\">\n\
-         <label for=\"key\">API key</label>\n\
-         <input type=\"password\" id=\"key\" name=\"key\" autocomplete=\"current-password\" required autofocus \
-         spellcheck=\"false\" placeholder=\"sb_…\">\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n</section>\n"
-    );
-    html_page(status, layout("Sign in", None, Nav::None, &[], &body))
-}
-
-#[derive(serde::Deserialize)]
-struct LoginForm {
-    key: Option<String>,
-}
-
-async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, Failure> {
-    check_same_origin(&req)?;
-    let form: Option<LoginForm> = std::str::from_utf8(&body).ok().and_then(parse_form);
-    let key = form.and_then(|f| f.key).map(|k| k.trim().to_string()).unwrap_or_default();
-    if key.is_empty() {
-        return Ok(sign_in_page(StatusCode::UNPROCESSABLE_ENTITY, Some(Notice::error("Enter your API key."))));
-    }
-    let token = key.clone();
-    match state.run(move |conn| auth::authenticate(conn, &token)).await {
-        Ok(_) => {
-            let mut r = see_other("/invoices");
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(&key, is_https(&req))) {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
-            Ok(r)
-        }
-        Err(AppError::Unauthorized) => Ok(sign_in_page(
-            StatusCode::UNAUTHORIZED,
-            Some(Notice::error("That API key was not recognised, or it has been revoked. Check it and try again.")),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn logout(req: HttpRequest) -> Result<HttpResponse, Failure> {
-    check_same_origin(&req)?;
-    let mut r = see_other("/?notice=signed_out");
-    if let Ok(v) = HeaderValue::from_str(&clear_cookie()) {
-        r.headers_mut().append(header::SET_COOKIE, v);
-    }
-    Ok(r)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,58 +283,6 @@ mod tests {
         assert_eq!(group_digits("0.00"), "0.00");
         assert_eq!(period_label("2025-01-01", "2025-02-01"), "Jan 2025");
         assert_eq!(period_label("2025-01-01", "2025-04-01"), "Jan 2025 – Mar 2025");
-    }
-
-    #[test]
-    fn origin_must_match_host_when_present() {
-        assert!(origin_allowed(None, Some("127.0.0.1:8080")));
-        assert!(origin_allowed(None, None));
-        assert!(origin_allowed(Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080")));
-        assert!(origin_allowed(Some("https://Billing.Example.com"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("http://127.0.0.1:8081"), Some("127.0.0.1:8080")));
-        assert!(!origin_allowed(Some("http://evil.example"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("http://billing.example.com.evil.example"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("http://evil.example/billing.example.com"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("http://user@billing.example.com"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("null"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("file://billing.example.com"), Some("billing.example.com")));
-        assert!(!origin_allowed(Some("http://"), Some("")));
-        assert!(!origin_allowed(Some("http://billing.example.com"), None));
-    }
-
-    #[test]
-    fn reads_the_session_cookie() {
-        let req = actix_web::test::TestRequest::default()
-            .insert_header((header::COOKIE, "theme=dark; sb_key=sb_abc123; other=1"))
-            .to_http_request();
-        assert_eq!(cookie_value(&req, COOKIE).as_deref(), Some("sb_abc123"));
-        let req = actix_web::test::TestRequest::default().insert_header((header::COOKIE, "sb_key=")).to_http_request();
-        assert_eq!(cookie_value(&req, COOKIE), None);
-        assert!(session_cookie("sb_x", false).contains("HttpOnly; SameSite=Strict; Path=/"));
-        assert!(session_cookie("sb_x", true).ends_with("; Secure"));
-    }
-
-    #[test]
-    fn cross_site_posts_are_refused() {
-        let ok = actix_web::test::TestRequest::post()
-            .uri("/logout")
-            .insert_header((header::HOST, "127.0.0.1:9000"))
-            .insert_header((header::ORIGIN, "http://127.0.0.1:9000"))
-            .insert_header(("sec-fetch-site", "same-origin"))
-            .to_http_request();
-        assert!(check_same_origin(&ok).is_ok());
-        let bad = actix_web::test::TestRequest::post()
-            .uri("/logout")
-            .insert_header((header::HOST, "127.0.0.1:9000"))
-            .insert_header((header::ORIGIN, "http://attacker.example"))
-            .to_http_request();
-        assert!(matches!(check_same_origin(&bad), Err(Failure::CrossSite)));
-        let sneaky = actix_web::test::TestRequest::post()
-            .uri("/logout")
-            .insert_header((header::HOST, "127.0.0.1:9000"))
-            .insert_header(("sec-fetch-site", "cross-site"))
-            .to_http_request();
-        assert!(matches!(check_same_origin(&sneaky), Err(Failure::CrossSite)));
     }
 
     #[test]

@@ -13,12 +13,11 @@ use crate::documents::{self, pdf, Format};
 use crate::domain::validation as v;
 use crate::http::negotiate;
 use crate::http::AppState;
-use crate::service::auth::Caller;
 use crate::service::reports::{self, GroupBy};
 
 use super::html::{self, group_digits, layout, link, Nav, Notice, E};
 use super::invoices::previous_month;
-use super::{html_page, parse_form, signed_in, Failure, ForCaller};
+use super::{html_page, parse_form, signed_in, Failure, ForCaller, Visitor};
 
 #[derive(Deserialize, Default)]
 struct UsageQuery {
@@ -86,7 +85,7 @@ fn read_query(req: &HttpRequest, today: NaiveDate) -> (String, String, String, R
     (from_text, to_text, group_text, result)
 }
 
-async fn load(state: &AppState, caller: &Caller, r: &Request) -> Result<Vec<UsageRow>, Failure> {
+async fn load(state: &AppState, caller: &Visitor, r: &Request) -> Result<Vec<UsageRow>, Failure> {
     // Clients only ever see their own customer.
     let customer_id = if caller.is_client() { Some(caller.customer_id.unwrap_or(-1)) } else { None };
     let (from, to, group_by) = (r.from, r.to, r.group_by);

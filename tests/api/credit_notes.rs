@@ -339,7 +339,7 @@ both_backends!(credit_note_documents_register_and_visibility, |app| {
 both_backends!(the_finance_page_lists_an_invoices_credit_notes_and_serves_their_documents, |app| {
     let (_customer, inv, _) = issued_plan_h(app).await;
     let page = |token: String, path: String| async move {
-        app.send_headers("GET", &path, None, None, None, &[("Cookie", &format!("sb_key={token}"))], None).await
+        crate::web_sessions::sign_in(app, &token).await.get(app, &path).await
     };
     let invoice_page = format!("/invoices/{}", inv["id"]);
     let before = page(app.admin_token.clone(), invoice_page.clone()).await.expect(200);

@@ -35,3 +35,4 @@ mod robustness;
 mod tax_treatment;
 mod time_entries;
 mod validation;
+mod web_sessions;

@@ -139,9 +139,10 @@ try {
     await page.fill("input[name=key]", KEY);
     await Promise.all([page.waitForURL(/\/invoices$/), page.click("button[type=submit]")]);
     const cookies = await context.cookies(BASE_URL);
-    const c = cookies.find((c) => c.name === "sb_key");
-    expect(c, "no sb_key cookie was set");
+    const c = cookies.find((c) => c.name === "sb_session");
+    expect(c, "no sb_session cookie was set");
     expect(c.httpOnly && c.sameSite === "Strict", `cookie flags: httpOnly=${c.httpOnly} sameSite=${c.sameSite}`);
+    expect(!c.value.includes(KEY) && !KEY.includes(c.value), "the session cookie holds the API key");
   });
   if (!signedIn) throw new Error("cannot continue without signing in");
 

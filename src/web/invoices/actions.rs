@@ -11,7 +11,7 @@ use crate::http::AppState;
 use crate::service::invoices as svc;
 use crate::web::html::link;
 use crate::web::invoices::{month_value, parse_id, parse_month};
-use crate::web::{check_same_origin, parse_form, see_other, signed_in, Failure, ForCaller};
+use crate::web::{parse_form, see_other, signed_in_post, Failure, ForCaller};
 
 #[derive(Deserialize)]
 struct RunForm {
@@ -23,8 +23,7 @@ pub(crate) async fn run(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Failure> {
-    check_same_origin(&req)?;
-    let caller = signed_in(&req, &state).await?;
+    let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("route").for_caller(&caller)?;
     let form: Option<RunForm> = std::str::from_utf8(&body).ok().and_then(parse_form);
     let month_text = form.and_then(|f| f.month).unwrap_or_default();
@@ -62,9 +61,9 @@ pub(crate) async fn issue(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Failure> {
-    check_same_origin(&req)?;
-    let caller = signed_in(&req, &state).await?;
+    let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
     let id = parse_id(&id).for_caller(&caller)?;
     let clock = state.clock.clone();
@@ -77,9 +76,9 @@ pub(crate) async fn void(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Failure> {
-    check_same_origin(&req)?;
-    let caller = signed_in(&req, &state).await?;
+    let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
     let id = parse_id(&id).for_caller(&caller)?;
     state.run(move |conn| svc::void(conn, id)).await.for_caller(&caller)?;

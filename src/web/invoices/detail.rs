@@ -9,12 +9,11 @@ use serde::Deserialize;
 use crate::documents::model::{CreditNoteSummary, InvoiceDocument};
 use crate::error::AppError;
 use crate::http::AppState;
-use crate::service::auth::Caller;
 use crate::service::credit_notes;
 use crate::service::invoices as svc;
-use crate::web::html::{date_part, group_digits, layout, period_label, status_badge, Nav, Notice, E};
+use crate::web::html::{date_part, group_digits, hidden_csrf, layout, period_label, status_badge, Nav, Notice, E};
 use crate::web::invoices::{invoice_label, parse_id};
-use crate::web::{html_page, parse_form, signed_in, Failure, ForCaller};
+use crate::web::{html_page, parse_form, signed_in, Failure, ForCaller, Visitor};
 
 #[derive(Deserialize, Default)]
 struct DetailQuery {
@@ -67,7 +66,7 @@ pub(crate) async fn detail(
     Ok(html_page(StatusCode::OK, layout(&format!("Invoice {label}"), Some(&caller), Nav::Invoices, &notices, &body)))
 }
 
-fn detail_body(doc: &InvoiceDocument, caller: &Caller, label: &str) -> String {
+fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
@@ -87,8 +86,9 @@ fn detail_body(doc: &InvoiceDocument, caller: &Caller, label: &str) -> String {
                     out,
                     " <form method=\"post\" action=\"/invoices/{}/issue\" class=\"inline\" \
                      data-confirm=\"Issue this invoice? It gets the next invoice number and can no longer change.\">\
-                     <button type=\"submit\">Issue invoice</button></form>",
-                    E(doc.id)
+                     {}<button type=\"submit\">Issue invoice</button></form>",
+                    E(doc.id),
+                    hidden_csrf(&caller.csrf_token)
                 );
             }
             "issued" => {
@@ -96,9 +96,10 @@ fn detail_body(doc: &InvoiceDocument, caller: &Caller, label: &str) -> String {
                     out,
                     " <form method=\"post\" action=\"/invoices/{}/void\" class=\"inline\" \
                      data-confirm=\"Void invoice {}? It keeps its number and cannot be issued again.\">\
-                     <button type=\"submit\" class=\"danger\">Void invoice</button></form>",
+                     {}<button type=\"submit\" class=\"danger\">Void invoice</button></form>",
                     E(doc.id),
-                    E(label)
+                    E(label),
+                    hidden_csrf(&caller.csrf_token)
                 );
             }
             _ => {}

@@ -27,7 +27,9 @@ use crate::service::customers;
 use crate::service::invoices::{self as svc, InvoiceFilter};
 use crate::storage::DbConnection;
 
-use super::html::{self, date_part, group_digits, layout, link, period_label, status_badge, Nav, Notice, E};
+use super::html::{
+    self, date_part, group_digits, hidden_csrf, layout, link, period_label, status_badge, Nav, Notice, E,
+};
 use super::{html_page, parse_form, signed_in, Failure, ForCaller};
 
 const PAGE_SIZE: i64 = 25;
@@ -186,11 +188,12 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             body,
             "<section class=\"card run\">\n<form method=\"post\" action=\"/invoices/run\" class=\"inline\" \
              data-confirm=\"Draft invoices for every customer with something to bill in this month?\">\n\
-             <h2>Run invoices</h2>\n<label for=\"run-month\">Month</label>\n\
+             {}<h2>Run invoices</h2>\n<label for=\"run-month\">Month</label>\n\
              <input type=\"month\" id=\"run-month\" name=\"month\" value=\"{}\" required placeholder=\"YYYY-MM\" pattern=\"[0-9]{{4}}-[0-9]{{2}}\">\n\
              <button type=\"submit\">Draft invoices</button>\n\
              <span class=\"muted\">Drafts one invoice per customer with uninvoiced time, retainers or charges.</span>\n\
              </form>\n</section>\n",
+            hidden_csrf(&caller.csrf_token),
             E(&default_month)
         );
     }
