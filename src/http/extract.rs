@@ -25,6 +25,8 @@ pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// A JSON body of type `T`, read but not yet parsed: handlers call [`JsonBody::parse`] after
 /// authorization, so a caller who may not use a route learns nothing from its body errors.
+/// The body is read whatever its `Content-Type` says, so `application/json` and a PATCH's
+/// `application/merge-patch+json` (RFC 7396) are both taken.
 pub struct JsonBody<T> {
     bytes: Bytes,
     _type: std::marker::PhantomData<T>,
@@ -33,6 +35,13 @@ pub struct JsonBody<T> {
 impl<T: DeserializeOwned> JsonBody<T> {
     /// 400 when it is not JSON, 422 naming the field when a value has the wrong type.
     pub fn parse(&self) -> Result<T, AppError> {
+        parse_json(&self.bytes)
+    }
+}
+
+impl<T> JsonBody<T> {
+    /// The same body read as another type (a merge patch's members, beside its shape `T`).
+    pub fn parse_as<U: DeserializeOwned>(&self) -> Result<U, AppError> {
         parse_json(&self.bytes)
     }
 }
@@ -59,6 +68,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     // Trailing garbage after the document is malformed JSON, not a field error.
     de.end().map_err(|e| json_error(".".into(), e))?;
     Ok(value)
+}
+
+/// A JSON value already parsed (a merged patch) read as `T`, with the same errors as a body:
+/// 422 naming the field.
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        json_error(path, e.into_inner())
+    })
 }
 
 fn json_error(path: String, inner: serde_json::Error) -> AppError {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth_cache;
 pub mod extract;
 pub mod idempotency;
+pub mod merge_patch;
 pub mod metrics;
 pub mod negotiate;
 pub mod openapi;

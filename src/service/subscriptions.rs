@@ -71,23 +71,19 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
+/// `change` makes the new row from the current one, inside the transaction, so a PATCH merges
+/// onto what it replaces.
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
     id: i64,
-    changes: impl FnOnce(&mut NewSubscription),
+    change: impl FnOnce(&Subscription) -> Result<NewSubscription, AppError>,
 ) -> Result<Subscription, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, caller, id)?;
-        let mut next = NewSubscription {
-            customer_id: current.customer_id,
-            plan_id: current.plan_id,
-            product: current.product,
-            name: current.name,
-            external_id: current.external_id,
-            status: current.status,
-        };
-        changes(&mut next);
+        let mut next = change(&current)?;
+        // A subscription stays with its customer (its invoices are the customer's).
+        next.customer_id = current.customer_id;
         if next.plan_id != current.plan_id {
             check_refs(conn, next.customer_id, next.plan_id)?;
         }

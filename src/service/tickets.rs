@@ -48,24 +48,20 @@ pub fn list(
 }
 
 /// Closing and escalating are always allowed; changing what a ticket is billed as (category,
-/// opening date) is not once an invoice claims it.
-pub fn update(conn: &mut DbConnection, id: i64, change: impl FnOnce(&mut NewTicket)) -> Result<Ticket, AppError> {
+/// opening time) is not once an invoice claims it. `change` makes the new row from the current
+/// one, under the customer's lock, so a PATCH merges onto what it replaces.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    change: impl FnOnce(&Ticket) -> Result<NewTicket, AppError>,
+) -> Result<Ticket, AppError> {
     write_tx(conn, |conn| {
         let current = get(conn, id)?;
         crate::service::lock_customers_of(conn, &[current.subscription_id])?;
         let current = get(conn, id)?;
-        let mut next = NewTicket {
-            subscription_id: current.subscription_id,
-            title: current.title.clone(),
-            category: current.category.clone(),
-            severity: current.severity.clone(),
-            opened_at: current.opened_at,
-            closed_at: current.closed_at,
-            escalation_channel: current.escalation_channel.clone(),
-            escalation_case_id: current.escalation_case_id.clone(),
-            escalated_at: current.escalated_at,
-        };
-        change(&mut next);
+        let mut next = change(&current)?;
+        // A ticket stays on its subscription (its time entries and claims are there).
+        next.subscription_id = current.subscription_id;
         if current.invoice_id.is_some() && (next.category != current.category || next.opened_at != current.opened_at) {
             return Err(AppError::conflict(
                 "claimed",

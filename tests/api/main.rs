@@ -29,6 +29,7 @@ mod invoices;
 mod multiprocess;
 mod operations;
 mod partner_center;
+mod patch;
 mod ratelimit;
 mod reports;
 mod robustness;

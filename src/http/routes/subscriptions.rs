@@ -9,6 +9,7 @@ use crate::domain::validation::{self as v, Check, ValidationErrors};
 use crate::domain::vocab::{Product, SubscriptionStatus};
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
+use crate::http::merge_patch::MergePatch;
 use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{timestamp, Page};
 use crate::http::AppState;
@@ -20,7 +21,7 @@ pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(create).service(list).service(read).service(update).service(remove);
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionInput {
     pub customer_id: i64,
@@ -54,17 +55,36 @@ impl SubscriptionInput {
             status: status.unwrap().as_str().into(),
         })
     }
+
+    /// The subscription's current values, as a create would have sent them (what a patch
+    /// merges onto).
+    fn current(s: &Subscription) -> SubscriptionInput {
+        SubscriptionInput {
+            customer_id: s.customer_id,
+            plan_id: s.plan_id,
+            product: s.product.clone(),
+            name: s.name.clone(),
+            external_id: s.external_id.clone(),
+            status: Some(s.status.clone()),
+        }
+    }
 }
 
-/// Fields to change; absent fields stay as they are.
+/// A JSON merge patch (RFC 7396): absent fields stay as they are; `null` clears `external_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
-    pub plan_id: Option<i64>,
-    pub product: Option<String>,
-    pub name: Option<String>,
+    // (Only the shape is used, to check the patch: the values are merged as JSON.)
+    #[serde(default)]
+    pub plan_id: i64,
+    #[serde(default)]
+    pub product: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
     pub external_id: Option<String>,
-    pub status: Option<String>,
+    #[serde(default)]
+    pub status: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -139,7 +159,11 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
     Ok(HttpResponse::Ok().json(SubscriptionOut::from(row)))
 }
 
-#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)), request_body = SubscriptionPatch,
+/// Changes a subscription by a JSON merge patch.
+///
+/// The merged subscription is checked as a create is.
+#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)),
+    request_body(content = SubscriptionPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/subscriptions/{id}")]
 async fn update(
@@ -150,31 +174,11 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     caller.require_staff("subscription")?;
     let id = id.into_inner();
-    let patch = body.parse()?;
-    let mut c = Check::new();
-    let product = patch.product.as_deref().map(|p| c.take("product", Product::parse_field(p)));
-    let status = patch.status.as_deref().map(|s| c.take("status", SubscriptionStatus::parse_field(s)));
-    let name = patch.name.as_deref().map(|n| c.take("name", v::required_text(n, 300)));
-    let external_id = patch.external_id.as_deref().map(|x| c.take("external_id", v::required_text(x, 128)));
-    c.finish(|| ())?;
+    let patch = MergePatch::parse(&body)?;
     let row = state
         .run(move |conn| {
-            subscriptions::update(conn, &caller, id, |s| {
-                if let Some(plan_id) = patch.plan_id {
-                    s.plan_id = plan_id;
-                }
-                if let Some(Some(p)) = product {
-                    s.product = p.as_str().into();
-                }
-                if let Some(Some(st)) = status {
-                    s.status = st.as_str().into();
-                }
-                if let Some(Some(n)) = name {
-                    s.name = n;
-                }
-                if let Some(Some(x)) = external_id {
-                    s.external_id = Some(x);
-                }
+            subscriptions::update(conn, &caller, id, |current| {
+                Ok(patch.apply(&SubscriptionInput::current(current))?.validate()?)
             })
         })
         .await?;

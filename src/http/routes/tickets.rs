@@ -6,10 +6,11 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::domain::pricing::Category;
-use crate::domain::validation::{self as v, Check};
+use crate::domain::validation::{self as v, Check, ValidationErrors};
 use crate::domain::vocab::{EscalationChannel, Severity};
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
+use crate::http::merge_patch::MergePatch;
 use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{opt_timestamp, timestamp, Page};
 use crate::http::AppState;
@@ -32,7 +33,7 @@ pub struct Escalation {
     pub escalated_at: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketInput {
     pub subscription_id: i64,
@@ -47,25 +48,90 @@ pub struct TicketInput {
     pub escalation: Option<Escalation>,
 }
 
-/// Fields to change; `"escalation": null` removes an escalation.
+/// A JSON merge patch (RFC 7396): absent fields stay as they are; `null` clears `closed_at` or
+/// removes the escalation; an `escalation` object merges into the current one.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
-    pub title: Option<String>,
-    pub category: Option<String>,
-    pub severity: Option<String>,
-    pub opened_at: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub closed_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Escalation>)]
-    pub escalation: Option<Option<Escalation>>,
+    // (Only the shape is used, to check the patch: the values are merged as JSON.)
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub severity: String,
+    #[serde(default)]
+    pub opened_at: String,
+    #[serde(default)]
+    pub closed_at: Option<String>,
+    #[serde(default)]
+    pub escalation: Option<EscalationPatch>,
 }
 
-/// Tells "absent" (None) from "null" (Some(None)).
-fn double_option<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// An escalation's fields to change; with no current escalation, all three are needed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationPatch {
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub case_id: String,
+    #[serde(default)]
+    pub escalated_at: String,
+}
+
+impl TicketInput {
+    /// A create's checks; a PATCH's merged whole goes through them too.
+    fn validate(self) -> Result<NewTicket, ValidationErrors> {
+        let mut c = Check::new();
+        let title = c.take("title", v::required_text(&self.title, 500));
+        let category = c.take(
+            "category",
+            Category::parse(&self.category).ok_or_else(|| {
+                format!("{:?} is not one of: billing, subscription_management, technical", self.category)
+            }),
+        );
+        let severity = c.take("severity", Severity::parse_field(&self.severity));
+        let opened_at = c.take("opened_at", v::timestamp(&self.opened_at));
+        let closed_at = match &self.closed_at {
+            Some(t) => c.take("closed_at", v::timestamp(t)).map(Some),
+            None => Some(None),
+        };
+        let esc = escalation(&mut c, &self.escalation);
+        if let (Some(o), Some(Some(cl))) = (opened_at, closed_at) {
+            if cl < o {
+                c.add("closed_at", "must not be before opened_at")
+            }
+        }
+        c.finish(|| {
+            let (escalation_channel, escalation_case_id, escalated_at) = esc.unwrap();
+            NewTicket {
+                subscription_id: self.subscription_id,
+                title: title.unwrap(),
+                category: category.unwrap().as_str().into(),
+                severity: severity.unwrap().as_str().into(),
+                opened_at: opened_at.unwrap(),
+                closed_at: closed_at.unwrap(),
+                escalation_channel,
+                escalation_case_id,
+                escalated_at,
+            }
+        })
+    }
+
+    /// The ticket's current values, as a create would have sent them (what a patch merges onto).
+    fn current(t: &Ticket) -> TicketInput {
+        let out = TicketOut::from(t.clone());
+        TicketInput {
+            subscription_id: out.subscription_id,
+            title: out.title,
+            category: out.category,
+            severity: out.severity,
+            opened_at: out.opened_at,
+            closed_at: out.closed_at,
+            escalation: out.escalation,
+        }
+    }
 }
 
 type EscalationFields = (Option<String>, Option<String>, Option<chrono::NaiveDateTime>);
@@ -129,40 +195,7 @@ async fn create(
     body: JsonBody<TicketInput>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
-    let input = body.parse()?;
-    let mut c = Check::new();
-    let title = c.take("title", v::required_text(&input.title, 500));
-    let category = c.take(
-        "category",
-        Category::parse(&input.category)
-            .ok_or_else(|| format!("{:?} is not one of: billing, subscription_management, technical", input.category)),
-    );
-    let severity = c.take("severity", Severity::parse_field(&input.severity));
-    let opened_at = c.take("opened_at", v::timestamp(&input.opened_at));
-    let closed_at = match &input.closed_at {
-        Some(t) => c.take("closed_at", v::timestamp(t)).map(Some),
-        None => Some(None),
-    };
-    let esc = escalation(&mut c, &input.escalation);
-    if let (Some(o), Some(Some(cl))) = (opened_at, closed_at) {
-        if cl < o {
-            c.add("closed_at", "must not be before opened_at")
-        }
-    }
-    let new = c.finish(|| {
-        let (escalation_channel, escalation_case_id, escalated_at) = esc.unwrap();
-        NewTicket {
-            subscription_id: input.subscription_id,
-            title: title.unwrap(),
-            category: category.unwrap().as_str().into(),
-            severity: severity.unwrap().as_str().into(),
-            opened_at: opened_at.unwrap(),
-            closed_at: closed_at.unwrap(),
-            escalation_channel,
-            escalation_case_id,
-            escalated_at,
-        }
-    })?;
+    let new = body.parse()?.validate()?;
     let row = state.run(move |conn| tickets::create(conn, new)).await?;
     Ok(HttpResponse::Created().json(TicketOut::from(row)))
 }
@@ -191,7 +224,12 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
     Ok(HttpResponse::Ok().json(TicketOut::from(row)))
 }
 
-#[utoipa::path(tag = "tickets", params(("id" = i64, Path)), request_body = TicketPatch,
+/// Changes a ticket by a JSON merge patch.
+///
+/// The merged ticket is checked as a create is. Its category and opening time are fixed once an
+/// invoice claims it (409).
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path)),
+    request_body(content = TicketPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, body = TicketOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/tickets/{id}")]
 async fn update(
@@ -202,46 +240,10 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     caller.require_staff("ticket")?;
     let id = id.into_inner();
-    let p = body.parse()?;
-    let mut c = Check::new();
-    let title = p.title.as_deref().map(|t| c.take("title", v::required_text(t, 500)));
-    let category = p
-        .category
-        .as_deref()
-        .map(|s| c.take("category", Category::parse(s).ok_or_else(|| format!("{s:?} is not a category"))));
-    let severity = p.severity.as_deref().map(|s| c.take("severity", Severity::parse_field(s)));
-    let opened_at = p.opened_at.as_deref().map(|t| c.take("opened_at", v::timestamp(t)));
-    let closed_at = match &p.closed_at {
-        None => None,
-        Some(None) => Some(Some(None)),
-        Some(Some(t)) => Some(c.take("closed_at", v::timestamp(t)).map(Some)),
-    };
-    let esc = p.escalation.as_ref().map(|e| escalation(&mut c, e));
-    c.finish(|| ())?;
+    let patch = MergePatch::parse(&body)?;
     let row = state
         .run(move |conn| {
-            tickets::update(conn, id, |t| {
-                if let Some(Some(x)) = title {
-                    t.title = x;
-                }
-                if let Some(Some(x)) = category {
-                    t.category = x.as_str().into();
-                }
-                if let Some(Some(x)) = severity {
-                    t.severity = x.as_str().into();
-                }
-                if let Some(Some(x)) = opened_at {
-                    t.opened_at = x;
-                }
-                if let Some(Some(x)) = closed_at {
-                    t.closed_at = x;
-                }
-                if let Some(Some((channel, case_id, at))) = esc {
-                    t.escalation_channel = channel;
-                    t.escalation_case_id = case_id;
-                    t.escalated_at = at;
-                }
-            })
+            tickets::update(conn, id, |current| Ok(patch.apply(&TicketInput::current(current))?.validate()?))
         })
         .await?;
     Ok(HttpResponse::Ok().json(TicketOut::from(row)))

@@ -7,7 +7,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::domain::validation::{self as v, FieldError, ValidationErrors};
 use crate::error::{AppError, Problem};
-use crate::http::extract::{parse_json, RawBody};
+use crate::http::extract::{parse_json, JsonBody, RawBody};
+use crate::http::merge_patch::MergePatch;
 use crate::http::pagination::{paginate, PageQuery};
 use crate::http::wire::{timestamp, DataList, Page};
 use crate::http::AppState;
@@ -22,7 +23,7 @@ pub fn config(cfg: &mut ServiceConfig) {
     cfg.service(import_csv).service(create).service(list).service(read).service(update).service(remove);
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TimeEntryInput {
     pub subscription_id: i64,
@@ -40,7 +41,46 @@ pub struct TimeEntryInput {
     pub description: String,
 }
 
+/// A JSON merge patch (RFC 7396): absent fields stay as they are; `null` clears `ticket_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeEntryPatch {
+    // (Only the shape is used, to check the patch: the values are merged as JSON.)
+    #[serde(default)]
+    pub subscription_id: i64,
+    #[serde(default)]
+    pub ticket_id: Option<i64>,
+    #[serde(default)]
+    pub agent: String,
+    /// RFC 3339 with an offset; stored as UTC.
+    #[serde(default)]
+    pub started_at: String,
+    /// 1 to 1440.
+    #[serde(default)]
+    pub minutes: i64,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub billable: bool,
+    #[serde(default)]
+    pub description: String,
+}
+
 impl TimeEntryInput {
+    /// The entry's current values, as a create would have sent them (what a patch merges onto).
+    fn current(e: TimeEntry) -> TimeEntryInput {
+        TimeEntryInput {
+            subscription_id: e.subscription_id,
+            ticket_id: e.ticket_id,
+            agent: e.agent,
+            started_at: timestamp(e.started_at),
+            minutes: e.minutes.into(),
+            category: Some(e.category),
+            billable: Some(e.billable),
+            description: e.description,
+        }
+    }
+
     fn into_raw(self) -> RawEntry {
         RawEntry {
             subscription: Some(SubscriptionRef::Id(self.subscription_id)),
@@ -219,20 +259,34 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
     Ok(HttpResponse::Ok().json(TimeEntryOut::from(row)))
 }
 
-/// Replaces an unclaimed entry (409 once an invoice claims it).
-#[utoipa::path(tag = "time-entries", params(("id" = i64, Path)), request_body = TimeEntryInput,
+/// Changes an unclaimed entry by a JSON merge patch (409 once an invoice claims it).
+///
+/// The merged entry is checked as a create is.
+#[utoipa::path(tag = "time-entries", params(("id" = i64, Path)),
+    request_body(content = TimeEntryPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, body = TimeEntryOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 #[patch("/time-entries/{id}")]
 async fn update(
     caller: Caller,
     state: web::Data<AppState>,
     id: web::Path<i64>,
-    body: crate::http::extract::JsonBody<TimeEntryInput>,
+    body: JsonBody<TimeEntryPatch>,
 ) -> Result<HttpResponse, AppError> {
     caller.require_staff("time entry")?;
     let id = id.into_inner();
-    let draft = validate_all(vec![body.parse()?], true)?.remove(0);
-    let row = state.run(move |conn| time_entries::update(conn, id, draft)).await?;
+    let patch = MergePatch::parse(&body)?;
+    let row = state
+        .run(move |conn| {
+            // Read before the service's own transaction (it takes a whole draft), so a PATCH of
+            // the same entry landing in between loses what it changed in fields this one omits.
+            let current = time_entries::get(conn, id)?;
+            let merged = patch.apply(&TimeEntryInput::current(current))?;
+            let draft = validate_all(vec![merged], true)?
+                .pop()
+                .ok_or_else(|| AppError::Internal("a validated time entry went missing".into()))?;
+            time_entries::update(conn, id, draft)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(TimeEntryOut::from(row)))
 }
 
