@@ -20,7 +20,7 @@ use diesel::prelude::*;
 
 use crate::domain::vocab::EscalationChannel;
 use crate::error::AppError;
-use crate::http::routes::plans::PlanInput;
+use crate::service::plans::PlanInput;
 use crate::service::sample::{self as demo, Lcg, CURRENCIES, MODELS};
 use crate::service::{partner, plans};
 use crate::storage::bulk::insert_returning_ids;

@@ -33,8 +33,8 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::http::routes::customers::CustomerInput;
-use crate::http::routes::plans::PlanInput;
+use crate::service::customers::CustomerInput;
+use crate::service::plans::PlanInput;
 use crate::service::sample::{
     entry_description, guid, local_to_utc, plan_json, ticket_titles, Lcg, CURRENCIES, MODELS,
 };

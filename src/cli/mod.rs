@@ -279,7 +279,7 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
             write_output(&output, &bytes)
         }
         Command::Invoice { what: InvoiceCommand::Run { period_start, period_end } } => {
-            let period = crate::http::routes::invoices::period(&period_start, &period_end).map_err(describe)?;
+            let period = crate::domain::validation::period(&period_start, &period_end).map_err(|e| e.to_string())?;
             // Two connections on PostgreSQL: the run reads and prices with the second too
             // (`period_read`).
             let pool = storage::connect(&url, 2).map_err(|e| e.to_string())?;

@@ -3,9 +3,13 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::RefOr;
 
 use super::money::Currency;
+use super::pricing::Period;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -144,6 +148,34 @@ pub fn email(value: &str) -> Result<String, String> {
 /// small enough that no sum or product of them can overflow a `Decimal`.
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000;
 
+/// A decimal as the client sent it, string or number, kept as exact text: it is parsed by
+/// [`decimal`], so a bad value becomes a 422 naming its field. (serde_json is built with
+/// `arbitrary_precision`, so a number's digits arrive untouched, never through a float.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecimalIn(pub String);
+
+impl<'de> Deserialize<'de> for DecimalIn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(s) => Ok(DecimalIn(s)),
+            serde_json::Value::Number(n) => Ok(DecimalIn(n.to_string())),
+            _ => Err(D::Error::custom("expected a decimal as a string (\"120.00\") or a number")),
+        }
+    }
+}
+
+impl utoipa::PartialSchema for DecimalIn {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(SchemaType::new(Type::String)).examples(["120.00"]))
+            .item(ObjectBuilder::new().schema_type(SchemaType::new(Type::Number)))
+            .description(Some("A decimal, as a string (preferred) or a number; parsed exactly."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DecimalIn {}
+
 pub fn decimal(text: &str) -> Result<Decimal, String> {
     let text = text.trim();
     // Exponents are refused: a finance system should see the digits it stores.
@@ -227,4 +259,24 @@ pub fn local_time(text: &str) -> Result<NaiveTime, String> {
 
 pub fn timezone(name: &str) -> Result<chrono_tz::Tz, String> {
     name.parse::<chrono_tz::Tz>().map_err(|_| format!("{name:?} is not an IANA time zone (e.g. \"Europe/Berlin\")"))
+}
+
+/// The longest invoice period accepted.
+pub const MAX_PERIOD_MONTHS: usize = 24;
+
+/// SPEC 2: both dates the first of a month, end after start (else an error naming the field).
+pub fn period(start: &str, end: &str) -> Result<Period, ValidationErrors> {
+    let mut c = Check::new();
+    let s = c.take("period_start", date(start));
+    let e = c.take("period_end", date(end));
+    let (Some(s), Some(e)) = (s, e) else { return Err(ValidationErrors(c.into_errors())) };
+    let period = Period::new(s, e).map_err(|err| ValidationErrors::single(err.field, err.message))?;
+    // A typo such as 2062 would bill decades of retainer fees in one transaction.
+    if period.months().len() > MAX_PERIOD_MONTHS {
+        return Err(ValidationErrors::single(
+            "period_end",
+            format!("a period spans at most {MAX_PERIOD_MONTHS} months"),
+        ));
+    }
+    Ok(period)
 }

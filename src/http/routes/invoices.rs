@@ -8,8 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::documents::model::{InvoiceDocument, InvoiceSummary};
 use crate::documents::{self, pdf, Format};
-use crate::domain::pricing::Period;
-use crate::domain::validation::{self as v, Check};
+use crate::domain::validation as v;
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
@@ -55,24 +54,6 @@ pub struct RunInput {
     pub period_end: String,
 }
 
-/// SPEC 2: both dates the first of a month, end after start (else 422 naming the field).
-pub fn period(start: &str, end: &str) -> Result<Period, AppError> {
-    let mut c = Check::new();
-    let s = c.take("period_start", v::date(start));
-    let e = c.take("period_end", v::date(end));
-    c.finish(|| ())?;
-    let (s, e) = (s.expect("checked"), e.expect("checked"));
-    let period = Period::new(s, e).map_err(|err| AppError::field(err.field, err.message))?;
-    // A typo such as 2062 would bill decades of retainer fees in one transaction.
-    if period.months().len() > MAX_PERIOD_MONTHS {
-        return Err(AppError::field("period_end", format!("a period spans at most {MAX_PERIOD_MONTHS} months")));
-    }
-    Ok(period)
-}
-
-/// The longest invoice period accepted.
-pub const MAX_PERIOD_MONTHS: usize = 24;
-
 #[utoipa::path(tag = "invoices", request_body = InvoiceInput,
     responses((status = 201, body = InvoiceDocument), (status = 422, body = Problem, description = "invalid input, or code nothing_to_invoice"), (status = 409, body = Problem)))]
 #[post("/invoices")]
@@ -83,7 +64,7 @@ async fn create(
 ) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
-    let period = period(&input.period_start, &input.period_end)?;
+    let period = v::period(&input.period_start, &input.period_end)?;
     let customer_id = input.customer_id;
     let now = state.clock.now();
     let doc = state.run(move |conn| invoices::create_draft(conn, customer_id, period, now)).await?;
@@ -97,7 +78,7 @@ async fn create(
 async fn run(caller: Caller, state: web::Data<AppState>, body: JsonBody<RunInput>) -> Result<HttpResponse, AppError> {
     caller.require_staff("route")?;
     let input = body.parse()?;
-    let period = period(&input.period_start, &input.period_end)?;
+    let period = v::period(&input.period_start, &input.period_end)?;
     let now = state.clock.now();
     let pool = state.pool.clone();
     let docs =
