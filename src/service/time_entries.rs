@@ -291,9 +291,17 @@ fn claimed_meanwhile(n: usize) -> Result<(), AppError> {
     Ok(())
 }
 
-pub fn update(conn: &mut DbConnection, id: i64, draft: EntryDraft) -> Result<TimeEntry, AppError> {
+/// Changes an unclaimed entry to what `change` makes of its current values, read in the same
+/// transaction with the entry locked, so two changes of one entry never lose each other's fields.
+pub fn update(
+    conn: &mut DbConnection,
+    id: i64,
+    change: impl FnOnce(&TimeEntry) -> Result<EntryDraft, AppError>,
+) -> Result<TimeEntry, AppError> {
     write_tx(conn, |conn| {
+        crate::storage::locks::time_entry_for_update(conn, id)?;
         let current = get(conn, id)?;
+        let draft = change(&current)?;
         let row = resolve(conn, vec![draft], &Locator::JsonSingle)?.remove(0);
         crate::service::lock_customers_of(conn, &[current.subscription_id, row.subscription_id])?;
         ensure_unclaimed(&get(conn, id)?)?;

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{customers, invoices, subscriptions};
+use super::schema::{customers, invoices, subscriptions, time_entries};
 use super::DbConnection;
 
 /// Locks customers `FOR UPDATE`, in id order: one (`Some(id)`) or all of them.
@@ -47,6 +47,16 @@ pub fn customers_of_subscriptions_for_share(conn: &mut DbConnection, subscriptio
             .order(customers::id)
             .for_share()
             .load(pg)?;
+    }
+    Ok(())
+}
+
+/// Locks time entry `id` `FOR UPDATE`, so a change computed from its current values (a merge
+/// patch) cannot interleave with another.
+pub fn time_entry_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> =
+            time_entries::table.filter(time_entries::id.eq(id)).select(time_entries::id).for_update().load(pg)?;
     }
     Ok(())
 }

@@ -277,14 +277,12 @@ async fn update(
     let patch = MergePatch::parse(&body)?;
     let row = state
         .run(move |conn| {
-            // Read before the service's own transaction (it takes a whole draft), so a PATCH of
-            // the same entry landing in between loses what it changed in fields this one omits.
-            let current = time_entries::get(conn, id)?;
-            let merged = patch.apply(&TimeEntryInput::current(current))?;
-            let draft = validate_all(vec![merged], true)?
-                .pop()
-                .ok_or_else(|| AppError::Internal("a validated time entry went missing".into()))?;
-            time_entries::update(conn, id, draft)
+            time_entries::update(conn, id, |current| {
+                let merged = patch.apply(&TimeEntryInput::current(current.clone()))?;
+                validate_all(vec![merged], true)?
+                    .pop()
+                    .ok_or_else(|| AppError::Internal("a validated time entry went missing".into()))
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(TimeEntryOut::from(row)))
