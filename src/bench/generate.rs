@@ -20,11 +20,9 @@ use diesel::prelude::*;
 
 use crate::domain::vocab::EscalationChannel;
 use crate::error::AppError;
-use crate::service::plans::PlanInput;
 use crate::service::sample::{self as demo, Lcg, CURRENCIES, MODELS};
-use crate::service::{partner, plans};
 use crate::storage::bulk::insert_returning_ids;
-use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry, Partner};
+use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry};
 use crate::storage::schema::{customers, subscriptions};
 use crate::storage::{write_tx, DbConnection, Dec};
 
@@ -81,26 +79,7 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
     let month_end =
         size.month.checked_add_months(Months::new(1)).ok_or_else(|| AppError::Internal("month out of range".into()))?;
 
-    partner::update(
-        conn,
-        Partner {
-            id: 1,
-            name: "Fabrikam Cloud Partner GmbH".into(),
-            address: "Partnerweg 5, 80331 München".into(),
-            country: "DE".into(),
-            tax_id: "DE987654321".into(),
-            invoice_prefix: "INV-".into(),
-            payment_terms_days: 30,
-        },
-    )?;
-    let mut plan_ids = std::collections::HashMap::new();
-    for (ci, terms) in CURRENCIES.iter().enumerate() {
-        for model in MODELS {
-            let input: PlanInput = serde_json::from_value(demo::plan_json(terms, model))
-                .map_err(|e| AppError::Internal(format!("plan: {e}")))?;
-            plan_ids.insert((ci, model), plans::create(conn, input.validate()?, created)?.id);
-        }
-    }
+    let plan_ids = demo::seed_partner_and_plans(conn, created)?;
 
     // Customers: EUR 50 %, USD 25 %, GBP 15 %, JPY 10 %.
     let mut customer_currency = Vec::with_capacity(size.customers);
@@ -161,7 +140,7 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
             new_subs.push((
                 NewSubscription {
                     customer_id,
-                    plan_id: plan_ids[&(ci, model)],
+                    plan_id: plan_ids[&(CURRENCIES[ci].code, model)],
                     product: product.into(),
                     name: offer.into(),
                     external_id: Some(demo::guid(0x5b50_0000, new_subs.len() as u32 + 1)),

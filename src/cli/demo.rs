@@ -25,8 +25,6 @@
 //! looks at customers, so a seed that failed half-way (after the first customer) is not
 //! repeated: start again from an empty database.
 
-use std::collections::BTreeMap;
-
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use diesel::prelude::*;
 use rust_decimal::Decimal;
@@ -34,13 +32,10 @@ use serde_json::json;
 
 use crate::error::AppError;
 use crate::service::customers::CustomerInput;
-use crate::service::plans::PlanInput;
-use crate::service::sample::{
-    entry_description, guid, local_to_utc, plan_json, ticket_titles, Lcg, CURRENCIES, MODELS,
-};
+use crate::service::sample::{entry_description, guid, local_to_utc, ticket_titles, Lcg};
 use crate::service::time_entries::{EntryDraft, Locator, SubscriptionRef};
-use crate::service::{charges, customers, partner, plans, subscriptions, tickets, time_entries};
-use crate::storage::models::{NewCharge, NewSubscription, NewTicket, Partner};
+use crate::service::{charges, customers, subscriptions, tickets, time_entries};
+use crate::storage::models::{NewCharge, NewSubscription, NewTicket};
 use crate::storage::schema::customers as customers_table;
 use crate::storage::{DbConnection, Dec};
 
@@ -92,29 +87,8 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
     let created = first_month.and_time(NaiveTime::MIN) - Duration::days(30);
     let mut lcg = Lcg(0x5eed_b111_2026);
 
-    partner::update(
-        conn,
-        Partner {
-            id: 1,
-            name: "Fabrikam Cloud Partner GmbH".into(),
-            address: "Partnerweg 5, 80331 München".into(),
-            country: "DE".into(),
-            tax_id: "DE987654321".into(),
-            invoice_prefix: "INV-".into(),
-            payment_terms_days: 30,
-        },
-    )?;
-
-    // Plans: each billing model in each currency.
-    let mut plan_ids: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for terms in &CURRENCIES {
-        for model in MODELS {
-            let input: PlanInput = serde_json::from_value(plan_json(terms, model))
-                .map_err(|e| AppError::Internal(format!("demo plan: {e}")))?;
-            let plan = plans::create(conn, input.validate()?, created)?;
-            plan_ids.insert((terms.code, model), plan.id);
-        }
-    }
+    // The partner, and plans for each billing model in each currency.
+    let plan_ids = crate::service::sample::seed_partner_and_plans(conn, created)?;
 
     // Customers and their subscriptions.
     let book = [

@@ -2,8 +2,46 @@
 //! random source, the demo partner's prices per currency, plan terms, Partner Center style ids,
 //! ticket titles and work descriptions.
 
+use std::collections::BTreeMap;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::json;
+
+use crate::error::AppError;
+use crate::service::partner;
+use crate::service::plans::{self, PlanInput};
+use crate::storage::models::Partner;
+use crate::storage::DbConnection;
+
+/// Writes the demo partner (Fabrikam Cloud Partner GmbH, München) and its published plans,
+/// one per billing model and currency, created at `created`. Returns each plan's id by
+/// (currency code, billing model).
+pub fn seed_partner_and_plans(
+    conn: &mut DbConnection,
+    created: NaiveDateTime,
+) -> Result<BTreeMap<(&'static str, &'static str), i64>, AppError> {
+    partner::update(
+        conn,
+        Partner {
+            id: 1,
+            name: "Fabrikam Cloud Partner GmbH".into(),
+            address: "Partnerweg 5, 80331 München".into(),
+            country: "DE".into(),
+            tax_id: "DE987654321".into(),
+            invoice_prefix: "INV-".into(),
+            payment_terms_days: 30,
+        },
+    )?;
+    let mut plan_ids = BTreeMap::new();
+    for terms in &CURRENCIES {
+        for model in MODELS {
+            let input: PlanInput = serde_json::from_value(plan_json(terms, model))
+                .map_err(|e| AppError::Internal(format!("sample plan: {e}")))?;
+            plan_ids.insert((terms.code, model), plans::create(conn, input.validate()?, created)?.id);
+        }
+    }
+    Ok(plan_ids)
+}
 
 /// Linear congruential generator (Knuth's MMIX constants): deterministic demo data without a
 /// `rand` dependency.

@@ -6,8 +6,7 @@
 //! are written, it leaves no invoice and no claim, and the repeated run bills everything once.
 //! And SIGTERM (a graceful shutdown) during the import lets it finish and answer first.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -15,41 +14,9 @@ use diesel::{Connection, RunQueryDsl};
 
 use crate::fixtures::*;
 use crate::harness::*;
+use crate::server_process::serve;
 
 const ROWS: usize = 200_000;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `supportbill serve` on port 0 over `url` and reads the address it prints.
-fn serve(url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_supportbill"))
-        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start supportbill serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    Server { child, base }
-}
 
 #[derive(diesel::QueryableByName)]
 struct Count {

@@ -33,6 +33,7 @@ mod patch;
 mod ratelimit;
 mod reports;
 mod robustness;
+mod server_process;
 mod tax_treatment;
 mod time_entries;
 mod validation;

@@ -3,26 +3,14 @@
 //! out gapless and distinct, and so do credit-note numbers. PostgreSQL only (SQLite is one
 //! process by design).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{json, Value};
 
 use crate::harness::PG_ENV;
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::server_process::serve;
 
 /// Drops the test's database when the test ends, passed or failed. Declared before the
 /// servers, so it is dropped after them (and `WITH (FORCE)` ends any connection left).
@@ -42,26 +30,6 @@ impl Drop for TestDatabase {
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_supportbill")
-}
-
-/// Starts `supportbill serve` on port 0 and reads the address it prints.
-fn serve(url: &str) -> Server {
-    let mut child = Command::new(bin())
-        .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start supportbill serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    Server { child, base }
 }
 
 async fn call(client: &awc::Client, token: &str, method: &str, url: String, body: Option<Value>) -> (u16, Value) {
