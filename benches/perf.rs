@@ -30,6 +30,7 @@ use diesel::prelude::*;
 use supportbill::bench::generate::{self, Size};
 use supportbill::documents::model::InvoiceDocument;
 use supportbill::documents::{csv as doc_csv, pdf};
+use supportbill::domain::vocab::InvoiceStatus;
 use supportbill::service::clock::FixedClock;
 use supportbill::service::import::{self, SubscriptionBy};
 use supportbill::service::invoices;
@@ -277,7 +278,7 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     //     drafts exactly those customers anew. Baseline: one transaction per invoice that only
     //     updates its row, as for issuing.
     let draft_ids: Vec<i64> = invoices_t::table
-        .filter(invoices_t::status.eq("draft"))
+        .filter(invoices_t::status.eq(InvoiceStatus::Draft))
         .order(invoices_t::id)
         .select(invoices_t::id)
         .load(&mut **conn)
@@ -314,7 +315,7 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     // 3. Issue every draft in one bulk issue (`POST /invoices/issue`). Baseline: one
     //    transaction per invoice that only updates its row (the floor of issuing one by one).
     let draft_ids: Vec<i64> = invoices_t::table
-        .filter(invoices_t::status.eq("draft"))
+        .filter(invoices_t::status.eq(InvoiceStatus::Draft))
         .order(invoices_t::id)
         .select(invoices_t::id)
         .load(&mut **conn)
@@ -423,7 +424,7 @@ fn one_update_per_transaction(conn: &mut DbConnection, ids: &[i64]) -> Duration 
     let t = Instant::now();
     for &id in ids {
         supportbill::storage::write_tx(conn, |conn| {
-            diesel::update(invoices_t::table.find(id)).set(invoices_t::status.eq("draft")).execute(conn)
+            diesel::update(invoices_t::table.find(id)).set(invoices_t::status.eq(InvoiceStatus::Draft)).execute(conn)
         })
         .expect("update");
     }

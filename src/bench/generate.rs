@@ -18,9 +18,11 @@
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
-use crate::domain::vocab::EscalationChannel;
+use crate::domain::money::Currency;
+use crate::domain::pricing::Category;
+use crate::domain::vocab::{EscalationChannel, Product, Severity, SubscriptionStatus, TaxTreatment};
 use crate::error::AppError;
-use crate::service::sample::{self as demo, Lcg, CURRENCIES, MODELS};
+use crate::service::sample::{self as demo, named, Lcg, CURRENCIES, MODELS};
 use crate::storage::bulk::insert_returning_ids;
 use crate::storage::models::{NewCustomer, NewSubscription, NewTicket, NewTimeEntry};
 use crate::storage::schema::{customers, subscriptions};
@@ -110,11 +112,11 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
                 ),
                 email: format!("ap{}@customer.example", i + 1),
                 country: country.into(),
-                currency: CURRENCIES[ci].code.into(),
+                currency: named(Currency::from_code, CURRENCIES[ci].code)?,
                 tax_rate_percent: Dec(tax.parse().map_err(|_| AppError::Internal("tax".into()))?),
                 tax_id: format!("{country}{:09}", 100_000_000 + i),
                 external_id: Some(demo::guid(0xc057_0000, i as u32 + 1)),
-                tax_treatment: if reverse_charge { "reverse_charge" } else { "standard" }.into(),
+                tax_treatment: if reverse_charge { TaxTreatment::ReverseCharge } else { TaxTreatment::Standard },
                 exemption_reason: String::new(),
             },
             customers::created_at.eq(created),
@@ -141,10 +143,10 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
                 NewSubscription {
                     customer_id,
                     plan_id: plan_ids[&(CURRENCIES[ci].code, model)],
-                    product: product.into(),
+                    product: named(Product::parse, product)?,
                     name: offer.into(),
                     external_id: Some(demo::guid(0x5b50_0000, new_subs.len() as u32 + 1)),
-                    status: status.into(),
+                    status: named(SubscriptionStatus::parse, status)?,
                 },
                 subscriptions::created_at.eq(created),
             ));
@@ -158,7 +160,7 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
 
     // Tickets: about one per eight entries, opened in the month's first three weeks.
     let ticket_count = (size.entries / 8).max(1);
-    let channels = EscalationChannel::NAMES;
+    let channels = EscalationChannel::ALL;
     let mut gen_tickets = Vec::with_capacity(ticket_count);
     let mut new_tickets = Vec::with_capacity(ticket_count);
     for n in 0..ticket_count {
@@ -175,11 +177,11 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
         new_tickets.push(NewTicket {
             subscription_id: subs[sub].id,
             title: lcg.pick(titles).to_string(),
-            category: category.into(),
-            severity: lcg.pick(&SEVERITIES).into(),
+            category: named(Category::parse, category)?,
+            severity: named(Severity::parse, lcg.pick(&SEVERITIES))?,
             opened_at,
             closed_at: Some(opened_at + Duration::hours(2 + lcg.below(72) as i64)),
-            escalation_channel: escalated.then(|| lcg.pick(channels).to_string()),
+            escalation_channel: escalated.then(|| lcg.pick(channels)),
             escalation_case_id: escalated.then(|| format!("26{:014}", n)),
             escalated_at: escalated.then(|| opened_at + Duration::hours(1)),
         });
@@ -263,7 +265,7 @@ fn time_entries(
             agent,
             started_at,
             minutes,
-            category: category.to_string(),
+            category: named(Category::parse, category)?,
             billable,
             description: description.to_string(),
         });

@@ -30,9 +30,11 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use crate::domain::pricing::Category;
+use crate::domain::vocab::{EscalationChannel, Product, Severity, SubscriptionStatus};
 use crate::error::AppError;
 use crate::service::customers::CustomerInput;
-use crate::service::sample::{entry_description, guid, local_to_utc, ticket_titles, Lcg};
+use crate::service::sample::{entry_description, guid, local_to_utc, named, ticket_titles, Lcg};
 use crate::service::time_entries::{EntryDraft, Locator, SubscriptionRef};
 use crate::service::{charges, customers, subscriptions, tickets, time_entries};
 use crate::storage::models::{NewCharge, NewSubscription, NewTicket};
@@ -169,10 +171,10 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                 NewSubscription {
                     customer_id: customer.id,
                     plan_id,
-                    product: product.into(),
+                    product: named(Product::parse, product)?,
                     name: name.into(),
                     external_id: Some(guid(0x5b5c0001, sub_counter)),
-                    status: status.into(),
+                    status: named(SubscriptionStatus::parse, status)?,
                 },
                 created,
             )?;
@@ -216,7 +218,11 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                     escalation_no += 1;
                     let channel = CHANNELS[escalation_no as usize % CHANNELS.len()];
                     let case_id = format!("{}{:010}", month.format("%y%m%d"), 1_000_000 + ticket_no * 37);
-                    (Some(channel.to_string()), Some(case_id), Some(opened_at + Duration::minutes(90)))
+                    (
+                        Some(named(EscalationChannel::parse, channel)?),
+                        Some(case_id),
+                        Some(opened_at + Duration::minutes(90)),
+                    )
                 } else {
                     (None, None, None)
                 };
@@ -231,8 +237,8 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                     NewTicket {
                         subscription_id: sub.id,
                         title: title.to_string(),
-                        category: category.into(),
-                        severity: severity.into(),
+                        category: named(Category::parse, category)?,
+                        severity: named(Severity::parse, severity)?,
                         opened_at,
                         closed_at,
                         escalation_channel: channel,
@@ -301,7 +307,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                     agent: lcg.pick(&AGENTS).to_string(),
                     started_at: local_to_utc(sub.timezone, date, hour, 5 * lcg.below(12)),
                     minutes: (15 + 5 * lcg.below(10)) as i32,
-                    category: Some(category.into()),
+                    category: Some(named(Category::parse, category)?),
                     billable,
                     description: description.into(),
                 });

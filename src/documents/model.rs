@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::money::Currency;
+use crate::domain::pricing::{Category, LineKind};
 use crate::domain::terms::{ContactMethod, Hours};
-use crate::domain::vocab::TaxTreatment;
+use crate::domain::vocab::{CreditType, DocumentKind, InvoiceStatus, Product, TaxTreatment};
 
 /// Snapshots frozen before tax treatments existed were all standard.
-fn standard_tax_treatment() -> String {
-    TaxTreatment::Standard.as_str().to_string()
+fn standard_tax_treatment() -> TaxTreatment {
+    TaxTreatment::Standard
 }
 
 /// An invoice as clients see it, and as it is frozen at issue.
@@ -22,9 +24,11 @@ pub struct InvoiceDocument {
     /// Set at issue: prefix + 6-digit gapless sequence, e.g. `INV-000001`.
     pub number: Option<String>,
     /// `draft`, `issued`, `void` or `credited` (SPEC 6).
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: InvoiceStatus,
     pub customer_id: i64,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     pub period_start: String,
     /// Exclusive.
     pub period_end: String,
@@ -37,7 +41,8 @@ pub struct InvoiceDocument {
     pub total: String,
     /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6), frozen at issue.
     #[serde(default = "standard_tax_treatment")]
-    pub tax_treatment: String,
+    #[schema(value_type = String)]
+    pub tax_treatment: TaxTreatment,
     /// The legal note the documents print (reverse charge, the exemption reason, outside scope).
     #[serde(default)]
     pub tax_note: Option<String>,
@@ -55,8 +60,10 @@ pub struct InvoiceDocument {
 pub struct LineDocument {
     pub subscription_id: i64,
     /// `support_time`, `after_hours_support_time`, `retainer_fee`, `overage`, `incident_fee`, `charge`.
-    pub kind: String,
-    pub category: Option<String>,
+    #[schema(value_type = String)]
+    pub kind: LineKind,
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Category>,
     /// `YYYY-MM-01` for retainer fee and overage lines.
     pub month: Option<String>,
     pub description: String,
@@ -92,7 +99,8 @@ pub struct PartnerParty {
 pub struct SubscriptionRefDoc {
     pub id: i64,
     pub name: String,
-    pub product: String,
+    #[schema(value_type = String)]
+    pub product: Product,
     pub external_id: Option<String>,
     pub plan_id: i64,
 }
@@ -111,9 +119,11 @@ pub struct SupportTerms {
 pub struct InvoiceSummary {
     pub id: i64,
     pub number: Option<String>,
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: InvoiceStatus,
     pub customer_id: i64,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     pub period_start: String,
     pub period_end: String,
     pub issued_at: Option<String>,
@@ -130,9 +140,9 @@ impl InvoiceDocument {
         InvoiceSummary {
             id: self.id,
             number: self.number.clone(),
-            status: self.status.clone(),
+            status: self.status,
             customer_id: self.customer_id,
-            currency: self.currency.clone(),
+            currency: self.currency,
             period_start: self.period_start.clone(),
             period_end: self.period_end.clone(),
             issued_at: self.issued_at.clone(),
@@ -159,10 +169,12 @@ pub struct CreditNoteDocument {
     /// `YYYY-MM-DD`: the corrected invoice's issue date.
     pub invoice_issue_date: String,
     /// `full` or `partial`.
-    pub credit_type: String,
+    #[schema(value_type = String)]
+    pub credit_type: CreditType,
     pub reason: String,
     pub customer_id: i64,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     /// The corrected invoice's period.
     pub period_start: String,
     pub period_end: String,
@@ -173,7 +185,8 @@ pub struct CreditNoteDocument {
     pub tax_rate_percent: String,
     pub tax: String,
     pub total: String,
-    pub tax_treatment: String,
+    #[schema(value_type = String)]
+    pub tax_treatment: TaxTreatment,
     pub tax_note: Option<String>,
     pub customer: CustomerParty,
     pub partner: PartnerParty,
@@ -185,8 +198,10 @@ pub struct CreditLineDocument {
     /// The 1-based position of the invoice line credited.
     pub invoice_line: usize,
     pub subscription_id: i64,
-    pub kind: String,
-    pub category: Option<String>,
+    #[schema(value_type = String)]
+    pub kind: LineKind,
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Category>,
     pub month: Option<String>,
     pub description: String,
     /// As on the invoice line when the whole line is credited; `1` for part of a line.
@@ -205,9 +220,11 @@ pub struct CreditNoteSummary {
     pub number: String,
     pub invoice_id: i64,
     pub customer_id: i64,
-    pub credit_type: String,
+    #[schema(value_type = String)]
+    pub credit_type: CreditType,
     pub reason: String,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     pub issued_at: String,
     pub subtotal: String,
     pub tax_rate_percent: String,
@@ -223,9 +240,9 @@ impl CreditNoteDocument {
         InvoiceDocument {
             id: cn.id,
             number: Some(cn.number.clone()),
-            status: "issued".into(),
+            status: InvoiceStatus::Issued,
             customer_id: cn.customer_id,
-            currency: cn.currency.clone(),
+            currency: cn.currency,
             period_start: cn.period_start.clone(),
             period_end: cn.period_end.clone(),
             issued_at: Some(cn.issued_at.clone()),
@@ -235,8 +252,8 @@ impl CreditNoteDocument {
                 .iter()
                 .map(|l| LineDocument {
                     subscription_id: l.subscription_id,
-                    kind: l.kind.clone(),
-                    category: l.category.clone(),
+                    kind: l.kind,
+                    category: l.category,
                     month: l.month.clone(),
                     description: l.description.clone(),
                     quantity: l.quantity.clone(),
@@ -249,7 +266,7 @@ impl CreditNoteDocument {
             tax_rate_percent: cn.tax_rate_percent.clone(),
             tax: cn.tax.clone(),
             total: cn.total.clone(),
-            tax_treatment: cn.tax_treatment.clone(),
+            tax_treatment: cn.tax_treatment,
             tax_note: cn.tax_note.clone(),
             customer: cn.customer.clone(),
             partner: cn.partner.clone(),
@@ -277,7 +294,8 @@ pub struct UsageRow {
 pub struct RegisterRow {
     /// `invoice` or `credit_note`; credit notes show their amounts negative, so each column
     /// sums to the net amount invoiced.
-    pub kind: String,
+    #[schema(value_type = String)]
+    pub kind: DocumentKind,
     pub id: i64,
     pub number: Option<String>,
     /// For credit notes: the number of the invoice they correct.
@@ -288,8 +306,10 @@ pub struct RegisterRow {
     pub period_end: String,
     pub customer_id: i64,
     pub customer_name: String,
-    pub status: String,
-    pub currency: String,
+    #[schema(value_type = String)]
+    pub status: InvoiceStatus,
+    #[schema(value_type = String)]
+    pub currency: Currency,
     pub subtotal: String,
     pub tax: String,
     pub total: String,

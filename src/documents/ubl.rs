@@ -17,6 +17,7 @@ use rust_decimal::Decimal;
 
 use crate::documents::model::{CreditNoteDocument, InvoiceDocument, LineDocument};
 use crate::domain::money::Currency;
+use crate::domain::vocab::{InvoiceStatus, TaxTreatment};
 
 const NS_INVOICE: &str = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2";
 const NS_CREDIT_NOTE: &str = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2";
@@ -53,14 +54,14 @@ struct VatCategory {
 
 fn vat_category(doc: &InvoiceDocument) -> VatCategory {
     let rate = doc.tax_rate_percent.clone();
-    match doc.tax_treatment.as_str() {
-        "reverse_charge" => VatCategory {
+    match doc.tax_treatment {
+        TaxTreatment::ReverseCharge => VatCategory {
             code: "AE",
             percent: Some("0".into()),
             exemption_code: Some("VATEX-EU-AE"),
             exemption_reason: Some(doc.tax_note.clone().unwrap_or_else(|| "Reverse charge".into())),
         },
-        "exempt" => VatCategory {
+        TaxTreatment::Exempt => VatCategory {
             code: "E",
             percent: Some("0".into()),
             exemption_code: None,
@@ -68,16 +69,18 @@ fn vat_category(doc: &InvoiceDocument) -> VatCategory {
                 doc.tax_note.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "Exempt from VAT".into()),
             ),
         },
-        "outside_scope" => VatCategory {
+        TaxTreatment::OutsideScope => VatCategory {
             code: "O",
             percent: None,
             exemption_code: Some("VATEX-EU-O"),
             exemption_reason: Some(doc.tax_note.clone().unwrap_or_else(|| "Not subject to VAT".into())),
         },
-        _ if rate.parse::<Decimal>().map(|r| r.is_zero()).unwrap_or(false) => {
+        TaxTreatment::Standard if rate.parse::<Decimal>().map(|r| r.is_zero()).unwrap_or(false) => {
             VatCategory { code: "Z", percent: Some("0".into()), exemption_code: None, exemption_reason: None }
         }
-        _ => VatCategory { code: "S", percent: Some(rate), exemption_code: None, exemption_reason: None },
+        TaxTreatment::Standard => {
+            VatCategory { code: "S", percent: Some(rate), exemption_code: None, exemption_reason: None }
+        }
     }
 }
 
@@ -264,8 +267,7 @@ struct Kind<'a> {
 }
 
 fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
-    let currency = Currency::from_code(&doc.currency)
-        .ok_or_else(|| UblError::unsupported(format!("unknown currency {}", doc.currency)))?;
+    let currency = doc.currency;
     if currency.minor_digits() > 2 {
         return Err(UblError::unsupported(format!(
             "{} has {} minor digits; EN 16931 e-invoices allow at most two decimals",
@@ -285,7 +287,7 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
         ));
     }
     let vat = vat_category(doc);
-    let cur = [("currencyID", doc.currency.as_str())];
+    let cur = [("currencyID", doc.currency.code())];
 
     let mut x = Xml::new();
     x.event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
@@ -303,7 +305,7 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
     if let Some(note) = doc.tax_note.as_deref().filter(|n| !n.is_empty()) {
         x.leaf("cbc:Note", &[], note);
     }
-    x.leaf("cbc:DocumentCurrencyCode", &[], &doc.currency);
+    x.leaf("cbc:DocumentCurrencyCode", &[], doc.currency.code());
     x.start("cac:InvoicePeriod", &[]);
     x.leaf("cbc:StartDate", &[], &doc.period_start);
     x.leaf("cbc:EndDate", &[], &last_day(&doc.period_end));
@@ -403,7 +405,7 @@ fn render(doc: &InvoiceDocument, kind: Kind<'_>) -> Result<Vec<u8>, UblError> {
 
 /// An issued (or void, or credited) invoice as a UBL 2.1 Invoice; drafts are refused.
 pub fn invoice_ubl(doc: &InvoiceDocument) -> Result<Vec<u8>, UblError> {
-    if doc.status == "draft" {
+    if doc.status == InvoiceStatus::Draft {
         return Err(UblError::unsupported("a draft is not an invoice yet: issue it to get its e-invoice"));
     }
     let due = doc.due_date.as_deref();

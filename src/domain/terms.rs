@@ -45,7 +45,7 @@ impl Hours {
 
 /// The pricing fields of a stored plan, decoded.
 pub struct StoredPlanPricing<'a> {
-    pub billing_model: &'a str,
+    pub billing_model: BillingModel,
     pub hourly_rate: Option<Decimal>,
     pub category_rates: &'a str,
     pub after_hours_multiplier: Decimal,
@@ -62,8 +62,6 @@ impl StoredPlanPricing<'_> {
     /// Stored plans were validated on the way in; a failure here means the row was edited by
     /// hand, and is reported as such rather than priced wrongly.
     pub fn to_terms(&self) -> Result<PlanTerms, String> {
-        let billing_model = BillingModel::parse(self.billing_model)
-            .ok_or_else(|| format!("unknown billing model {:?}", self.billing_model))?;
         let rates: BTreeMap<String, String> = serde_json::from_str(self.category_rates).map_err(|e| e.to_string())?;
         let mut category_rates = BTreeMap::new();
         for (category, rate) in rates {
@@ -75,7 +73,7 @@ impl StoredPlanPricing<'_> {
         let chargeable_categories: BTreeSet<Category> = names.iter().filter_map(|n| Category::parse(n)).collect();
         let hours: Hours = serde_json::from_str(self.hours_of_service).map_err(|e| e.to_string())?;
         Ok(PlanTerms {
-            billing_model,
+            billing_model: self.billing_model,
             hourly_rate: self.hourly_rate,
             category_rates,
             after_hours_multiplier: self.after_hours_multiplier,

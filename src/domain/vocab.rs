@@ -1,6 +1,39 @@
 //! The partner's closed vocabularies (products, statuses, severities, escalation channels, ...)
 //! with their wire names. Category, billing model and line kind live in `pricing`.
 
+use super::pricing::{BillingModel, Category, LineKind};
+
+/// Display and serde for a vocabulary through its `as_str` and `parse`, so JSON, CSV and the
+/// database all carry the one wire name.
+macro_rules! wire_name {
+    ($name:ident) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+                $name::parse(&text)
+                    .ok_or_else(|| serde::de::Error::custom(format!("unknown {} {text:?}", stringify!($name))))
+            }
+        }
+    };
+}
+
+// The pricing engine's vocabularies (declared there) are written the same way.
+wire_name!(Category);
+wire_name!(BillingModel);
+wire_name!(LineKind);
+
 /// A closed set of names: `as_str` gives the wire name, `parse` reads it back, `NAMES` lists
 /// them for error messages and the OpenAPI document.
 macro_rules! vocabulary {
@@ -11,6 +44,7 @@ macro_rules! vocabulary {
 
         impl $name {
             pub const NAMES: &'static [&'static str] = &[$($text),+];
+            pub const ALL: &'static [Self] = &[$($name::$variant),+];
             pub fn as_str(&self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
@@ -24,6 +58,8 @@ macro_rules! vocabulary {
                 })
             }
         }
+
+        wire_name!($name);
     };
 }
 
@@ -56,6 +92,14 @@ vocabulary!(
     /// How VAT applies to a customer (SPEC 6): `standard` charges its `tax_rate_percent`; the
     /// others charge none and print why.
     TaxTreatment { Standard => "standard", ReverseCharge => "reverse_charge", Exempt => "exempt", OutsideScope => "outside_scope" }
+);
+vocabulary!(
+    /// What a row of the invoice register is: an invoice, or a credit note correcting one.
+    DocumentKind { Invoice => "invoice", CreditNote => "credit_note" }
+);
+vocabulary!(
+    /// Whether a credit note reverses its whole invoice or part of it.
+    CreditType { Full => "full", Partial => "partial" }
 );
 
 /// The legal note reverse-charge documents carry (SPEC 6), word for word.

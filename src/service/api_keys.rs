@@ -35,7 +35,7 @@ pub fn create(conn: &mut DbConnection, key: NewKey, now: NaiveDateTime) -> Resul
         }
         let new = NewApiKey {
             name: key.name,
-            role: key.role.as_str().to_string(),
+            role: key.role,
             customer_id: key.customer_id,
             token_hash: hash_token(&token),
             created_at: now,

@@ -12,15 +12,13 @@ use crate::storage::{write_tx, DbConnection};
 /// The amount must fit the currency of the subscription's customer (no 10.005 EUR).
 pub fn create(conn: &mut DbConnection, mut new: NewCharge) -> Result<Charge, AppError> {
     write_tx(conn, |conn| {
-        let currency: Option<String> = subscriptions::table
+        let currency: Option<Currency> = subscriptions::table
             .inner_join(customers::table)
             .filter(subscriptions::id.eq(new.subscription_id))
             .select(customers::currency)
             .first(conn)
             .optional()?;
         let currency = currency.ok_or_else(|| AppError::field("subscription_id", "no subscription has this id"))?;
-        let currency =
-            Currency::from_code(&currency).ok_or_else(|| AppError::Internal(format!("stored currency {currency}")))?;
         new.amount.0 = v::money(new.amount.0, currency).map_err(|m| AppError::field("amount", m))?;
         let id: i64 = diesel::insert_into(charges::table).values(&new).returning(charges::id).get_result(conn)?;
         get(conn, id)

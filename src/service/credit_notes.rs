@@ -22,7 +22,7 @@ use rust_decimal::Decimal;
 use crate::documents::model::{CreditLineDocument, CreditNoteDocument, CreditNoteSummary, LineDocument};
 use crate::domain::money::Currency;
 use crate::domain::validation::{self as v, Check};
-use crate::domain::vocab::InvoiceStatus;
+use crate::domain::vocab::{CreditType, InvoiceStatus};
 use crate::error::AppError;
 use crate::service::auth::Caller;
 use crate::service::clock::Clock;
@@ -42,24 +42,20 @@ pub struct CreditRequest {
     pub lines: Option<Vec<(i64, String)>>,
 }
 
-fn currency_of(code: &str) -> Result<Currency, AppError> {
-    Currency::from_code(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?} is unknown")))
-}
-
 fn parse_amount(text: &str) -> Result<Decimal, AppError> {
     v::decimal(text).map_err(|e| AppError::Internal(format!("stored amount {text:?}: {e}")))
 }
 
 pub fn summary(row: &CreditNote) -> Result<CreditNoteSummary, AppError> {
-    let c = currency_of(&row.currency)?;
+    let c = row.currency;
     Ok(CreditNoteSummary {
         id: row.id,
         number: row.number.clone(),
         invoice_id: row.invoice_id,
         customer_id: row.customer_id,
-        credit_type: if row.full_credit { "full" } else { "partial" }.to_string(),
+        credit_type: if row.full_credit { CreditType::Full } else { CreditType::Partial },
         reason: row.reason.clone(),
-        currency: row.currency.clone(),
+        currency: row.currency,
         issued_at: crate::domain::time::timestamp(row.issued_at),
         subtotal: c.format(row.subtotal.0),
         tax_rate_percent: row.tax_rate_percent.0.to_string(),
@@ -106,8 +102,8 @@ fn credit_line(
     CreditLineDocument {
         invoice_line: position,
         subscription_id: line.subscription_id,
-        kind: line.kind.clone(),
-        category: line.category.clone(),
+        kind: line.kind,
+        category: line.category,
         month: line.month.clone(),
         description: line.description.clone(),
         quantity: if whole { line.quantity.clone() } else { "1".to_string() },
@@ -133,9 +129,9 @@ pub fn create(
         let locked = diesel::update(
             invoices_t::table
                 .filter(invoices_t::id.eq(invoice_id))
-                .filter(invoices_t::status.eq(InvoiceStatus::Issued.as_str())),
+                .filter(invoices_t::status.eq(InvoiceStatus::Issued)),
         )
-        .set(invoices_t::status.eq(InvoiceStatus::Issued.as_str()))
+        .set(invoices_t::status.eq(InvoiceStatus::Issued))
         .execute(conn)?;
         let row: Option<Invoice> =
             invoices_t::table.find(invoice_id).select(Invoice::as_select()).first(conn).optional()?;
@@ -147,7 +143,7 @@ pub fn create(
             ));
         }
         let doc = invoices::document(conn, &row)?;
-        let currency = currency_of(&doc.currency)?;
+        let currency = doc.currency;
         let credited = credited_so_far(conn, invoice_id)?;
         let mut uncredited = Vec::with_capacity(doc.lines.len());
         for (i, l) in doc.lines.iter().enumerate() {
@@ -238,7 +234,7 @@ pub fn create(
         // Read the clock after taking the counter lock, so issue times follow number order.
         let now = clock.now();
         let issue_date = doc.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t).to_string()).unwrap_or_default();
-        let credit_type = if full { "full" } else { "partial" };
+        let credit_type = if full { CreditType::Full } else { CreditType::Partial };
         let mut cn = CreditNoteDocument {
             id: 0,
             number: number.clone(),
@@ -246,10 +242,10 @@ pub fn create(
             invoice_id,
             invoice_number: doc.number.clone().unwrap_or_default(),
             invoice_issue_date: issue_date,
-            credit_type: credit_type.into(),
+            credit_type,
             reason: req.reason.clone(),
             customer_id: row.customer_id,
-            currency: doc.currency.clone(),
+            currency: doc.currency,
             period_start: doc.period_start.clone(),
             period_end: doc.period_end.clone(),
             issued_at: crate::domain::time::timestamp(now),
@@ -257,7 +253,7 @@ pub fn create(
             tax_rate_percent: doc.tax_rate_percent.clone(),
             tax: currency.format(tax),
             total: currency.format(total),
-            tax_treatment: doc.tax_treatment.clone(),
+            tax_treatment: doc.tax_treatment,
             tax_note: doc.tax_note.clone(),
             customer: doc.customer.clone(),
             partner: doc.partner.clone(),
@@ -276,7 +272,7 @@ pub fn create(
                 number,
                 full_credit: full,
                 reason: req.reason.clone(),
-                currency: doc.currency.clone(),
+                currency: doc.currency,
                 issued_at: now,
                 subtotal: Dec(subtotal),
                 tax_rate_percent: Dec(rate),
@@ -296,7 +292,7 @@ pub fn create(
         // while it still stood would give its credit a second time on the next invoice.
         if uncredited_net - subtotal <= Decimal::ZERO {
             diesel::update(invoices_t::table.find(invoice_id))
-                .set(invoices_t::status.eq(InvoiceStatus::Credited.as_str()))
+                .set(invoices_t::status.eq(InvoiceStatus::Credited))
                 .execute(conn)?;
             crate::service::claims::free_claims(conn, invoice_id)?;
         }

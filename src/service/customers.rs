@@ -83,11 +83,11 @@ impl CustomerInput {
             billing_address: address.unwrap(),
             email: email.unwrap(),
             country: country.unwrap(),
-            currency: currency.unwrap().code().to_string(),
+            currency: currency.unwrap(),
             tax_rate_percent: Dec(tax.unwrap().normalize()),
             tax_id: tax_id.unwrap(),
             external_id: external_id.unwrap(),
-            tax_treatment: treatment.unwrap().as_str().to_string(),
+            tax_treatment: treatment.unwrap(),
             exemption_reason: reason.unwrap(),
         })
     }
@@ -95,8 +95,7 @@ impl CustomerInput {
 
 /// SPEC 6: a reverse-charge invoice names both VAT ids, so the partner's must be set too.
 fn check_partner_tax_id(conn: &mut DbConnection, new: &NewCustomer) -> Result<(), AppError> {
-    if new.tax_treatment == TaxTreatment::ReverseCharge.as_str()
-        && crate::service::partner::get(conn)?.tax_id.trim().is_empty()
+    if new.tax_treatment == TaxTreatment::ReverseCharge && crate::service::partner::get(conn)?.tax_id.trim().is_empty()
     {
         return Err(AppError::field(
             "tax_treatment",

@@ -34,7 +34,7 @@ pub fn validate_entry(raw: RawEntry) -> Result<EntryDraft, Vec<(&'static str, St
     let category = match raw.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => Some(None),
         Some(c) => match Category::parse(c) {
-            Some(cat) => Some(Some(cat.as_str().to_string())),
+            Some(cat) => Some(Some(cat)),
             None => {
                 errors.push(("category", format!("{c:?} is not one of: billing, subscription_management, technical")));
                 None

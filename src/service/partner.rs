@@ -18,7 +18,7 @@ pub fn update(conn: &mut DbConnection, mut details: Partner) -> Result<Partner, 
         // Reverse-charge customers' invoices must name the partner's VAT id (SPEC 6).
         if details.tax_id.trim().is_empty() {
             let reverse: i64 = customers::table
-                .filter(customers::tax_treatment.eq(TaxTreatment::ReverseCharge.as_str()))
+                .filter(customers::tax_treatment.eq(TaxTreatment::ReverseCharge))
                 .count()
                 .get_result(conn)?;
             if reverse > 0 {

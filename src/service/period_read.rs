@@ -119,7 +119,7 @@ pub fn merge(entries: &mut EntriesBySubscription, other: EntriesBySubscription) 
 
 /// A billable entry as the run reads it: id, subscription, start, minutes, category.
 // (`StoredTimestamp`: the fast read of SQLite's timestamp text, `storage::timestamp`.)
-type Row = (i64, i64, crate::storage::timestamp::StoredTimestamp, i32, String);
+type Row = (i64, i64, crate::storage::timestamp::StoredTimestamp, i32, Category);
 
 /// The period's unclaimed billable entries, as [`Row`]s. Non-billable entries are never
 /// chargeable (SPEC P1), and pricing uses the rest only through chargeable ones, so the run
@@ -163,7 +163,6 @@ fn unclaimed(
 
 fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
     for (id, sub, started_at, minutes, category) in rows {
-        let Some(category) = Category::parse(&category) else { continue };
         let started_at = chrono::DateTime::from_naive_utc_and_offset(started_at.0, chrono::Utc);
         entries.entry(sub).or_default().push(pricing::TimeEntry {
             id,

@@ -199,8 +199,8 @@ impl PlanInput {
         c.finish(|| NewPlan {
             name: name.unwrap(),
             scope: scope.unwrap(),
-            currency: currency.unwrap().code().to_string(),
-            billing_model: model.unwrap().as_str().to_string(),
+            currency: currency.unwrap(),
+            billing_model: model.unwrap(),
             hourly_rate: hourly_rate.map(Dec),
             category_rates: serde_json::to_string(&category_rates).unwrap_or_default(),
             after_hours_multiplier: Dec(multiplier.unwrap()),

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::documents::model::RegisterRow;
+use crate::domain::vocab::{DocumentKind, InvoiceStatus};
 use crate::error::AppError;
 use crate::service::{credit_notes, invoices};
 use crate::storage::DbConnection;
@@ -19,7 +20,7 @@ pub fn register(
     // In issue order; invoices before credit notes issued at the same instant.
     rows.sort_by_cached_key(|r| {
         let at = r.issued_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        (at, r.kind != "invoice", r.id)
+        (at, r.kind != DocumentKind::Invoice, r.id)
     });
     Ok(rows)
 }
@@ -35,7 +36,7 @@ fn invoice_register(
         .map(|(inv, customer_name)| {
             let s = invoices::summary(&inv)?;
             Ok(RegisterRow {
-                kind: "invoice".into(),
+                kind: DocumentKind::Invoice,
                 id: s.id,
                 number: s.number,
                 corrects: None,
@@ -72,7 +73,7 @@ fn credit_note_rows(
     Ok(credit_notes::issued_between(conn, from, to, customer_id)?
         .into_iter()
         .map(|cn| RegisterRow {
-            kind: "credit_note".into(),
+            kind: DocumentKind::CreditNote,
             id: cn.id,
             number: Some(cn.number),
             corrects: Some(cn.invoice_number),
@@ -82,7 +83,7 @@ fn credit_note_rows(
             period_end: cn.period_end,
             customer_id: cn.customer_id,
             customer_name: cn.customer.name,
-            status: "issued".into(),
+            status: InvoiceStatus::Issued,
             currency: cn.currency,
             subtotal: negate(&cn.subtotal),
             tax: negate(&cn.tax),

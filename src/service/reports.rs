@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::documents::model::UsageRow;
 use crate::domain::pricing::{self, Category};
+use crate::domain::vocab::EscalationChannel;
 use crate::error::AppError;
 use crate::storage::models::{Plan, Subscription};
 use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entries};
@@ -14,7 +15,7 @@ use crate::storage::DbConnection;
 
 /// (id, subscription, ticket, agent, started_at, minutes, category, billable)
 // (`StoredTimestamp`: the fast read of SQLite's timestamp text, `storage::timestamp`.)
-type EntryRow = (i64, i64, Option<i64>, String, crate::storage::timestamp::StoredTimestamp, i32, String, bool);
+type EntryRow = (i64, i64, Option<i64>, String, crate::storage::timestamp::StoredTimestamp, i32, Category, bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -86,7 +87,7 @@ pub fn usage_in_pages(
     }
     // Tickets counted in the range: opened or escalated in it (both columns are indexed), not
     // every ticket there is; a one-day summary of a large partner read all 125,000 before.
-    type TicketRow = (i64, i64, String, NaiveDateTime, Option<String>, Option<NaiveDateTime>);
+    type TicketRow = (i64, i64, Category, NaiveDateTime, Option<EscalationChannel>, Option<NaiveDateTime>);
     let ticket_columns = (
         tickets::id,
         tickets::subscription_id,
@@ -108,7 +109,7 @@ pub fn usage_in_pages(
     );
     let ticket_rows: Vec<TicketRow> = ticket_rows.into_iter().filter(|t| subs.contains_key(&t.1)).collect();
     // Escalation channels of the entries' tickets, looked up a page at a time (by-channel only).
-    let mut ticket_channel: HashMap<i64, Option<String>> = ticket_rows.iter().map(|t| (t.0, t.4.clone())).collect();
+    let mut ticket_channel: HashMap<i64, Option<EscalationChannel>> = ticket_rows.iter().map(|t| (t.0, t.4)).collect();
 
     // The group of everything a subscription decides, keyed once per subscription (not per entry).
     let sub_key = |sub: &Subscription| -> Option<(String, String)> {
@@ -117,7 +118,7 @@ pub fn usage_in_pages(
                 Some((sub.customer_id.to_string(), customer_names.get(&sub.customer_id).cloned().unwrap_or_default()))
             }
             GroupBy::Subscription => Some((sub.id.to_string(), sub.name.clone())),
-            GroupBy::Product => Some((sub.product.clone(), sub.product.clone())),
+            GroupBy::Product => Some((sub.product.to_string(), sub.product.to_string())),
             _ => None,
         }
     };
@@ -166,7 +167,7 @@ pub fn usage_in_pages(
             unknown.sort_unstable();
             unknown.dedup();
             for chunk in unknown.chunks(crate::service::IN_CHUNK) {
-                let found: Vec<(i64, Option<String>)> = tickets::table
+                let found: Vec<(i64, Option<EscalationChannel>)> = tickets::table
                     .filter(tickets::id.eq_any(chunk))
                     .select((tickets::id, tickets::escalation_channel))
                     .load(conn)?;
@@ -188,11 +189,13 @@ pub fn usage_in_pages(
                 (GroupBy::Customer | GroupBy::Subscription | GroupBy::Product, None) => {
                     unreachable!("every subscription has a key for these groupings")
                 }
-                (GroupBy::Category, None) => groups.index(&category, || category.clone()),
+                (GroupBy::Category, None) => groups.index(category.as_str(), || category.to_string()),
                 (GroupBy::Agent, None) => groups.index(&agent, || agent.clone()),
                 (GroupBy::EscalationChannel, None) => {
-                    let channel =
-                        ticket_id.and_then(|t| ticket_channel.get(&t)).and_then(|c| c.as_deref()).unwrap_or("none");
+                    let channel = ticket_id
+                        .and_then(|t| ticket_channel.get(&t))
+                        .and_then(|c| c.map(|c| c.as_str()))
+                        .unwrap_or("none");
                     groups.index(channel, || channel.to_string())
                 }
             };
@@ -205,12 +208,12 @@ pub fn usage_in_pages(
             } else {
                 row.non_billable_minutes += minutes_u
             }
-            if let (Some(plan), Some(cat)) = (per_sub.terms, Category::parse(&category)) {
+            if let Some(plan) = per_sub.terms {
                 let entry = pricing::TimeEntry {
                     id,
                     started_at: chrono::DateTime::from_naive_utc_and_offset(started_at.0, chrono::Utc),
                     minutes: minutes.max(0) as u32,
-                    category: cat,
+                    category,
                     billable,
                 };
                 let usage = pricing::entry_usage(plan, &entry);
@@ -244,12 +247,12 @@ pub fn usage_in_pages(
         }
         let keys: Vec<(String, String)> = match group_by {
             GroupBy::Customer | GroupBy::Subscription | GroupBy::Product => vec![sub_keys[sub_id].clone()],
-            GroupBy::Category => vec![(category.clone(), category.clone())],
+            GroupBy::Category => vec![(category.to_string(), category.to_string())],
             GroupBy::Agent => {
                 ticket_agents.get(id).map(|a| a.iter().map(|s| (s.clone(), s.clone())).collect()).unwrap_or_default()
             }
             GroupBy::EscalationChannel => {
-                let c = channel.clone().unwrap_or_else(|| "none".to_string());
+                let c = channel.map_or("none", |c| c.as_str()).to_string();
                 vec![(c.clone(), c)]
             }
         };
@@ -260,7 +263,7 @@ pub fn usage_in_pages(
                 row.tickets += 1
             }
             if let (true, Some(c)) = (escalated, channel) {
-                *row.escalations.entry(c.clone()).or_default() += 1
+                *row.escalations.entry(c.to_string()).or_default() += 1
             }
         }
     }

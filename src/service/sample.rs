@@ -68,6 +68,12 @@ impl Lcg {
     }
 }
 
+/// A sample table's name as its vocabulary type: `named(Product::parse, "azure")`. The tables
+/// are literal, so a name that does not parse is a bug in them.
+pub fn named<T>(parse: fn(&str) -> Option<T>, name: &str) -> Result<T, AppError> {
+    parse(name).ok_or_else(|| AppError::Internal(format!("sample data: {name:?} is not a known name")))
+}
+
 /// Prices of one currency: hourly, technical, retainer fee, incident fee, hours of service.
 pub struct CurrencyTerms {
     pub code: &'static str,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::domain::pricing::Category;
 use crate::domain::validation::{FieldError, ValidationErrors};
 use crate::error::AppError;
 use crate::service::IN_CHUNK;
@@ -21,7 +22,7 @@ pub struct EntryDraft {
     pub started_at: chrono::NaiveDateTime,
     pub minutes: i32,
     /// None: take the ticket's.
-    pub category: Option<String>,
+    pub category: Option<Category>,
     pub billable: bool,
     pub description: String,
 }
@@ -152,9 +153,9 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
             .load(conn)?;
         known.extend(found.into_iter().filter_map(|(id, x)| x.map(|x| (SubscriptionRef::ExternalId(x), id))));
     }
-    let mut ticket_info: HashMap<i64, (i64, String)> = HashMap::new();
+    let mut ticket_info: HashMap<i64, (i64, Category)> = HashMap::new();
     for chunk in ticket_ids.chunks(IN_CHUNK) {
-        let found: Vec<(i64, i64, String)> = tickets::table
+        let found: Vec<(i64, i64, Category)> = tickets::table
             .filter(tickets::id.eq_any(chunk))
             .select((tickets::id, tickets::subscription_id, tickets::category))
             .load(conn)?;
@@ -184,7 +185,7 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
                     continue;
                 }
                 Some((_, ticket_category)) => {
-                    category.get_or_insert_with(|| ticket_category.clone());
+                    category.get_or_insert(*ticket_category);
                 }
             }
         }

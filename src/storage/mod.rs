@@ -10,6 +10,7 @@
 pub mod backup;
 pub mod bulk;
 pub mod claims;
+pub mod columns;
 pub mod decimal;
 pub mod locks;
 pub mod models;

@@ -7,6 +7,11 @@ use diesel::prelude::*;
 
 use super::schema::*;
 use super::Dec;
+use crate::domain::money::Currency;
+use crate::domain::pricing::{BillingModel, Category, LineKind};
+use crate::domain::vocab::{
+    EscalationChannel, InvoiceStatus, Product, Role, Severity, SubscriptionStatus, TaxTreatment,
+};
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable, AsChangeset)]
 #[diesel(table_name = partner)]
@@ -28,13 +33,13 @@ pub struct Customer {
     pub billing_address: String,
     pub email: String,
     pub country: String,
-    pub currency: String,
+    pub currency: Currency,
     pub tax_rate_percent: Dec,
     pub tax_id: String,
     pub external_id: Option<String>,
     pub created_at: NaiveDateTime,
-    /// `standard`, `reverse_charge`, `exempt` or `outside_scope` (SPEC 6).
-    pub tax_treatment: String,
+    /// SPEC 6.
+    pub tax_treatment: TaxTreatment,
     /// Printed on exempt invoices; empty otherwise.
     pub exemption_reason: String,
 }
@@ -48,11 +53,11 @@ pub struct NewCustomer {
     pub billing_address: String,
     pub email: String,
     pub country: String,
-    pub currency: String,
+    pub currency: Currency,
     pub tax_rate_percent: Dec,
     pub tax_id: String,
     pub external_id: Option<String>,
-    pub tax_treatment: String,
+    pub tax_treatment: TaxTreatment,
     pub exemption_reason: String,
 }
 
@@ -62,8 +67,8 @@ pub struct Plan {
     pub id: i64,
     pub name: String,
     pub scope: String,
-    pub currency: String,
-    pub billing_model: String,
+    pub currency: Currency,
+    pub billing_model: BillingModel,
     pub hourly_rate: Option<Dec>,
     pub category_rates: String,
     pub after_hours_multiplier: Dec,
@@ -81,7 +86,7 @@ pub struct Plan {
 impl Plan {
     pub fn terms(&self) -> Result<crate::domain::pricing::PlanTerms, String> {
         crate::domain::terms::StoredPlanPricing {
-            billing_model: &self.billing_model,
+            billing_model: self.billing_model,
             hourly_rate: self.hourly_rate.map(|d| d.0),
             category_rates: &self.category_rates,
             after_hours_multiplier: self.after_hours_multiplier.0,
@@ -102,8 +107,8 @@ impl Plan {
 pub struct NewPlan {
     pub name: String,
     pub scope: String,
-    pub currency: String,
-    pub billing_model: String,
+    pub currency: Currency,
+    pub billing_model: BillingModel,
     pub hourly_rate: Option<Dec>,
     pub category_rates: String,
     pub after_hours_multiplier: Dec,
@@ -123,10 +128,10 @@ pub struct Subscription {
     pub id: i64,
     pub customer_id: i64,
     pub plan_id: i64,
-    pub product: String,
+    pub product: Product,
     pub name: String,
     pub external_id: Option<String>,
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -137,10 +142,10 @@ pub struct Subscription {
 pub struct NewSubscription {
     pub customer_id: i64,
     pub plan_id: i64,
-    pub product: String,
+    pub product: Product,
     pub name: String,
     pub external_id: Option<String>,
-    pub status: String,
+    pub status: SubscriptionStatus,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
@@ -149,11 +154,11 @@ pub struct Ticket {
     pub id: i64,
     pub subscription_id: i64,
     pub title: String,
-    pub category: String,
-    pub severity: String,
+    pub category: Category,
+    pub severity: Severity,
     pub opened_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
-    pub escalation_channel: Option<String>,
+    pub escalation_channel: Option<EscalationChannel>,
     pub escalation_case_id: Option<String>,
     pub escalated_at: Option<NaiveDateTime>,
     /// The invoice that claimed the ticket (`ticket_claims`): load with
@@ -170,11 +175,11 @@ pub struct Ticket {
 pub struct NewTicket {
     pub subscription_id: i64,
     pub title: String,
-    pub category: String,
-    pub severity: String,
+    pub category: Category,
+    pub severity: Severity,
     pub opened_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
-    pub escalation_channel: Option<String>,
+    pub escalation_channel: Option<EscalationChannel>,
     pub escalation_case_id: Option<String>,
     pub escalated_at: Option<NaiveDateTime>,
 }
@@ -188,7 +193,7 @@ pub struct TimeEntry {
     pub agent: String,
     pub started_at: NaiveDateTime,
     pub minutes: i32,
-    pub category: String,
+    pub category: Category,
     pub billable: bool,
     pub description: String,
     /// The invoice that claimed the entry (`time_entry_claims`): load with
@@ -208,7 +213,7 @@ pub struct NewTimeEntry {
     pub agent: String,
     pub started_at: NaiveDateTime,
     pub minutes: i32,
-    pub category: String,
+    pub category: Category,
     pub billable: bool,
     pub description: String,
 }
@@ -238,10 +243,10 @@ pub struct NewCharge {
 pub struct Invoice {
     pub id: i64,
     pub customer_id: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub number: Option<String>,
     pub issued_at: Option<NaiveDateTime>,
     pub due_date: Option<NaiveDate>,
@@ -257,10 +262,10 @@ pub struct Invoice {
 #[diesel(table_name = invoices)]
 pub struct NewInvoice {
     pub customer_id: i64,
-    pub currency: String,
+    pub currency: Currency,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub subtotal: Dec,
     pub tax_rate_percent: Dec,
     pub tax: Dec,
@@ -275,8 +280,8 @@ pub struct InvoiceLine {
     pub invoice_id: i64,
     pub position: i32,
     pub subscription_id: i64,
-    pub kind: String,
-    pub category: Option<String>,
+    pub kind: LineKind,
+    pub category: Option<Category>,
     pub month: Option<NaiveDate>,
     pub description: String,
     pub quantity: Dec,
@@ -291,8 +296,8 @@ pub struct NewInvoiceLine {
     pub invoice_id: i64,
     pub position: i32,
     pub subscription_id: i64,
-    pub kind: String,
-    pub category: Option<String>,
+    pub kind: LineKind,
+    pub category: Option<Category>,
     pub month: Option<NaiveDate>,
     pub description: String,
     pub quantity: Dec,
@@ -327,7 +332,7 @@ pub struct NewRetainerClaim {
 pub struct ApiKey {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub customer_id: Option<i64>,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -338,7 +343,7 @@ pub struct ApiKey {
 #[diesel(table_name = api_keys)]
 pub struct NewApiKey {
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub customer_id: Option<i64>,
     pub token_hash: String,
     pub created_at: NaiveDateTime,
@@ -354,7 +359,7 @@ pub struct CreditNote {
     pub number: String,
     pub full_credit: bool,
     pub reason: String,
-    pub currency: String,
+    pub currency: Currency,
     pub issued_at: NaiveDateTime,
     pub subtotal: Dec,
     pub tax_rate_percent: Dec,
@@ -371,7 +376,7 @@ pub struct NewCreditNote {
     pub number: String,
     pub full_credit: bool,
     pub reason: String,
-    pub currency: String,
+    pub currency: Currency,
     pub issued_at: NaiveDateTime,
     pub subtotal: Dec,
     pub tax_rate_percent: Dec,

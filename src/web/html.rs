@@ -5,6 +5,7 @@ use std::fmt::{self, Display, Write as _};
 
 use chrono::{Months, NaiveDate};
 
+use crate::domain::vocab::InvoiceStatus;
 use crate::web::visitor::{Visitor, CSRF_FIELD};
 
 /// Escapes text for HTML element content and (double- or single-quoted) attribute values.
@@ -206,13 +207,9 @@ pub fn group_digits(amount: &str) -> String {
     }
 }
 
-/// A status badge.
-pub fn status_badge(status: &str) -> String {
-    let class = match status {
-        "draft" | "issued" | "void" | "credited" => status,
-        _ => "other",
-    };
-    format!("<span class=\"badge {class}\">{}</span>", E(status))
+/// A status badge, styled by the status (the stylesheet has a class for each).
+pub fn status_badge(status: InvoiceStatus) -> String {
+    format!("<span class=\"badge {status}\">{}</span>", E(status))
 }
 
 /// A `<select>` of `(value, label)` options with `selected` chosen.

@@ -198,7 +198,7 @@ both_backends!(audit_rows_commit_and_roll_back_with_the_write, |app| {
             diesel::insert_into(supportbill::storage::schema::api_keys::table)
                 .values(&supportbill::storage::models::NewApiKey {
                     name: "rolled back".into(),
-                    role: "finance".into(),
+                    role: supportbill::domain::vocab::Role::Finance,
                     customer_id: None,
                     token_hash: "not-a-real-hash".into(),
                     created_at: now,

@@ -377,7 +377,7 @@ both_backends!(time_entries_name_subscriptions_and_tickets_that_exist_and_keep_t
         agent: "a.kowalski".into(),
         started_at: chrono::NaiveDate::from_ymd_opt(2026, 10, 6).unwrap().and_hms_opt(9, 0, 0).unwrap(),
         minutes: 15,
-        category: "technical".into(),
+        category: supportbill::domain::pricing::Category::Technical,
         billable: true,
         description: String::new(),
     };

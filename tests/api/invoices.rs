@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 use crate::harness::*;
+use supportbill::domain::pricing::LineKind;
 use supportbill::domain::vocab::Role;
 
 fn entry_at(sub: i64, started_at: &str, minutes: i64, category: &str) -> Value {
@@ -526,7 +527,7 @@ both_backends!(a_run_reading_with_a_second_connection_drafts_what_one_reader_dra
     let alone = invoices::run(&mut app.conn(), SecondReader::NONE, november, now).unwrap();
     let together = invoices::run(&mut twin.conn(), SecondReader::from(&twin.pool), november, now).unwrap();
     assert!(
-        !alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == "retainer_fee")),
+        !alone.is_empty() && alone.iter().all(|d| d.lines.iter().all(|l| l.kind == LineKind::RetainerFee)),
         "{}",
         alone.len()
     );

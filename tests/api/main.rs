@@ -34,6 +34,7 @@ mod ratelimit;
 mod reports;
 mod robustness;
 mod server_process;
+mod stored_names;
 mod tax_treatment;
 mod time_entries;
 mod validation;

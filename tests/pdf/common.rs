@@ -2,7 +2,10 @@
 
 #![allow(dead_code)]
 use supportbill::documents::model::*;
+use supportbill::domain::money::Currency;
+use supportbill::domain::pricing::{Category, LineKind};
 use supportbill::domain::terms::{ContactMethod, Hours};
+use supportbill::domain::vocab::{InvoiceStatus, Product, TaxTreatment};
 
 pub fn terms() -> Vec<SupportTerms> {
     vec![SupportTerms {
@@ -26,9 +29,9 @@ pub fn base_invoice(customer: &str, lines: Vec<LineDocument>) -> InvoiceDocument
     InvoiceDocument {
         id: 7,
         number: Some("INV-000042".into()),
-        status: "issued".into(),
+        status: InvoiceStatus::Issued,
         customer_id: 3,
-        currency: "EUR".into(),
+        currency: Currency::from_code("EUR").unwrap(),
         period_start: "2026-10-01".into(),
         period_end: "2026-11-01".into(),
         issued_at: Some("2026-11-02T09:15:00Z".into()),
@@ -38,7 +41,7 @@ pub fn base_invoice(customer: &str, lines: Vec<LineDocument>) -> InvoiceDocument
         tax_rate_percent: "19".into(),
         tax: "75.53".into(),
         total: "473.03".into(),
-        tax_treatment: "standard".into(),
+        tax_treatment: TaxTreatment::Standard,
         tax_note: None,
         customer: CustomerParty {
             name: customer.into(),
@@ -59,14 +62,14 @@ pub fn base_invoice(customer: &str, lines: Vec<LineDocument>) -> InvoiceDocument
             SubscriptionRefDoc {
                 id: 11,
                 name: "Azure plan".into(),
-                product: "azure".into(),
+                product: Product::Azure,
                 external_id: None,
                 plan_id: 1,
             },
             SubscriptionRefDoc {
                 id: 12,
                 name: "Microsoft 365 E3 — Αθήνα".into(),
-                product: "microsoft_365".into(),
+                product: Product::Microsoft365,
                 external_id: None,
                 plan_id: 1,
             },
@@ -79,8 +82,8 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
     vec![
         LineDocument {
             subscription_id: 11,
-            kind: "support_time".into(),
-            category: Some("technical".into()),
+            kind: LineKind::SupportTime,
+            category: Some(Category::Technical),
             month: None,
             description: "Support time, technical".into(),
             quantity: "1.00".into(),
@@ -90,8 +93,8 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
         },
         LineDocument {
             subscription_id: 11,
-            kind: "after_hours_support_time".into(),
-            category: Some("technical".into()),
+            kind: LineKind::AfterHoursSupportTime,
+            category: Some(Category::Technical),
             month: None,
             description:
                 "After-hours support time, technical (x1.5): Ρύθμιση δικτύου και επανεκκίνηση εικονικής μηχανής".into(),
@@ -102,8 +105,8 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
         },
         LineDocument {
             subscription_id: 12,
-            kind: "after_hours_support_time".into(),
-            category: Some("subscription_management".into()),
+            kind: LineKind::AfterHoursSupportTime,
+            category: Some(Category::SubscriptionManagement),
             month: None,
             description: "After-hours support time, subscription management (x1.5)".into(),
             quantity: "0.75".into(),
@@ -129,8 +132,8 @@ pub fn long_invoice(n: usize) -> InvoiceDocument {
         };
         lines.push(LineDocument {
             subscription_id: if i % 2 == 0 { 11 } else { 12 },
-            kind: "support_time".into(),
-            category: Some("technical".into()),
+            kind: LineKind::SupportTime,
+            category: Some(Category::Technical),
             month: None,
             description: desc,
             quantity: format!("{:.2}", minutes as f64 / 60.0),
@@ -141,7 +144,7 @@ pub fn long_invoice(n: usize) -> InvoiceDocument {
     }
     lines.push(LineDocument {
         subscription_id: 11,
-        kind: "charge".into(),
+        kind: LineKind::Charge,
         category: None,
         month: None,
         description: "Premier case fee".into(),

@@ -8,6 +8,8 @@ use std::process::Command;
 
 use supportbill::documents::model::{RegisterRow, UsageRow};
 use supportbill::documents::pdf::{invoice_pdf, register_pdf, usage_pdf, Paper};
+use supportbill::domain::money::Currency;
+use supportbill::domain::vocab::{DocumentKind, InvoiceStatus};
 
 mod common;
 use common::{base_invoice, long_invoice, one_page, worked_example_lines};
@@ -153,7 +155,7 @@ fn two_hundred_lines() {
 fn draft_and_void_marks() {
     require_poppler!();
     let mut d = one_page();
-    d.status = "draft".into();
+    d.status = InvoiceStatus::Draft;
     d.number = None;
     d.issued_at = None;
     d.due_date = None;
@@ -162,7 +164,7 @@ fn draft_and_void_marks() {
     assert!(text.contains("DRAFT INVOICE"), "{text}");
     assert!(text.contains("Payable within 30 days of the issue date"), "{text}");
     let mut v = one_page();
-    v.status = "void".into();
+    v.status = InvoiceStatus::Void;
     let path = write("void.pdf", &invoice_pdf(&v, Paper::A4).unwrap());
     let text = pdftotext(&path, None);
     assert!(text.contains("VOID") && text.contains("INV-000042"), "{text}");
@@ -250,7 +252,7 @@ fn invoice_register() {
     let mut rows = Vec::new();
     for i in 0..40 {
         rows.push(RegisterRow {
-            kind: "invoice".into(),
+            kind: DocumentKind::Invoice,
             corrects: None,
             id: i,
             number: Some(format!("INV-{:06}", i + 1)),
@@ -261,8 +263,8 @@ fn invoice_register() {
             customer_id: i % 4,
             customer_name: ["ООО «Ромашка»", "Müller & Söhne GmbH", "Contoso Ltd", "Northwind Traders"][i as usize % 4]
                 .into(),
-            status: if i % 7 == 3 { "void".into() } else { "issued".into() },
-            currency: if i % 4 == 2 { "JPY".into() } else { "EUR".into() },
+            status: if i % 7 == 3 { InvoiceStatus::Void } else { InvoiceStatus::Issued },
+            currency: Currency::from_code(if i % 4 == 2 { "JPY" } else { "EUR" }).unwrap(),
             subtotal: if i % 4 == 2 { "15000".into() } else { "397.50".into() },
             tax: if i % 4 == 2 { "1500".into() } else { "75.53".into() },
             total: if i % 4 == 2 { "16500".into() } else { "473.03".into() },

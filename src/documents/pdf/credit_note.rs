@@ -7,6 +7,7 @@ use crate::documents::pdf::fonts::{fonts, Face};
 use crate::documents::pdf::format::human_date;
 use crate::documents::pdf::invoice::{invoice_lines, parties_header};
 use crate::documents::pdf::layout::{Builder, Paper, BLACK, MARGIN_X};
+use crate::domain::vocab::CreditType;
 
 /// A credit note as a PDF: titled "Credit note", naming the invoice it corrects and the reason.
 pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>, PdfError> {
@@ -22,11 +23,14 @@ pub fn credit_note_pdf(cn: &CreditNoteDocument, paper: Paper) -> Result<Vec<u8>,
         ("Issue date", human_date(issue_date)),
         ("Corrects invoice", cn.invoice_number.clone()),
         ("Invoice date", human_date(&cn.invoice_issue_date)),
-        ("Currency", cn.currency.clone()),
+        ("Currency", cn.currency.to_string()),
     ];
     parties_header(&mut b, &doc, "CREDIT NOTE", facts);
     let width = b.content_width();
-    let what = if cn.credit_type == "full" { "in full" } else { "in part" };
+    let what = match cn.credit_type {
+        CreditType::Full => "in full",
+        CreditType::Partial => "in part",
+    };
     b.paragraph(
         Face::Regular,
         9.0,

@@ -9,16 +9,17 @@ use crate::documents::pdf::format::{country_name, hmm_from_minutes, human_date, 
 use crate::documents::pdf::layout::{Align, Builder, Paper, ACCENT, BLACK, GREY, MARGIN_X};
 use crate::documents::pdf::table::{layout_columns, table, Cell, Column, CELL_PAD};
 use crate::documents::pdf::terms::invoice_terms;
+use crate::domain::vocab::InvoiceStatus;
 
 /// An invoice (draft, issued or void) as a PDF.
 pub fn invoice_pdf(doc: &InvoiceDocument, paper: Paper) -> Result<Vec<u8>, PdfError> {
     let fonts = fonts()?;
     let number = invoice_label(doc);
     let mut b = Builder::new(fonts, paper);
-    b.watermark = match doc.status.as_str() {
-        "draft" => Some("DRAFT"),
-        "void" => Some("VOID"),
-        _ => None,
+    b.watermark = match doc.status {
+        InvoiceStatus::Draft => Some("DRAFT"),
+        InvoiceStatus::Void => Some("VOID"),
+        InvoiceStatus::Issued | InvoiceStatus::Credited => None,
     };
     b.footer_left = format!("{} · Invoice {}", doc.partner.name, number);
     b.running_header = format!("{} — Invoice {} (continued)", doc.partner.name, number);
@@ -31,19 +32,19 @@ pub fn invoice_pdf(doc: &InvoiceDocument, paper: Paper) -> Result<Vec<u8>, PdfEr
 }
 
 fn invoice_label(doc: &InvoiceDocument) -> String {
-    match (&doc.number, doc.status.as_str()) {
-        (_, "draft") | (None, _) => "DRAFT".to_string(),
+    match (&doc.number, doc.status) {
+        (_, InvoiceStatus::Draft) | (None, _) => "DRAFT".to_string(),
         (Some(n), _) => n.clone(),
     }
 }
 
 fn invoice_header(b: &mut Builder, doc: &InvoiceDocument, number: &str) {
     // The title and the invoice facts, top right.
-    let title = match doc.status.as_str() {
-        "draft" => "DRAFT INVOICE",
-        "void" => "INVOICE (VOID)",
-        "credited" => "INVOICE (CREDITED)",
-        _ => "INVOICE",
+    let title = match doc.status {
+        InvoiceStatus::Draft => "DRAFT INVOICE",
+        InvoiceStatus::Void => "INVOICE (VOID)",
+        InvoiceStatus::Credited => "INVOICE (CREDITED)",
+        InvoiceStatus::Issued => "INVOICE",
     };
     let period = format!("{} – {}", human_date(&doc.period_start), human_date(&last_day(&doc.period_end)));
     let facts: Vec<(&str, String)> = vec![
@@ -57,7 +58,7 @@ fn invoice_header(b: &mut Builder, doc: &InvoiceDocument, number: &str) {
         ),
         ("Due date", doc.due_date.as_deref().map(human_date).unwrap_or_else(|| "—".into())),
         ("Period", period),
-        ("Currency", doc.currency.clone()),
+        ("Currency", doc.currency.to_string()),
     ];
     parties_header(b, doc, title, facts);
 }

@@ -11,6 +11,7 @@ use crate::documents::pdf::layout::{title_block, Align, Builder, Paper, BLACK, G
 use crate::documents::pdf::table::{
     draw_row, layout_columns, row_lines, table_header, Cell, Column, CELL_PAD, TABLE_LEADING, TABLE_SIZE,
 };
+use crate::domain::vocab::{DocumentKind, InvoiceStatus};
 
 /// The invoice register (`GET /reports/invoices`) as a PDF.
 pub fn register_pdf(from: &str, to: &str, rows: &[RegisterRow], paper: Paper) -> Result<Vec<u8>, PdfError> {
@@ -43,7 +44,7 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
     let table_rows: Vec<Vec<Cell>> = rows
         .iter()
         .map(|r| {
-            let void = r.status == "void";
+            let void = r.status == InvoiceStatus::Void;
             let color = if void { GREY } else { BLACK };
             let c = |s: String| Cell { text: s, face: Face::Regular, color };
             vec![
@@ -54,15 +55,15 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
                 Cell {
                     text: if void {
                         "VOID".into()
-                    } else if r.kind == "credit_note" {
+                    } else if r.kind == DocumentKind::CreditNote {
                         "credit".into()
                     } else {
-                        r.status.clone()
+                        r.status.to_string()
                     },
                     face: if void { Face::Bold } else { Face::Regular },
                     color,
                 },
-                c(r.currency.clone()),
+                c(r.currency.to_string()),
                 c(r.subtotal.clone()),
                 c(r.tax.clone()),
                 c(r.total.clone()),
@@ -83,7 +84,7 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
         }
         let top = b.y;
         draw_row(b, &cols, cells, &lines, h, true);
-        if r.status == "void" {
+        if r.status == InvoiceStatus::Void {
             let mid = top + 2.5 + TABLE_SIZE * 0.65;
             b.line(amounts_x + CELL_PAD, mid, b.right() - CELL_PAD, mid, 0.6, GREY);
         }
@@ -95,19 +96,19 @@ fn register_body(b: &mut Builder, range: &str, rows: &[RegisterRow]) {
 
     // Sums per currency, void invoices excluded.
     let mut sums: Vec<(String, Decimal, Decimal, Decimal, usize)> = Vec::new();
-    for r in rows.iter().filter(|r| r.status != "void") {
+    for r in rows.iter().filter(|r| r.status != InvoiceStatus::Void) {
         let (Some(s), Some(t), Some(tt)) = (parse_amount(&r.subtotal), parse_amount(&r.tax), parse_amount(&r.total))
         else {
             continue;
         };
-        match sums.iter_mut().find(|x| x.0 == r.currency) {
+        match sums.iter_mut().find(|x| x.0 == r.currency.code()) {
             Some(x) => {
                 x.1 += s;
                 x.2 += t;
                 x.3 += tt;
                 x.4 += 1;
             }
-            None => sums.push((r.currency.clone(), s, t, tt, 1)),
+            None => sums.push((r.currency.to_string(), s, t, tt, 1)),
         }
     }
     sums.sort_by(|a, b| a.0.cmp(&b.0));

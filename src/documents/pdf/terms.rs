@@ -5,12 +5,13 @@ use crate::documents::model::{InvoiceDocument, SupportTerms};
 use crate::documents::pdf::fonts::Face;
 use crate::documents::pdf::format::human_date;
 use crate::documents::pdf::layout::{Align, Builder, BLACK, MARGIN_X};
+use crate::domain::vocab::InvoiceStatus;
 
 pub(super) fn invoice_terms(b: &mut Builder, doc: &InvoiceDocument) {
     let width = b.content_width();
     let days = doc.partner.payment_terms_days;
-    let payment = match (doc.status.as_str(), doc.due_date.as_deref()) {
-        ("void", _) => "This invoice is void and is not payable.".to_string(),
+    let payment = match (doc.status, doc.due_date.as_deref()) {
+        (InvoiceStatus::Void, _) => "This invoice is void and is not payable.".to_string(),
         (_, Some(due)) => format!("Payable within {days} days, by {}.", human_date(due)),
         (_, None) => format!("Payable within {days} days of the issue date."),
     };

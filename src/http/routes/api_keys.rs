@@ -48,7 +48,7 @@ impl From<ApiKey> for ApiKeyOut {
         ApiKeyOut {
             id: k.id,
             name: k.name,
-            role: k.role,
+            role: k.role.to_string(),
             customer_id: k.customer_id,
             created_at: timestamp(k.created_at),
             revoked_at: opt_timestamp(k.revoked_at),

@@ -42,11 +42,11 @@ impl From<Customer> for CustomerOut {
             billing_address: c.billing_address,
             email: c.email,
             country: c.country,
-            currency: c.currency,
+            currency: c.currency.to_string(),
             tax_rate_percent: c.tax_rate_percent.0.to_string(),
             tax_id: c.tax_id,
             external_id: c.external_id,
-            tax_treatment: c.tax_treatment,
+            tax_treatment: c.tax_treatment.to_string(),
             exemption_reason: c.exemption_reason,
             created_at: timestamp(c.created_at),
         }

@@ -150,9 +150,11 @@ async fn read(
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
     let Some(format) = format else {
         // The UBL 2.1 e-invoice (SPEC 6); drafts and 3-digit currencies are refused.
-        let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| match doc.status.as_str() {
-            "draft" => AppError::conflict("not_issued", e.detail),
-            _ => AppError::unprocessable(e.code, e.detail),
+        let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| match doc.status {
+            InvoiceStatus::Draft => AppError::conflict("not_issued", e.detail),
+            InvoiceStatus::Issued | InvoiceStatus::Void | InvoiceStatus::Credited => {
+                AppError::unprocessable(e.code, e.detail)
+            }
         })?;
         let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, Format::Json).replace(".json", ".xml");
         return Ok(negotiate::xml_document(&req, &name, bytes));

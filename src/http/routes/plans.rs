@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::domain::money::Currency;
 use crate::domain::terms::{ContactMethod, Hours};
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
@@ -46,15 +45,13 @@ pub struct PlanOut {
 
 impl From<Plan> for PlanOut {
     fn from(p: Plan) -> Self {
-        let money = |d: Option<Dec>| {
-            d.map(|d| Currency::from_code(&p.currency).map(|c| c.format(d.0)).unwrap_or_else(|| d.0.to_string()))
-        };
+        let money = |d: Option<Dec>| d.map(|d| p.currency.format(d.0));
         PlanOut {
             id: p.id,
             name: p.name.clone(),
             scope: p.scope.clone(),
-            currency: p.currency.clone(),
-            billing_model: p.billing_model.clone(),
+            currency: p.currency.to_string(),
+            billing_model: p.billing_model.to_string(),
             hourly_rate: p.hourly_rate.map(|d| d.0.to_string()),
             category_rates: serde_json::from_str(&p.category_rates).unwrap_or_default(),
             after_hours_multiplier: p.after_hours_multiplier.0.to_string(),

@@ -49,10 +49,10 @@ impl SubscriptionInput {
         c.finish(|| NewSubscription {
             customer_id: self.customer_id,
             plan_id: self.plan_id,
-            product: product.unwrap().as_str().into(),
+            product: product.unwrap(),
             name: name.unwrap(),
             external_id: external_id.unwrap(),
-            status: status.unwrap().as_str().into(),
+            status: status.unwrap(),
         })
     }
 
@@ -62,10 +62,10 @@ impl SubscriptionInput {
         SubscriptionInput {
             customer_id: s.customer_id,
             plan_id: s.plan_id,
-            product: s.product.clone(),
+            product: s.product.as_str().to_string(),
             name: s.name.clone(),
             external_id: s.external_id.clone(),
-            status: Some(s.status.clone()),
+            status: Some(s.status.as_str().to_string()),
         }
     }
 }
@@ -105,10 +105,10 @@ impl From<Subscription> for SubscriptionOut {
             id: s.id,
             customer_id: s.customer_id,
             plan_id: s.plan_id,
-            product: s.product,
+            product: s.product.to_string(),
             name: s.name,
             external_id: s.external_id,
-            status: s.status,
+            status: s.status.to_string(),
             created_at: timestamp(s.created_at),
         }
     }

@@ -108,8 +108,8 @@ impl TicketInput {
             NewTicket {
                 subscription_id: self.subscription_id,
                 title: title.unwrap(),
-                category: category.unwrap().as_str().into(),
-                severity: severity.unwrap().as_str().into(),
+                category: category.unwrap(),
+                severity: severity.unwrap(),
                 opened_at: opened_at.unwrap(),
                 closed_at: closed_at.unwrap(),
                 escalation_channel,
@@ -134,14 +134,14 @@ impl TicketInput {
     }
 }
 
-type EscalationFields = (Option<String>, Option<String>, Option<chrono::NaiveDateTime>);
+type EscalationFields = (Option<EscalationChannel>, Option<String>, Option<chrono::NaiveDateTime>);
 
 fn escalation(c: &mut Check, e: &Option<Escalation>) -> Option<EscalationFields> {
     let Some(e) = e else { return Some((None, None, None)) };
     let channel = c.take("escalation.channel", EscalationChannel::parse_field(&e.channel));
     let case_id = c.take("escalation.case_id", v::required_text(&e.case_id, 64));
     let at = c.take("escalation.escalated_at", v::timestamp(&e.escalated_at));
-    Some((Some(channel?.as_str().to_string()), Some(case_id?), Some(at?)))
+    Some((Some(channel?), Some(case_id?), Some(at?)))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -162,7 +162,7 @@ impl From<Ticket> for TicketOut {
     fn from(t: Ticket) -> Self {
         let escalation = match (t.escalation_channel, t.escalation_case_id, t.escalated_at) {
             (Some(channel), Some(case_id), Some(at)) => {
-                Some(Escalation { channel, case_id, escalated_at: timestamp(at) })
+                Some(Escalation { channel: channel.to_string(), case_id, escalated_at: timestamp(at) })
             }
             _ => None,
         };
@@ -170,8 +170,8 @@ impl From<Ticket> for TicketOut {
             id: t.id,
             subscription_id: t.subscription_id,
             title: t.title,
-            category: t.category,
-            severity: t.severity,
+            category: t.category.to_string(),
+            severity: t.severity.to_string(),
             opened_at: timestamp(t.opened_at),
             closed_at: opt_timestamp(t.closed_at),
             escalation,

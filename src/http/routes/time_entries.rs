@@ -75,7 +75,7 @@ impl TimeEntryInput {
             agent: e.agent,
             started_at: timestamp(e.started_at),
             minutes: e.minutes.into(),
-            category: Some(e.category),
+            category: Some(e.category.as_str().to_string()),
             billable: Some(e.billable),
             description: e.description,
         }
@@ -119,7 +119,7 @@ impl From<TimeEntry> for TimeEntryOut {
             agent: e.agent,
             started_at: timestamp(e.started_at),
             minutes: e.minutes,
-            category: e.category,
+            category: e.category.to_string(),
             billable: e.billable,
             description: e.description,
             invoice_id: e.invoice_id,

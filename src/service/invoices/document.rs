@@ -16,10 +16,6 @@ use crate::storage::models::*;
 use crate::storage::schema::*;
 use crate::storage::DbConnection;
 
-pub(crate) fn currency_of(code: &str) -> Result<Currency, AppError> {
-    Currency::from_code(code).ok_or_else(|| AppError::Internal(format!("stored currency {code:?} is unknown")))
-}
-
 /// Unit prices keep their own digits but show at least the currency's minor digits.
 pub(crate) fn format_price(currency: Currency, d: Decimal) -> String {
     let mut d = d.normalize();
@@ -30,13 +26,13 @@ pub(crate) fn format_price(currency: Currency, d: Decimal) -> String {
 }
 
 pub fn summary(row: &Invoice) -> Result<InvoiceSummary, AppError> {
-    let c = currency_of(&row.currency)?;
+    let c = row.currency;
     Ok(InvoiceSummary {
         id: row.id,
         number: row.number.clone(),
-        status: row.status.clone(),
+        status: row.status,
         customer_id: row.customer_id,
-        currency: row.currency.clone(),
+        currency: row.currency,
         period_start: row.period_start.to_string(),
         period_end: row.period_end.to_string(),
         issued_at: row.issued_at.map(crate::domain::time::timestamp),
@@ -125,7 +121,7 @@ pub(crate) fn assemble(
     subs: &[&Subscription],
     plan_rows: &[&Plan],
 ) -> Result<InvoiceDocument, AppError> {
-    let c = currency_of(&row.currency)?;
+    let c = row.currency;
     let s = summary(row)?;
     Ok(InvoiceDocument {
         id: row.id,
@@ -156,7 +152,7 @@ pub(crate) fn assemble(
         tax: s.tax,
         total: s.total,
         tax_note: crate::service::tax::note(customer),
-        tax_treatment: customer.tax_treatment.clone(),
+        tax_treatment: customer.tax_treatment,
         customer: CustomerParty {
             name: customer.name.clone(),
             billing_address: customer.billing_address.clone(),
@@ -177,7 +173,7 @@ pub(crate) fn assemble(
             .map(|s| SubscriptionRefDoc {
                 id: s.id,
                 name: s.name.clone(),
-                product: s.product.clone(),
+                product: s.product,
                 external_id: s.external_id.clone(),
                 plan_id: s.plan_id,
             })
@@ -202,7 +198,7 @@ pub fn document(conn: &mut DbConnection, row: &Invoice) -> Result<InvoiceDocumen
             let mut doc: InvoiceDocument = serde_json::from_str(json)
                 .map_err(|e| AppError::Internal(format!("invoice {} snapshot unreadable: {e}", row.id)))?;
             // Only the status moves after issue (issued -> void).
-            doc.status = row.status.clone();
+            doc.status = row.status;
             Ok(doc)
         }
         None => build_document(conn, row),

@@ -262,7 +262,7 @@ pub(crate) fn price_batch<'a>(
         if entries_preloaded {
             // (entries came from the run's pass over the period)
         } else {
-            let rows: Vec<(i64, i64, NaiveDateTime, i32, String, bool)> = time_entries::table
+            let rows: Vec<(i64, i64, NaiveDateTime, i32, Category, bool)> = time_entries::table
                 .filter(time_entries::subscription_id.eq_any(chunk))
                 .filter(time_entries::started_at.ge(start))
                 .filter(time_entries::started_at.lt(end))
@@ -279,7 +279,6 @@ pub(crate) fn price_batch<'a>(
                 ))
                 .load(conn)?;
             for (id, sub, started_at, minutes, category, billable) in rows {
-                let Some(category) = Category::parse(&category) else { continue };
                 entries.entry(sub).or_default().push(pricing::TimeEntry {
                     id,
                     started_at: to_utc(started_at),
@@ -289,7 +288,7 @@ pub(crate) fn price_batch<'a>(
                 });
             }
         }
-        let rows: Vec<(i64, i64, NaiveDateTime, String)> = tickets::table
+        let rows: Vec<(i64, i64, NaiveDateTime, Category)> = tickets::table
             .filter(tickets::subscription_id.eq_any(chunk))
             .filter(tickets::opened_at.ge(start))
             .filter(tickets::opened_at.lt(end))
@@ -299,7 +298,6 @@ pub(crate) fn price_batch<'a>(
             .select((tickets::id, tickets::subscription_id, tickets::opened_at, tickets::category))
             .load(conn)?;
         for (id, sub, opened_at, category) in rows {
-            let Some(category) = Category::parse(&category) else { continue };
             tickets_by_sub.entry(sub).or_default().push(pricing::Ticket { id, opened_at: to_utc(opened_at), category });
         }
         let rows: Vec<(i64, i64, NaiveDate, String, Dec)> = charges::table
@@ -347,7 +345,7 @@ pub(crate) fn price_batch<'a>(
     let mut drafts = Vec::new();
     for customer in batch {
         let Some(customer_subs) = subs_by_customer.get(&customer.id) else { continue };
-        let currency = currency_of(&customer.currency)?;
+        let currency = customer.currency;
         let mut request = InvoiceRequest {
             currency,
             tax_rate_percent: customer.tax_rate_percent.0,
@@ -363,7 +361,7 @@ pub(crate) fn price_batch<'a>(
                 id: s.id,
                 name: s.name.clone(),
                 plan,
-                charge_retainer_fee: s.status != SubscriptionStatus::Cancelled.as_str(),
+                charge_retainer_fee: s.status != SubscriptionStatus::Cancelled,
                 entries: entries.remove(&s.id).unwrap_or_default(),
                 tickets: tickets_by_sub.remove(&s.id).unwrap_or_default(),
                 charges: charges_by_sub.remove(&s.id).unwrap_or_default(),
@@ -391,10 +389,10 @@ pub(crate) fn write_drafts(
         .iter()
         .map(|d| NewInvoice {
             customer_id: d.customer.id,
-            currency: d.request.currency.code().to_string(),
+            currency: d.request.currency,
             period_start: d.request.period.start(),
             period_end: d.request.period.end(),
-            status: InvoiceStatus::Draft.as_str().to_string(),
+            status: InvoiceStatus::Draft,
             subtotal: Dec(d.priced.subtotal),
             tax_rate_percent: Dec(d.request.tax_rate_percent),
             tax: Dec(d.priced.tax),
@@ -415,8 +413,8 @@ pub(crate) fn write_drafts(
                 invoice_id,
                 position: i as i32 + 1,
                 subscription_id: l.subscription_id,
-                kind: l.kind.as_str().to_string(),
-                category: l.category.map(|c| c.as_str().to_string()),
+                kind: l.kind,
+                category: l.category,
                 month: l.month,
                 description: l.description.clone(),
                 quantity: Dec(l.quantity),

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::document::*;
 use super::queries::*;
 use crate::documents::model::InvoiceDocument;
+use crate::domain::money::Currency;
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::AppError;
 use crate::service::claims::*;
@@ -24,15 +25,12 @@ pub(crate) fn transition(
     from: InvoiceStatus,
     to: InvoiceStatus,
 ) -> Result<Invoice, AppError> {
-    let n = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::status.eq(from.as_str())))
-        .set(invoices::status.eq(to.as_str()))
+    let n = diesel::update(invoices::table.filter(invoices::id.eq(id)).filter(invoices::status.eq(from)))
+        .set(invoices::status.eq(to))
         .execute(conn)?;
     let row = find(conn, id)?.ok_or(AppError::NotFound { what: "invoice" })?;
     if n == 0 {
-        return Err(AppError::conflict(
-            "invalid_status",
-            format!("the invoice is {}, not {}", row.status, from.as_str()),
-        ));
+        return Err(AppError::conflict("invalid_status", format!("the invoice is {}, not {from}", row.status)));
     }
     Ok(row)
 }
@@ -84,18 +82,15 @@ pub(crate) fn issue_in_tx(
     let mut moved = 0;
     for chunk in ids.chunks(IN_CHUNK) {
         moved += diesel::update(
-            invoices::table
-                .filter(invoices::id.eq_any(chunk))
-                .filter(invoices::status.eq(InvoiceStatus::Draft.as_str())),
+            invoices::table.filter(invoices::id.eq_any(chunk)).filter(invoices::status.eq(InvoiceStatus::Draft)),
         )
-        .set(invoices::status.eq(InvoiceStatus::Issued.as_str()))
+        .set(invoices::status.eq(InvoiceStatus::Issued))
         .execute(conn)?;
     }
     let mut rows = find_many(conn, ids)?;
     if moved != ids.len() {
-        let row =
-            rows.iter().find(|r| r.status != InvoiceStatus::Issued.as_str() || r.number.is_some()).or(rows.first());
-        let (id, status) = row.map(|r| (r.id, r.status.clone())).unwrap_or_default();
+        let row = rows.iter().find(|r| r.status != InvoiceStatus::Issued || r.number.is_some()).or(rows.first());
+        let (id, status) = row.map(|r| (r.id, r.status.to_string())).unwrap_or_default();
         let detail = if ids.len() == 1 {
             format!("the invoice is {status}, not draft")
         } else {
@@ -106,9 +101,9 @@ pub(crate) fn issue_in_tx(
     // A draft priced at another tax rate or currency than the customer's current one would
     // freeze mixed terms: re-draft it instead.
     let customer_ids = sorted_unique(rows.iter().map(|r| r.customer_id));
-    let mut terms: HashMap<i64, (String, Dec)> = HashMap::new();
+    let mut terms: HashMap<i64, (Currency, Dec)> = HashMap::new();
     for chunk in customer_ids.chunks(IN_CHUNK) {
-        let found: Vec<(i64, String, Dec)> = customers::table
+        let found: Vec<(i64, Currency, Dec)> = customers::table
             .filter(customers::id.eq_any(chunk))
             .select((customers::id, customers::currency, customers::tax_rate_percent))
             .load(conn)?;
@@ -135,7 +130,7 @@ pub(crate) fn issue_in_tx(
         row.number = Some(format!("{}{:06}", partner.invoice_prefix, first + i as i64));
         row.issued_at = Some(now);
         row.due_date = Some(due);
-        row.status = InvoiceStatus::Issued.as_str().to_string();
+        row.status = InvoiceStatus::Issued;
     }
     let docs = build_documents(conn, &rows)?;
     for (row, doc) in rows.iter().zip(&docs) {

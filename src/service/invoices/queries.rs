@@ -42,7 +42,10 @@ pub fn get_row(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<Invo
 
 pub(crate) fn visible(row: Option<Invoice>, caller: &Caller) -> Result<Invoice, AppError> {
     match row {
-        Some(row) if caller.may_see_customer(row.customer_id) && !(caller.is_client() && row.status == "draft") => {
+        Some(row)
+            if caller.may_see_customer(row.customer_id)
+                && !(caller.is_client() && row.status == InvoiceStatus::Draft) =>
+        {
             Ok(row)
         }
         _ => Err(AppError::NotFound { what: "invoice" }),
@@ -87,7 +90,7 @@ pub fn get_json_confirming_key(
 /// An issued invoice's stored snapshot as is; anything else serialized from [`document`].
 pub(crate) fn json_of(conn: &mut DbConnection, mut row: Invoice) -> Result<Vec<u8>, AppError> {
     match row.snapshot.take() {
-        Some(snapshot) if row.status == InvoiceStatus::Issued.as_str() => Ok(snapshot.into_bytes()),
+        Some(snapshot) if row.status == InvoiceStatus::Issued => Ok(snapshot.into_bytes()),
         snapshot => {
             row.snapshot = snapshot;
             serde_json::to_vec(&document(conn, &row)?).map_err(|e| AppError::Internal(e.to_string()))
@@ -118,13 +121,13 @@ pub fn list(
     if caller.is_client() {
         query = query
             .filter(invoices::customer_id.eq(caller.customer_id.unwrap_or(-1)))
-            .filter(invoices::status.ne(InvoiceStatus::Draft.as_str()));
+            .filter(invoices::status.ne(InvoiceStatus::Draft));
     }
     if let Some(c) = filter.customer_id {
         query = query.filter(invoices::customer_id.eq(c));
     }
     if let Some(s) = filter.status {
-        query = query.filter(invoices::status.eq(s.as_str()));
+        query = query.filter(invoices::status.eq(s));
     }
     if let Some(p) = filter.period_start {
         query = query.filter(invoices::period_start.eq(p));

@@ -71,11 +71,11 @@ pub fn import_customers(
                         billing_address: current.billing_address.clone(),
                         email: current.email.clone(),
                         country: current.country.clone(),
-                        currency: current.currency.clone(),
+                        currency: current.currency,
                         tax_rate_percent: current.tax_rate_percent,
                         tax_id: current.tax_id.clone(),
                         external_id: current.external_id.clone(),
-                        tax_treatment: current.tax_treatment.clone(),
+                        tax_treatment: current.tax_treatment,
                         exemption_reason: current.exemption_reason.clone(),
                     };
                     let mut changes = Vec::new();
@@ -140,18 +140,18 @@ pub fn import_customers(
                         billing_address: String::new(),
                         email,
                         country,
-                        currency: currency.code().to_string(),
+                        currency,
                         tax_rate_percent: Dec(rate.normalize()),
                         tax_id: String::new(),
                         external_id: Some(ext.clone()),
-                        tax_treatment: TaxTreatment::Standard.as_str().to_string(),
+                        tax_treatment: TaxTreatment::Standard,
                         exemption_reason: String::new(),
                     };
                     let changes = vec![
                         change("name", "", &new.name),
                         change("email", "", &new.email),
                         change("country", "", &new.country),
-                        change("currency", "", &new.currency),
+                        change("currency", "", new.currency.code()),
                         change("tax_rate_percent", "", &new.tax_rate_percent.0.to_string()),
                     ];
                     planned.push((line, ext, None, new, changes));

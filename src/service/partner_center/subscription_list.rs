@@ -122,7 +122,7 @@ pub fn import_subscriptions(
                 }
             };
             let (Some(name), Some(status), Some(customer)) = (name, status, customer) else { continue };
-            let product = product_of(&name).as_str().to_string();
+            let product = product_of(&name);
             match sub_by_ext.get(&ext) {
                 Some(current) => {
                     if current.customer_id != customer.id {
@@ -136,10 +136,10 @@ pub fn import_subscriptions(
                     let mut next = NewSubscription {
                         customer_id: current.customer_id,
                         plan_id: current.plan_id,
-                        product: current.product.clone(),
+                        product: current.product,
                         name: current.name.clone(),
                         external_id: current.external_id.clone(),
-                        status: current.status.clone(),
+                        status: current.status,
                     };
                     let mut changes = Vec::new();
                     if name != current.name {
@@ -147,13 +147,13 @@ pub fn import_subscriptions(
                         next.name = name;
                     }
                     if product != current.product {
-                        changes.push(change("product", &current.product, &product));
+                        changes.push(change("product", current.product.as_str(), product.as_str()));
                         next.product = product;
                     }
                     if let Some(s) = status {
-                        if s.as_str() != current.status {
-                            changes.push(change("status", &current.status, s.as_str()));
-                            next.status = s.as_str().to_string();
+                        if s != current.status {
+                            changes.push(change("status", current.status.as_str(), s.as_str()));
+                            next.status = s;
                         }
                     }
                     planned.push((line, ext, Some(current.id), next, changes));
@@ -176,13 +176,13 @@ pub fn import_subscriptions(
                         product,
                         name,
                         external_id: Some(ext.clone()),
-                        status: status.unwrap_or(SubscriptionStatus::Active).as_str().to_string(),
+                        status: status.unwrap_or(SubscriptionStatus::Active),
                     };
                     let changes = vec![
                         change("customer", "", &customer_ext),
                         change("name", "", &new.name),
-                        change("product", "", &new.product),
-                        change("status", "", &new.status),
+                        change("product", "", new.product.as_str()),
+                        change("status", "", new.status.as_str()),
                         change("plan_id", "", &plan.id.to_string()),
                     ];
                     planned.push((line, ext, None, new, changes));

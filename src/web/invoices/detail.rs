@@ -7,6 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::documents::model::{CreditNoteSummary, InvoiceDocument};
+use crate::domain::pricing::LineKind;
+use crate::domain::vocab::InvoiceStatus;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::service::credit_notes;
@@ -20,17 +22,15 @@ struct DetailQuery {
     flash: Option<String>,
 }
 
-fn kind_label(kind: &str) -> String {
-    let text = match kind {
-        "support_time" => "Support time",
-        "after_hours_support_time" => "After-hours support",
-        "retainer_fee" => "Retainer fee",
-        "overage" => "Overage",
-        "incident_fee" => "Incident fee",
-        "charge" => "Charge",
-        other => return other.replace('_', " "),
-    };
-    text.to_string()
+fn kind_label(kind: LineKind) -> &'static str {
+    match kind {
+        LineKind::SupportTime => "Support time",
+        LineKind::AfterHoursSupportTime => "After-hours support",
+        LineKind::RetainerFee => "Retainer fee",
+        LineKind::Overage => "Overage",
+        LineKind::IncidentFee => "Incident fee",
+        LineKind::Charge => "Charge",
+    }
 }
 
 pub(crate) async fn detail(
@@ -75,13 +75,13 @@ fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
          <a class=\"button secondary\" href=\"/invoices/{}/download.csv\">Download CSV</a> \
          <a class=\"button secondary\" href=\"/invoices/{}/download.pdf\">Download PDF</a>",
         E(label),
-        status_badge(&doc.status),
+        status_badge(doc.status),
         E(doc.id),
         E(doc.id)
     );
     if !caller.is_client() {
-        match doc.status.as_str() {
-            "draft" => {
+        match doc.status {
+            InvoiceStatus::Draft => {
                 let _ = write!(
                     out,
                     " <form method=\"post\" action=\"/invoices/{}/issue\" class=\"inline\" \
@@ -91,7 +91,7 @@ fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
                     hidden_csrf(&caller.csrf_token)
                 );
             }
-            "issued" => {
+            InvoiceStatus::Issued => {
                 let _ = write!(
                     out,
                     " <form method=\"post\" action=\"/invoices/{}/void\" class=\"inline\" \
@@ -102,7 +102,7 @@ fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
                     hidden_csrf(&caller.csrf_token)
                 );
             }
-            _ => {}
+            InvoiceStatus::Void | InvoiceStatus::Credited => {}
         }
     }
     out.push_str("</div></div>\n");
@@ -153,8 +153,8 @@ fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
             None => line.quantity.clone(),
         };
         let kind = match &line.category {
-            Some(cat) => format!("{} · {}", kind_label(&line.kind), cat.replace('_', " ")),
-            None => kind_label(&line.kind),
+            Some(cat) => format!("{} · {}", kind_label(line.kind), cat.as_str().replace('_', " ")),
+            None => kind_label(line.kind).to_string(),
         };
         let unit = if line.quantity_minutes.is_some() {
             format!("{} /h", group_digits(&line.unit_price))

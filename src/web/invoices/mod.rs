@@ -209,8 +209,11 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
             html::select("customer", "f-customer", &options, &customer_text)
         );
     }
-    let statuses: &[&str] =
-        if caller.is_client() { &["issued", "void", "credited"] } else { &["draft", "issued", "void", "credited"] };
+    let statuses: &[InvoiceStatus] = if caller.is_client() {
+        &[InvoiceStatus::Issued, InvoiceStatus::Void, InvoiceStatus::Credited]
+    } else {
+        &[InvoiceStatus::Draft, InvoiceStatus::Issued, InvoiceStatus::Void, InvoiceStatus::Credited]
+    };
     let mut status_options = vec![(String::new(), "All statuses".to_string())];
     status_options.extend(statuses.iter().map(|s| (s.to_string(), s.to_string())));
     let _ = write!(
@@ -275,7 +278,7 @@ fn invoice_table(rows: &[InvoiceSummary], names: &BTreeMap<i64, String>) -> Stri
             E(&s.status),
             E(s.id),
             E(invoice_label(s.number.as_deref(), s.id)),
-            status_badge(&s.status),
+            status_badge(s.status),
             E(&customer),
             E(period_label(&s.period_start, &s.period_end)),
             E(s.issued_at.as_deref().map(date_part).unwrap_or("—")),
