@@ -272,11 +272,7 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
             write_invoice(&url, id, Format::Pdf, paper_of(paper), &output)
         }
         Command::Invoice { what: InvoiceCommand::Xml { id, output } } => {
-            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
-            let mut conn = pool.get().map_err(|e| e.to_string())?;
-            let doc = invoices::get(&mut conn, &back_office(), id).map_err(describe)?;
-            let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| e.detail)?;
-            write_output(&output, &bytes)
+            write_invoice(&url, id, Format::Xml, Paper::A4, &output)
         }
         Command::Invoice { what: InvoiceCommand::Run { period_start, period_end } } => {
             let period = crate::domain::validation::period(&period_start, &period_end).map_err(|e| e.to_string())?;
@@ -294,15 +290,12 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let doc = crate::service::credit_notes::get(&mut conn, &back_office(), id).map_err(describe)?;
-            let bytes = match format {
-                DocumentFormat::Xml => documents::ubl::credit_note_ubl(&doc).map_err(|e| e.detail)?,
-                DocumentFormat::Csv => {
-                    documents::render_credit_note(&doc, Format::Csv, paper_of(paper)).map_err(|e| e.to_string())?
-                }
-                DocumentFormat::Pdf => {
-                    documents::render_credit_note(&doc, Format::Pdf, paper_of(paper)).map_err(|e| e.to_string())?
-                }
+            let format = match format {
+                DocumentFormat::Xml => Format::Xml,
+                DocumentFormat::Csv => Format::Csv,
+                DocumentFormat::Pdf => Format::Pdf,
             };
+            let bytes = documents::render_credit_note(&doc, format, paper_of(paper)).map_err(|e| e.to_string())?;
             write_output(&output, &bytes)
         }
         Command::Report { what } => {

@@ -8,6 +8,8 @@ pub mod model;
 pub mod pdf;
 pub mod ubl;
 
+use std::fmt;
+
 use sha2::{Digest, Sha256};
 
 /// The formats a document can be had in.
@@ -16,6 +18,8 @@ pub enum Format {
     Json,
     Csv,
     Pdf,
+    /// The UBL 2.1 e-invoice: invoices and credit notes only, not reports.
+    Xml,
 }
 
 impl Format {
@@ -24,6 +28,7 @@ impl Format {
             Format::Json => "application/json",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Pdf => "application/pdf",
+            Format::Xml => "application/xml; charset=utf-8",
         }
     }
 
@@ -32,6 +37,7 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Pdf => "pdf",
+            Format::Xml => "xml",
         }
     }
 
@@ -40,6 +46,7 @@ impl Format {
             "json" => Some(Format::Json),
             "csv" => Some(Format::Csv),
             "pdf" => Some(Format::Pdf),
+            "xml" => Some(Format::Xml),
             _ => None,
         }
     }
@@ -60,16 +67,41 @@ pub fn invoice_file_name(number: Option<&str>, id: i64, format: Format) -> Strin
     }
 }
 
-/// An invoice in the asked format: JSON is the document itself, CSV and PDF are rendered from it.
-pub fn render_invoice(
-    doc: &model::InvoiceDocument,
-    format: Format,
-    paper: pdf::Paper,
-) -> Result<Vec<u8>, pdf::PdfError> {
+/// Why a document could not be rendered.
+pub enum RenderError {
+    /// Ours: the PDF (or the JSON) could not be written.
+    Failed(pdf::PdfError),
+    /// The document cannot be a UBL e-invoice (a draft, three minor digits, details missing).
+    Ubl(ubl::UblError),
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenderError::Failed(e) => e.fmt(f),
+            RenderError::Ubl(e) => f.write_str(&e.detail),
+        }
+    }
+}
+
+// As the inner error, so logs read as they did before the two were one type.
+impl fmt::Debug for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenderError::Failed(e) => e.fmt(f),
+            RenderError::Ubl(e) => e.fmt(f),
+        }
+    }
+}
+
+/// An invoice in the asked format: JSON is the document itself, CSV, PDF and XML are rendered
+/// from it.
+pub fn render_invoice(doc: &model::InvoiceDocument, format: Format, paper: pdf::Paper) -> Result<Vec<u8>, RenderError> {
     match format {
-        Format::Json => serde_json::to_vec(doc).map_err(|e| pdf::PdfError(e.to_string())),
+        Format::Json => serde_json::to_vec(doc).map_err(|e| RenderError::Failed(pdf::PdfError(e.to_string()))),
         Format::Csv => Ok(csv::invoice_csv(doc)),
-        Format::Pdf => pdf::invoice_pdf(doc, paper),
+        Format::Pdf => pdf::invoice_pdf(doc, paper).map_err(RenderError::Failed),
+        Format::Xml => ubl::invoice_ubl(doc).map_err(RenderError::Ubl),
     }
 }
 
@@ -78,10 +110,11 @@ pub fn render_credit_note(
     doc: &model::CreditNoteDocument,
     format: Format,
     paper: pdf::Paper,
-) -> Result<Vec<u8>, pdf::PdfError> {
+) -> Result<Vec<u8>, RenderError> {
     match format {
-        Format::Json => serde_json::to_vec(doc).map_err(|e| pdf::PdfError(e.to_string())),
+        Format::Json => serde_json::to_vec(doc).map_err(|e| RenderError::Failed(pdf::PdfError(e.to_string()))),
         Format::Csv => Ok(csv::credit_note_csv(doc)),
-        Format::Pdf => pdf::credit_note_pdf(doc, paper),
+        Format::Pdf => pdf::credit_note_pdf(doc, paper).map_err(RenderError::Failed),
+        Format::Xml => ubl::credit_note_ubl(doc).map_err(RenderError::Ubl),
     }
 }

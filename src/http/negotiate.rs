@@ -1,5 +1,6 @@
 //! Content negotiation for documents: `Accept: text/csv | application/pdf` or a `.csv` / `.pdf`
-//! suffix (invoices and credit notes also `application/xml` / `.xml`, the UBL e-invoice);
+//! suffix (invoices and credit notes also `application/xml` / `.xml`, the UBL e-invoice, which
+//! reports do not offer);
 //! downloads carry a file name, and a strong `ETag` so `If-None-Match` answers 304.
 
 use actix_web::http::header::{self, HeaderValue};
@@ -21,7 +22,8 @@ pub fn id_and_suffix(raw: &str) -> Result<(i64, Option<Format>), AppError> {
     Ok((id, format))
 }
 
-/// The format a client asked for: the suffix wins, then the first `Accept` type we make.
+/// The format a client asked for: the suffix wins, then the first `Accept` type we make (XML
+/// only by [`document_request`]).
 pub fn requested_format(req: &HttpRequest, suffix: Option<Format>) -> Result<Format, AppError> {
     if let Some(f) = suffix {
         return Ok(f);
@@ -38,25 +40,26 @@ pub fn requested_format(req: &HttpRequest, suffix: Option<Format>) -> Result<For
             _ => {}
         }
     }
-    Err(AppError::NotAcceptable {
-        detail: "this resource is available as application/json, text/csv or application/pdf (invoices and credit notes also as application/xml)".into(),
-    })
+    Err(not_acceptable())
 }
 
-/// What a client asked an invoice or a credit note as: one of the formats, or (`None`) the
-/// UBL e-invoice, by the `.xml` suffix or an `Accept` of `application/xml` / `text/xml`.
-pub fn document_request(req: &HttpRequest, raw: &str) -> Result<(i64, Option<Format>), AppError> {
-    if let Some(id) = raw.strip_suffix(".xml") {
-        let id = id.parse::<i64>().map_err(|_| AppError::NotFound { what: "invoice" })?;
-        return Ok((id, None));
+/// The answer to an `Accept` with none of the resource's formats.
+pub fn not_acceptable() -> AppError {
+    AppError::NotAcceptable {
+        detail: "this resource is available as application/json, text/csv or application/pdf (invoices and credit notes also as application/xml)".into(),
     }
+}
+
+/// What a client asked an invoice or a credit note as: a format by suffix, else by `Accept`,
+/// where `application/xml` / `text/xml` ask for the UBL e-invoice ([`Format::Xml`]).
+pub fn document_request(req: &HttpRequest, raw: &str) -> Result<(i64, Format), AppError> {
     let (id, suffix) = id_and_suffix(raw)?;
     if suffix.is_none() {
         let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
         for item in accept.split(',') {
             let media = item.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             match media.as_str() {
-                "application/xml" | "text/xml" => return Ok((id, None)),
+                "application/xml" | "text/xml" => return Ok((id, Format::Xml)),
                 "application/json"
                 | "application/problem+json"
                 | "*/*"
@@ -68,12 +71,7 @@ pub fn document_request(req: &HttpRequest, raw: &str) -> Result<(i64, Option<For
             }
         }
     }
-    Ok((id, Some(requested_format(req, suffix)?)))
-}
-
-/// The UBL e-invoice download (`application/xml`), with the same caching as the documents.
-pub fn xml_document(req: &HttpRequest, file_name: &str, bytes: Vec<u8>) -> HttpResponse {
-    send(req, "application/xml; charset=utf-8", Some(file_name), bytes)
+    Ok((id, requested_format(req, suffix)?))
 }
 
 /// A document download, or 304 when the client's `If-None-Match` has these bytes already.

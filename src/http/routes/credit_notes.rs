@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::documents::model::{CreditNoteDocument, CreditNoteSummary};
-use crate::documents::{self, pdf};
+use crate::documents::{self, pdf, RenderError};
 use crate::domain::validation::{self as v, Check};
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
@@ -126,13 +126,11 @@ async fn read(
         other => other,
     })?;
     let doc = state.run(move |conn| credit_notes::get(conn, &caller, id)).await?;
-    let Some(format) = format else {
-        // The UBL 2.1 CreditNote (type 381) referring to the invoice.
-        let bytes = documents::ubl::credit_note_ubl(&doc).map_err(|e| AppError::unprocessable(e.code, e.detail))?;
-        return Ok(negotiate::xml_document(&req, &format!("{}.xml", doc.number), bytes));
-    };
     let name = format!("{}.{}", doc.number, format.extension());
-    let bytes = documents::render_credit_note(&doc, format, pdf::Paper::A4)
-        .map_err(|e| AppError::Internal(format!("credit note {} as {format:?}: {e}", doc.id)))?;
+    // XML is the UBL 2.1 CreditNote (type 381) referring to the invoice.
+    let bytes = documents::render_credit_note(&doc, format, pdf::Paper::A4).map_err(|e| match e {
+        RenderError::Ubl(e) => AppError::unprocessable(e.code, e.detail),
+        RenderError::Failed(e) => AppError::Internal(format!("credit note {} as {format:?}: {e}", doc.id)),
+    })?;
     Ok(negotiate::document(&req, format, &name, bytes))
 }

@@ -7,8 +7,8 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::documents::model::{InvoiceDocument, InvoiceSummary};
-use crate::documents::{self, pdf, Format};
-use crate::domain::validation as v;
+use crate::documents::{self, pdf, Format, RenderError};
+use crate::domain::validation::{self as v};
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::{AppError, Problem};
 use crate::http::extract::JsonBody;
@@ -138,7 +138,7 @@ async fn read(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let (id, format) = negotiate::document_request(&req, &id)?;
-    if format == Some(Format::Json) {
+    if format == Format::Json {
         let bytes = state
             .run_read_confirming_key(move |conn, key| match key {
                 Some(key_id) => invoices::get_json_confirming_key(conn, &caller, id, key_id),
@@ -148,26 +148,23 @@ async fn read(
         return Ok(negotiate::document(&req, Format::Json, "", bytes));
     }
     let doc = state.run(move |conn| invoices::get(conn, &caller, id)).await?;
-    let Some(format) = format else {
-        // The UBL 2.1 e-invoice (SPEC 6); drafts and 3-digit currencies are refused.
-        let bytes = documents::ubl::invoice_ubl(&doc).map_err(|e| match doc.status {
-            InvoiceStatus::Draft => AppError::conflict("not_issued", e.detail),
-            InvoiceStatus::Issued | InvoiceStatus::Void | InvoiceStatus::Credited => {
-                AppError::unprocessable(e.code, e.detail)
-            }
-        })?;
-        let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, Format::Json).replace(".json", ".xml");
-        return Ok(negotiate::xml_document(&req, &name, bytes));
-    };
     let name = documents::invoice_file_name(doc.number.as_deref(), doc.id, format);
     let bytes = render_invoice(&doc, format, pdf::Paper::A4)?;
     Ok(negotiate::document(&req, format, &name, bytes))
 }
 
-/// [`documents::render_invoice`], with a rendering failure as our 500.
+/// [`documents::render_invoice`], with a rendering failure as our 500. The UBL 2.1 e-invoice
+/// (SPEC 6) refuses drafts (409) and 3-digit currencies (422).
 pub fn render_invoice(doc: &InvoiceDocument, format: Format, paper: pdf::Paper) -> Result<Vec<u8>, AppError> {
-    documents::render_invoice(doc, format, paper)
-        .map_err(|e| AppError::Internal(format!("invoice {} as {format:?}: {e}", doc.id)))
+    documents::render_invoice(doc, format, paper).map_err(|e| match e {
+        RenderError::Ubl(e) => match doc.status {
+            InvoiceStatus::Draft => AppError::conflict("not_issued", e.detail),
+            InvoiceStatus::Issued | InvoiceStatus::Void | InvoiceStatus::Credited => {
+                AppError::unprocessable(e.code, e.detail)
+            }
+        },
+        RenderError::Failed(e) => AppError::Internal(format!("invoice {} as {format:?}: {e}", doc.id)),
+    })
 }
 
 /// Gives the draft the next number and freezes it.

@@ -50,7 +50,8 @@ fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError
     let suffix = match format {
         None => None,
         Some(f) => {
-            Some(Format::from_extension(f).ok_or_else(|| AppError::field("format", "must be json, csv or pdf"))?)
+            let format = Format::from_extension(f).filter(|f| *f != Format::Xml);
+            Some(format.ok_or_else(|| AppError::field("format", "must be json, csv or pdf"))?)
         }
     };
     negotiate::requested_format(req, suffix)
@@ -90,6 +91,7 @@ async fn usage(
             pdf::Paper::A4,
         )
         .map_err(|e| AppError::Internal(format!("usage PDF: {e}")))?,
+        Format::Xml => return Err(negotiate::not_acceptable()),
     };
     Ok(negotiate::document(&req, format, &name, bytes))
 }
@@ -125,6 +127,7 @@ async fn register(
         Format::Csv => documents::csv::register_csv(&rows),
         Format::Pdf => pdf::register_pdf(&from.to_string(), &to.to_string(), &rows, pdf::Paper::A4)
             .map_err(|e| AppError::Internal(format!("register PDF: {e}")))?,
+        Format::Xml => return Err(negotiate::not_acceptable()),
     };
     Ok(negotiate::document(&req, format, &name, bytes))
 }
