@@ -18,6 +18,9 @@
 //! as a Markdown table). It does assert results (counts of rows, drafts, issued invoices), so a
 //! benchmark that silently did nothing fails.
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

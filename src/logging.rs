@@ -24,9 +24,10 @@ enum Message {
 }
 
 /// Sets up the global logger: `RUST_LOG` filters (default `info`), lines go to stderr through
-/// the writer thread. Keep the guard until the process ends.
-pub fn init() -> LogGuard {
-    let (writer, guard) = spawn(io::stderr(), QUEUE_LINES);
+/// the writer thread. Keep the guard until the process ends. Fails only when the thread cannot
+/// be started.
+pub fn init() -> io::Result<LogGuard> {
+    let (writer, guard) = spawn(io::stderr(), QUEUE_LINES)?;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format(|buf, record| {
             writeln!(
@@ -40,17 +41,14 @@ pub fn init() -> LogGuard {
         })
         .target(env_logger::Target::Pipe(Box::new(writer)))
         .init();
-    guard
+    Ok(guard)
 }
 
 /// Starts the writer thread over `sink`. The [`QueueWriter`] is what loggers write to.
-pub fn spawn<W: Write + Send + 'static>(sink: W, capacity: usize) -> (QueueWriter, LogGuard) {
+pub fn spawn<W: Write + Send + 'static>(sink: W, capacity: usize) -> io::Result<(QueueWriter, LogGuard)> {
     let (tx, rx) = sync_channel(capacity);
-    thread::Builder::new()
-        .name("log-writer".into())
-        .spawn(move || pump(rx, sink))
-        .expect("the log writer thread starts");
-    (QueueWriter { tx: tx.clone() }, LogGuard { tx })
+    thread::Builder::new().name("log-writer".into()).spawn(move || pump(rx, sink))?;
+    Ok((QueueWriter { tx: tx.clone() }, LogGuard { tx }))
 }
 
 fn pump<W: Write>(rx: Receiver<Message>, sink: W) {
@@ -142,7 +140,7 @@ mod tests {
     fn a_stalled_sink_does_not_hold_up_the_logging_thread_and_drain_delivers_every_line_in_order() {
         let gate = Arc::new(Mutex::new(()));
         let written = Arc::new(Mutex::new(Vec::new()));
-        let (mut writer, guard) = spawn(GatedSink { gate: gate.clone(), written: written.clone() }, 1_000);
+        let (mut writer, guard) = spawn(GatedSink { gate: gate.clone(), written: written.clone() }, 1_000).unwrap();
         // Declared after the guard, so a failing test opens the gate before the guard drains.
         let closed = gate.lock().unwrap();
 
@@ -171,7 +169,8 @@ mod tests {
     #[test]
     fn a_full_queue_makes_the_logging_thread_wait_instead_of_dropping_lines() {
         let written = Arc::new(Mutex::new(Vec::new()));
-        let (mut writer, guard) = spawn(GatedSink { gate: Arc::new(Mutex::new(())), written: written.clone() }, 2);
+        let (mut writer, guard) =
+            spawn(GatedSink { gate: Arc::new(Mutex::new(())), written: written.clone() }, 2).unwrap();
         for i in 0..10_000 {
             writer.write_all(format!("{i}\n").as_bytes()).unwrap();
         }

@@ -29,7 +29,13 @@ enum Command {
 fn main() {
     limit_malloc_arenas();
     // key=value lines (`ts=... level=... target=...`), written by a thread of their own.
-    let log = supportbill::logging::init();
+    let log = match supportbill::logging::init() {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: cannot start the log writer: {e}");
+            std::process::exit(1);
+        }
+    };
     let args = Args::parse();
     let result = match args.command {
         Command::Service(command) => cli::run(&args.database_url, command),

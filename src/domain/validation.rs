@@ -92,14 +92,16 @@ impl Check {
         self.errors
     }
 
-    /// `Ok(build())` when nothing was recorded. `build` may unwrap the Options taken above,
-    /// since each `None` recorded an error.
-    pub fn finish<T>(self, build: impl FnOnce() -> T) -> Result<T, ValidationErrors> {
-        if self.errors.is_empty() {
-            Ok(build())
-        } else {
-            Err(ValidationErrors(self.errors))
+    /// What `build` makes of the values taken above, when nothing was recorded. `build` takes
+    /// them out with `?`: each `None` recorded an error, so with no errors every one is there.
+    /// Should one be missing all the same, that is reported rather than a panic.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ValidationErrors> {
+        if !self.errors.is_empty() {
+            return Err(ValidationErrors(self.errors));
         }
+        build().ok_or_else(|| {
+            ValidationErrors(vec![FieldError { field: String::new(), message: "could not be read".into(), row: None }])
+        })
     }
 }
 

@@ -197,7 +197,7 @@ pub fn create(
                         lines.push(credit_line(currency, pos, &doc.lines[pos - 1], amount, whole));
                     }
                 }
-                c.finish(|| ())?;
+                c.finish(|| Some(()))?;
                 lines.sort_by_key(|l| l.invoice_line);
             }
         }
@@ -354,7 +354,7 @@ pub fn issued_between(
     to: NaiveDate,
     customer_id: Option<i64>,
 ) -> Result<Vec<CreditNoteDocument>, AppError> {
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN);
     let mut q = credit_notes::table
         .filter(credit_notes::issued_at.ge(midnight(from)))
         .filter(credit_notes::issued_at.lt(midnight(to)))

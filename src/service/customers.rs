@@ -78,17 +78,19 @@ impl CustomerInput {
                 _ => {}
             }
         }
-        c.finish(|| NewCustomer {
-            name: name.unwrap(),
-            billing_address: address.unwrap(),
-            email: email.unwrap(),
-            country: country.unwrap(),
-            currency: currency.unwrap(),
-            tax_rate_percent: Dec(tax.unwrap().normalize()),
-            tax_id: tax_id.unwrap(),
-            external_id: external_id.unwrap(),
-            tax_treatment: treatment.unwrap(),
-            exemption_reason: reason.unwrap(),
+        c.finish(|| {
+            Some(NewCustomer {
+                name: name?,
+                billing_address: address?,
+                email: email?,
+                country: country?,
+                currency: currency?,
+                tax_rate_percent: Dec(tax?.normalize()),
+                tax_id: tax_id?,
+                external_id: external_id?,
+                tax_treatment: treatment?,
+                exemption_reason: reason?,
+            })
         })
     }
 }

@@ -45,19 +45,22 @@ pub fn validate_entry(raw: RawEntry) -> Result<EntryDraft, Vec<(&'static str, St
         errors.push(("category", "is required for time without a ticket".to_string()));
     }
     let description = v::optional_text(&raw.description, 2000).map_err(|e| errors.push(("description", e))).ok();
-    if !errors.is_empty() {
-        return Err(errors);
+    match (subscription, agent, started_at, category, description) {
+        (Some(subscription), Some(agent), Some(started_at), Some(category), Some(description)) if errors.is_empty() => {
+            Ok(EntryDraft {
+                subscription,
+                ticket_id: raw.ticket_id,
+                agent,
+                started_at,
+                minutes: raw.minutes as i32,
+                category,
+                billable: raw.billable,
+                description,
+            })
+        }
+        // Each value missing recorded an error.
+        _ => Err(errors),
     }
-    Ok(EntryDraft {
-        subscription: subscription.expect("checked above"),
-        ticket_id: raw.ticket_id,
-        agent: agent.expect("checked above"),
-        started_at: started_at.expect("checked above"),
-        minutes: raw.minutes as i32,
-        category: category.expect("checked above"),
-        billable: raw.billable,
-        description: description.expect("checked above"),
-    })
 }
 
 /// How the CSV names subscriptions when a column could mean either.

@@ -48,7 +48,7 @@ pub fn unclaimed_entries(conn: &mut DbConnection, period: Period) -> Result<Entr
 }
 
 fn bounds(period: Period) -> (NaiveDateTime, NaiveDateTime) {
-    let midnight = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight exists");
+    let midnight = |d: chrono::NaiveDate| d.and_time(chrono::NaiveTime::MIN);
     (midnight(period.start()), midnight(period.end()))
 }
 

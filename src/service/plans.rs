@@ -196,22 +196,24 @@ impl PlanInput {
             start: hhmm(&self.hours_of_service.start),
             end: hhmm(&self.hours_of_service.end),
         };
-        c.finish(|| NewPlan {
-            name: name.unwrap(),
-            scope: scope.unwrap(),
-            currency: currency.unwrap(),
-            billing_model: model.unwrap(),
-            hourly_rate: hourly_rate.map(Dec),
-            category_rates: serde_json::to_string(&category_rates).unwrap_or_default(),
-            after_hours_multiplier: Dec(multiplier.unwrap()),
-            rounding_increment_minutes: increment.unwrap(),
-            minimum_minutes: minimum.unwrap(),
-            monthly_fee,
-            included_minutes: included,
-            incident_fee,
-            chargeable_categories: serde_json::to_string(&chargeable.unwrap()).unwrap_or_default(),
-            hours_of_service: serde_json::to_string(&hours).unwrap_or_default(),
-            contact_methods: serde_json::to_string(&self.contact_methods).unwrap_or_default(),
+        c.finish(|| {
+            Some(NewPlan {
+                name: name?,
+                scope: scope?,
+                currency: currency?,
+                billing_model: model?,
+                hourly_rate: hourly_rate.map(Dec),
+                category_rates: serde_json::to_string(&category_rates).unwrap_or_default(),
+                after_hours_multiplier: Dec(multiplier?),
+                rounding_increment_minutes: increment?,
+                minimum_minutes: minimum?,
+                monthly_fee,
+                included_minutes: included,
+                incident_fee,
+                chargeable_categories: serde_json::to_string(&chargeable?).unwrap_or_default(),
+                hours_of_service: serde_json::to_string(&hours).unwrap_or_default(),
+                contact_methods: serde_json::to_string(&self.contact_methods).unwrap_or_default(),
+            })
         })
     }
 }

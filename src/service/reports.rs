@@ -302,5 +302,5 @@ impl Groups {
 }
 
 fn midnight(d: NaiveDate) -> NaiveDateTime {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+    d.and_time(chrono::NaiveTime::MIN)
 }

@@ -6,6 +6,9 @@
 //!
 //! Every test is generated twice by `both_backends!`: `<name>::sqlite` and `<name>::postgres`.
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[macro_use]
 mod harness;
 mod fixtures;

@@ -2,6 +2,9 @@
 //! `pdftotext` / `pdfinfo` (package poppler-utils). Files are left in /tmp/sb-pdf/ for a look
 //! (`pdftoppm -png -r 60`).
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;

@@ -60,7 +60,8 @@ fn div(a: Decimal, b: Decimal) -> Result<Decimal, PricingError> {
 
 /// First day of the month of `d`.
 fn month_of(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).expect("every month has a first day")
+    // Every month has a first day: `with_day(1)` cannot fail.
+    d.with_day(1).unwrap_or(d)
 }
 
 fn month_label(month: NaiveDate) -> String {

@@ -69,7 +69,7 @@ async fn create(
     let mut c = Check::new();
     let name = c.take("name", v::required_text(&body.name, 200));
     let role = c.take("role", Role::parse_field(&body.role));
-    let key = c.finish(|| NewKey { name: name.unwrap(), role: role.unwrap(), customer_id: body.customer_id })?;
+    let key = c.finish(|| Some(NewKey { name: name?, role: role?, customer_id: body.customer_id }))?;
     let now = state.clock.now();
     let (row, token) = state.run(move |conn| api_keys::create(conn, key, now)).await?;
     let mut out = ApiKeyOut::from(row);

@@ -74,11 +74,13 @@ async fn create(
     let date = c.take("date", v::date(&input.date));
     let description = c.take("description", v::required_text(&input.description, 500));
     let amount = c.take("amount", v::decimal(&input.amount.0));
-    let new = c.finish(|| NewCharge {
-        subscription_id: input.subscription_id,
-        date: date.unwrap(),
-        description: description.unwrap(),
-        amount: Dec(amount.unwrap()),
+    let new = c.finish(|| {
+        Some(NewCharge {
+            subscription_id: input.subscription_id,
+            date: date?,
+            description: description?,
+            amount: Dec(amount?),
+        })
     })?;
     let row = state.run(move |conn| charges::create(conn, new)).await?;
     Ok(HttpResponse::Created().json(ChargeOut::from(row)))

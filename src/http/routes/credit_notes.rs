@@ -58,11 +58,9 @@ async fn create(
     let input = body.parse()?;
     let mut c = Check::new();
     let reason = c.take("reason", v::required_text(&input.reason, 500));
-    c.finish(|| ())?;
-    let req = CreditRequest {
-        reason: reason.expect("checked"),
-        lines: input.lines.map(|ls| ls.into_iter().map(|l| (l.line, l.amount.0)).collect()),
-    };
+    let reason = c.finish(|| reason)?;
+    let req =
+        CreditRequest { reason, lines: input.lines.map(|ls| ls.into_iter().map(|l| (l.line, l.amount.0)).collect()) };
     let clock = state.clock.clone();
     let doc = state.run(move |conn| credit_notes::create(conn, id, req, clock.as_ref())).await?;
     Ok(HttpResponse::Created().json(doc))

@@ -89,14 +89,16 @@ async fn update(
     if !(0..=365).contains(&b.payment_terms_days) {
         c.add("payment_terms_days", "must be between 0 and 365");
     }
-    let details = c.finish(|| Partner {
-        id: 1,
-        name: name.unwrap(),
-        address: address.unwrap(),
-        country: country.unwrap(),
-        tax_id: tax_id.unwrap(),
-        invoice_prefix: prefix.unwrap(),
-        payment_terms_days: b.payment_terms_days as i32,
+    let details = c.finish(|| {
+        Some(Partner {
+            id: 1,
+            name: name?,
+            address: address?,
+            country: country?,
+            tax_id: tax_id?,
+            invoice_prefix: prefix?,
+            payment_terms_days: b.payment_terms_days as i32,
+        })
     })?;
     let row = state.run(move |conn| partner::update(conn, details)).await?;
     Ok(HttpResponse::Ok().json(PartnerDetails::from(row)))

@@ -43,7 +43,7 @@ fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate),
             c.add("to", "must not be before from")
         }
     }
-    c.finish(|| (f.expect("checked"), t.expect("checked"))).map_err(AppError::from)
+    c.finish(|| Some((f?, t?))).map_err(AppError::from)
 }
 
 fn format_of(req: &HttpRequest, format: Option<&str>) -> Result<Format, AppError> {

@@ -46,13 +46,15 @@ impl SubscriptionInput {
             Some(x) => c.take("external_id", v::required_text(x, 128)).map(Some),
             None => Some(None),
         };
-        c.finish(|| NewSubscription {
-            customer_id: self.customer_id,
-            plan_id: self.plan_id,
-            product: product.unwrap(),
-            name: name.unwrap(),
-            external_id: external_id.unwrap(),
-            status: status.unwrap(),
+        c.finish(|| {
+            Some(NewSubscription {
+                customer_id: self.customer_id,
+                plan_id: self.plan_id,
+                product: product?,
+                name: name?,
+                external_id: external_id?,
+                status: status?,
+            })
         })
     }
 

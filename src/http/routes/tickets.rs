@@ -104,18 +104,18 @@ impl TicketInput {
             }
         }
         c.finish(|| {
-            let (escalation_channel, escalation_case_id, escalated_at) = esc.unwrap();
-            NewTicket {
+            let (escalation_channel, escalation_case_id, escalated_at) = esc?;
+            Some(NewTicket {
                 subscription_id: self.subscription_id,
-                title: title.unwrap(),
-                category: category.unwrap(),
-                severity: severity.unwrap(),
-                opened_at: opened_at.unwrap(),
-                closed_at: closed_at.unwrap(),
+                title: title?,
+                category: category?,
+                severity: severity?,
+                opened_at: opened_at?,
+                closed_at: closed_at?,
                 escalation_channel,
                 escalation_case_id,
                 escalated_at,
-            }
+            })
         })
     }
 

@@ -218,7 +218,7 @@ pub(crate) fn draft_with_second(
         // Unblocks the pricing thread if the writing stopped early.
         drop(priced_rx);
         drop(half_tx);
-        let priced = pricer.join().expect("the pricing thread does not panic");
+        let priced = pricer.join().map_err(|_| AppError::Internal("the pricing thread panicked".into()))?;
         let phases = written?;
         priced?;
         Ok(phases)

@@ -179,5 +179,5 @@ pub(crate) struct CustomerName {
 }
 
 pub(crate) fn utc_midnight(d: NaiveDate) -> NaiveDateTime {
-    d.and_hms_opt(0, 0, 0).expect("midnight exists")
+    d.and_time(chrono::NaiveTime::MIN)
 }
