@@ -139,3 +139,12 @@ pub fn insert_retainer_claims(conn: &mut DbConnection, rows: &[NewRetainerClaim]
     }
     Ok(())
 }
+
+/// Writes out what recent bulk writes left in PostgreSQL's buffers (`CHECKPOINT`), so a
+/// measurement that follows starts on a database at rest; SQLite: nothing to do.
+pub fn checkpoint(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgresql(c) => c.batch_execute("CHECKPOINT"),
+    }
+}

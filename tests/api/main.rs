@@ -28,6 +28,8 @@ mod einvoice;
 mod fuzz;
 mod idempotency;
 mod invariants;
+mod invoice_numbers;
+mod invoice_runs;
 mod invoices;
 mod multiprocess;
 mod operations;

@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod builders;
 mod edge_cases;
+mod edge_cases_billing;
 mod properties;
 mod worked_examples;
