@@ -59,11 +59,36 @@ pub fn etag(bytes: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
-/// The file name a download gets: the invoice number, or `draft-ID` before issue.
+/// The file name a download gets: the invoice number, or `draft-ID` before issue, made safe
+/// by [`safe_file_name`] (an old database may hold a prefix with `/` or `.`).
 pub fn invoice_file_name(number: Option<&str>, id: i64, format: Format) -> String {
     match number {
-        Some(n) => format!("{n}.{}", format.extension()),
+        Some(n) => safe_file_name(&format!("{n}.{}", format.extension())),
         None => format!("draft-{id}.{}", format.extension()),
+    }
+}
+
+/// A download's file name reduced to a safe base name: the part before the last `.` keeps
+/// ASCII letters, digits, `-` and `_`, each run of anything else becoming one `_`, trimmed of
+/// `-` and `_` at either end; the extension keeps letters and digits. So no name is a path,
+/// a hidden file, an option, or needs quoting beyond RFC 6266's `filename="..."`.
+pub fn safe_file_name(name: &str) -> String {
+    let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+    let mut safe = String::with_capacity(stem.len());
+    for c in stem.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            safe.push(c);
+        } else if !safe.ends_with('_') {
+            safe.push('_');
+        }
+    }
+    let safe = safe.trim_matches(['-', '_']);
+    let stem = if safe.is_empty() { "download" } else { safe };
+    let extension: String = extension.chars().filter(char::is_ascii_alphanumeric).collect();
+    if extension.is_empty() {
+        stem.to_string()
+    } else {
+        format!("{stem}.{extension}")
     }
 }
 
@@ -116,5 +141,26 @@ pub fn render_credit_note(
         Format::Csv => Ok(csv::credit_note_csv(doc)),
         Format::Pdf => pdf::credit_note_pdf(doc, paper).map_err(RenderError::Failed),
         Format::Xml => ubl::credit_note_ubl(doc).map_err(RenderError::Ubl),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe_base_names() {
+        assert_eq!(safe_file_name("INV-000001.pdf"), "INV-000001.pdf");
+        assert_eq!(safe_file_name("usage-2026-10-01-2026-11-01-agent.csv"), "usage-2026-10-01-2026-11-01-agent.csv");
+        assert_eq!(safe_file_name("../../.bashrc/000022.pdf"), "bashrc_000022.pdf");
+        assert_eq!(safe_file_name("INV/2026/000003.csv"), "INV_2026_000003.csv");
+        assert_eq!(safe_file_name("RE.2026.000003.xml"), "RE_2026_000003.xml");
+        assert_eq!(safe_file_name("Rë \"x\"\\;000001.csv"), "R_x_000001.csv");
+        assert_eq!(safe_file_name("--000001.csv"), "000001.csv");
+        assert_eq!(safe_file_name("../.pdf"), "download.pdf");
+        assert_eq!(safe_file_name("x.p/df"), "x.pdf");
+        assert_eq!(safe_file_name("noext"), "noext");
+        assert_eq!(invoice_file_name(Some("../a/000001"), 7, Format::Xml), "a_000001.xml");
+        assert_eq!(invoice_file_name(None, 7, Format::Csv), "draft-7.csv");
     }
 }

@@ -123,6 +123,21 @@ pub fn optional_text(value: &str, max_len: usize) -> Result<String, String> {
     Ok(value.to_string())
 }
 
+/// The longest invoice number prefix.
+pub const MAX_INVOICE_PREFIX: usize = 20;
+
+/// An invoice number prefix: ASCII letters, digits, `-` and `_` only, since the number is the
+/// file name of every download of the invoice (no `/` or `.` to make it a path).
+pub fn invoice_prefix(value: &str) -> Result<String, String> {
+    if value.chars().count() > MAX_INVOICE_PREFIX {
+        return Err(format!("must be at most {MAX_INVOICE_PREFIX} characters"));
+    }
+    if !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err("may hold only the letters A-Z and a-z, the digits 0-9, - and _".into());
+    }
+    Ok(value.to_string())
+}
+
 pub fn currency(code: &str) -> Result<Currency, String> {
     Currency::from_code(code).ok_or_else(|| format!("{code:?} is not an ISO 4217 currency code (e.g. \"EUR\")"))
 }

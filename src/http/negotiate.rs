@@ -1,12 +1,13 @@
 //! Content negotiation for documents: `Accept: text/csv | application/pdf` or a `.csv` / `.pdf`
 //! suffix (invoices and credit notes also `application/xml` / `.xml`, the UBL e-invoice, which
 //! reports do not offer);
-//! downloads carry a file name, and a strong `ETag` so `If-None-Match` answers 304.
+//! downloads carry a safe file name (whatever the database holds), and a strong `ETag` so
+//! `If-None-Match` answers 304.
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::documents::{etag, Format};
+use crate::documents::{etag, safe_file_name, Format};
 use crate::error::AppError;
 
 /// Splits `12.pdf` into the id and the format its suffix names.
@@ -96,7 +97,9 @@ fn send(req: &HttpRequest, content_type: &str, attachment: Option<&str>, bytes: 
     }
     response.insert_header((header::CONTENT_TYPE, content_type));
     if let Some(file_name) = attachment {
-        let disposition = format!("attachment; filename=\"{}\"", file_name.replace(['"', '\\'], "_"));
+        // RFC 6266: the safe name is plain ASCII, so `filename="..."` needs no escaping and no
+        // `filename*`.
+        let disposition = format!("attachment; filename=\"{}\"", safe_file_name(file_name));
         if let Ok(value) = HeaderValue::from_str(&disposition) {
             response.insert_header((header::CONTENT_DISPOSITION, value));
         }

@@ -25,6 +25,7 @@ mod crud;
 mod decimals;
 mod documents;
 mod einvoice;
+mod file_names;
 mod fuzz;
 mod idempotency;
 mod invariants;

@@ -25,7 +25,7 @@ pub struct PartnerDetails {
     /// ISO 3166 alpha-2.
     pub country: String,
     pub tax_id: String,
-    /// Default `INV-`.
+    /// Default `INV-`; at most 20 of the letters A-Z and a-z, the digits 0-9, `-` and `_`.
     #[serde(default = "default_prefix")]
     pub invoice_prefix: String,
     /// Default 30.
@@ -76,16 +76,7 @@ async fn update(
     let address = c.take("address", v::optional_text(&b.address, 1000));
     let country = c.take("country", v::country(&b.country));
     let tax_id = c.take("tax_id", v::optional_text(b.tax_id.trim(), 64));
-    let prefix = c.take(
-        "invoice_prefix",
-        v::optional_text(&b.invoice_prefix, 20).and_then(|p| {
-            if p.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_/.".contains(ch)) {
-                Ok(p)
-            } else {
-                Err("letters, digits and - _ / . only".into())
-            }
-        }),
-    );
+    let prefix = c.take("invoice_prefix", v::invoice_prefix(&b.invoice_prefix));
     if !(0..=365).contains(&b.payment_terms_days) {
         c.add("payment_terms_days", "must be between 0 and 365");
     }
