@@ -48,7 +48,8 @@ fn generate(
     use chrono::Datelike;
     let month = match month {
         Some(m) => chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-            .map_err(|_| format!("--month {m:?} is not YYYY-MM"))?,
+            .map_err(|_| format!("--month {m:?} is not YYYY-MM"))
+            .and_then(|d| crate::domain::time::check_day(d).map_err(|e| format!("--month {m:?} {e}")))?,
         None => {
             let this = now.date().with_day(1).ok_or("no first of month")?;
             this.checked_sub_months(chrono::Months::new(1)).ok_or("month out of range")?

@@ -303,7 +303,7 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             let dates = |from: &str, to: &str| -> Result<_, String> {
                 let f = validation::date(from).map_err(|m| format!("--from: {m}"))?;
-                let t = validation::date(to).map_err(|m| format!("--to: {m}"))?;
+                let t = validation::end_date(to).map_err(|m| format!("--to: {m}"))?;
                 if t < f {
                     return Err("--to must not be before --from".into());
                 }

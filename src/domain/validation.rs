@@ -10,6 +10,7 @@ use utoipa::openapi::RefOr;
 
 use super::money::Currency;
 use super::pricing::Period;
+use super::time;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -236,16 +237,22 @@ pub fn non_negative_money(value: Decimal, currency: Currency) -> Result<Decimal,
 }
 
 /// RFC 3339 with an explicit offset (`Z` or `+02:00`), stored as UTC to the microsecond.
-/// Years 1 to 9999 only (RFC 3339's range), and no leap seconds: PostgreSQL would roll
-/// `23:59:60` into the next day and SQLite would not, billing one entry in two months.
+/// Only in the billable years ([`time::check_instant`]), and no leap seconds: PostgreSQL would
+/// roll `23:59:60` into the next day and SQLite would not, billing one entry in two months.
 pub fn timestamp(text: &str) -> Result<NaiveDateTime, String> {
+    time::check_instant(any_timestamp(text)?).map_err(|m| format!("{text:?} {m}"))
+}
+
+/// [`timestamp`] as the exclusive end of a range: up to the end of the billable years.
+pub fn end_timestamp(text: &str) -> Result<NaiveDateTime, String> {
+    time::check_end_instant(any_timestamp(text)?).map_err(|m| format!("{text:?} {m}"))
+}
+
+fn any_timestamp(text: &str) -> Result<NaiveDateTime, String> {
     let invalid = || format!("{text:?} is not an RFC 3339 timestamp with an offset (e.g. \"2026-10-05T08:00:00Z\")");
     let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| invalid())?;
     let utc = parsed.with_timezone(&Utc).naive_utc();
-    use chrono::{Datelike, Timelike};
-    if !(1..=9999).contains(&utc.year()) {
-        return Err(format!("{text:?} is outside the years 1 to 9999"));
-    }
+    use chrono::Timelike;
     if utc.nanosecond() >= 1_000_000_000 {
         return Err(format!("{text:?} is a leap second; use :59 or the next minute"));
     }
@@ -258,8 +265,18 @@ pub fn truncate_micros(t: NaiveDateTime) -> NaiveDateTime {
     t.with_nanosecond(micros).unwrap_or(t)
 }
 
-/// Exactly `YYYY-MM-DD` (chrono alone would take `+10000-01-01` or `2026-1-5`).
+/// Exactly `YYYY-MM-DD` (chrono alone would take `+10000-01-01` or `2026-1-5`), in the
+/// billable years ([`time::check_day`]): a stored date, or the first day of a range.
 pub fn date(text: &str) -> Result<NaiveDate, String> {
+    time::check_day(any_date(text)?).map_err(|m| format!("{:?} {m}", text.trim()))
+}
+
+/// [`date`] as the exclusive end of a range or period: up to the day after the billable years.
+pub fn end_date(text: &str) -> Result<NaiveDate, String> {
+    time::check_end_day(any_date(text)?).map_err(|m| format!("{:?} {m}", text.trim()))
+}
+
+fn any_date(text: &str) -> Result<NaiveDate, String> {
     let text = text.trim();
     let shaped = text.len() == 10
         && text.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
@@ -285,8 +302,19 @@ pub const MAX_PERIOD_MONTHS: usize = 24;
 pub fn period(start: &str, end: &str) -> Result<Period, ValidationErrors> {
     let mut c = Check::new();
     let s = c.take("period_start", date(start));
-    let e = c.take("period_end", date(end));
+    let e = c.take("period_end", end_date(end));
     let (Some(s), Some(e)) = (s, e) else { return Err(ValidationErrors(c.into_errors())) };
+    period_of(s, e)
+}
+
+/// [`period`] for dates already parsed (the finance page's month), with the same checks.
+pub fn period_of(s: NaiveDate, e: NaiveDate) -> Result<Period, ValidationErrors> {
+    let mut c = Check::new();
+    c.take("period_start", time::check_day(s).map_err(|m| format!("{s} {m}")));
+    c.take("period_end", time::check_end_day(e).map_err(|m| format!("{e} {m}")));
+    if !c.is_ok() {
+        return Err(ValidationErrors(c.into_errors()));
+    }
     let period = Period::new(s, e).map_err(|err| ValidationErrors::single(err.field, err.message))?;
     // A typo such as 2062 would bill decades of retainer fees in one transaction.
     if period.months().len() > MAX_PERIOD_MONTHS {

@@ -66,7 +66,7 @@ fn read_query(req: &HttpRequest, today: NaiveDate) -> (String, String, String, R
     let group_text = non_empty(q.group_by).unwrap_or_else(|| "customer".to_string());
     let mut errors = Vec::new();
     let from = v::date(&from_text).map_err(|m| errors.push(format!("From: {m}."))).ok();
-    let to = v::date(&to_text).map_err(|m| errors.push(format!("To: {m}."))).ok();
+    let to = v::end_date(&to_text).map_err(|m| errors.push(format!("To: {m}."))).ok();
     if let (Some(f), Some(t)) = (from, to) {
         if t < f {
             errors.push("To: must not be before From (the range is From inclusive to To exclusive).".to_string());

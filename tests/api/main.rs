@@ -22,6 +22,7 @@ mod cli;
 mod crash;
 mod credit_notes;
 mod crud;
+mod date_bounds;
 mod decimals;
 mod documents;
 mod einvoice;

@@ -21,9 +21,9 @@ pub fn config(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
-    /// `YYYY-MM-DD`, inclusive.
+    /// `YYYY-MM-DD`, inclusive; 2000-01-01 to 2199-12-31.
     pub from: String,
-    /// `YYYY-MM-DD`, exclusive.
+    /// `YYYY-MM-DD`, exclusive; at most 2200-01-01.
     pub to: String,
     /// `customer`, `subscription`, `product`, `category`, `agent` or `escalation_channel`.
     pub group_by: Option<String>,
@@ -35,7 +35,7 @@ pub struct UsageQuery {
 fn range(from: &str, to: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), AppError> {
     let mut c = Check::new();
     let f = c.take("from", v::date(from));
-    let t = c.take("to", v::date(to));
+    let t = c.take("to", v::end_date(to));
     if let (Some(f), Some(t)) = (f, t) {
         // `to` is exclusive: from == to is an empty range (SPEC 5: "any dates"), and answers
         // an empty report, not an error.
@@ -99,7 +99,9 @@ async fn usage(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RegisterQuery {
+    /// `YYYY-MM-DD`, inclusive; 2000-01-01 to 2199-12-31.
     pub from: String,
+    /// `YYYY-MM-DD`, exclusive; at most 2200-01-01.
     pub to: String,
     /// `json`, `csv` or `pdf` (else the `Accept` header decides).
     pub format: Option<String>,

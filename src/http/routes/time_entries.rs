@@ -244,7 +244,7 @@ async fn list(
     let page = query.parse()?.parse()?;
     let filter = filter.parse()?;
     let from = filter.from.as_deref().map(v::timestamp).transpose().map_err(|m| AppError::field("from", m))?;
-    let to = filter.to.as_deref().map(v::timestamp).transpose().map_err(|m| AppError::field("to", m))?;
+    let to = filter.to.as_deref().map(v::end_timestamp).transpose().map_err(|m| AppError::field("to", m))?;
     let f = EntryFilter { subscription_id: filter.subscription_id, from, to };
     let rows = state.run(move |conn| time_entries::list(conn, f, page.after, page.limit)).await?;
     Ok(HttpResponse::Ok().json(paginate(rows, page, |e| e.id, TimeEntryOut::from)))

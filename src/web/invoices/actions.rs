@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Months;
 use serde::Deserialize;
 
-use crate::domain::pricing::Period;
+use crate::domain::validation as v;
 use crate::error::AppError;
 use crate::http::AppState;
 use crate::service::invoices as svc;
@@ -41,7 +41,7 @@ pub(crate) async fn run(
     let end = start.checked_add_months(Months::new(1)).ok_or_else(|| {
         Failure::Message(StatusCode::UNPROCESSABLE_ENTITY, "Month: out of range.".into(), Some(caller.clone()))
     })?;
-    let period = Period::new(start, end).map_err(|e| AppError::field(e.field, e.message)).for_caller(&caller)?;
+    let period = v::period_of(start, end).map_err(AppError::from).for_caller(&caller)?;
     let now = state.clock.now();
     let pool = state.pool.clone();
     let docs = state

@@ -131,8 +131,12 @@ pub(crate) async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result
         }
     }
     if !period_text.is_empty() {
-        match parse_month(&period_text) {
-            Some(d) => filter.period_start = Some(d),
+        match parse_month(&period_text).map(crate::domain::time::check_day) {
+            Some(Ok(d)) => filter.period_start = Some(d),
+            Some(Err(why)) => {
+                invalid = true;
+                notices.push(Notice::error(format!("Period: {period_text:?} {why}.")));
+            }
             None => {
                 invalid = true;
                 notices.push(Notice::error(format!("Period: {period_text:?} is not a month as YYYY-MM.")));
