@@ -32,6 +32,9 @@ pub enum AppError {
     /// 413
     #[error("request body too large")]
     PayloadTooLarge { limit: usize },
+    /// 408: the request's body did not arrive within the time limit (`http::body_deadline`).
+    #[error("the request body did not arrive within the time limit; the connection is closed")]
+    RequestTimeout,
     /// 415
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
@@ -82,6 +85,7 @@ impl AppError {
             AppError::Unprocessable { code, .. } => code,
             AppError::BadRequest { code, .. } => code,
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::Unauthorized => "unauthorized",
             AppError::NotAcceptable { .. } => "not_acceptable",
@@ -99,6 +103,7 @@ impl AppError {
             AppError::Validation(_) | AppError::Unprocessable { .. } => "Unprocessable request",
             AppError::BadRequest { .. } => "Bad request",
             AppError::PayloadTooLarge { .. } => "Request body too large",
+            AppError::RequestTimeout => "Request timeout",
             AppError::UnsupportedMediaType { .. } => "Unsupported media type",
             AppError::Unauthorized => "Unauthorized",
             AppError::NotAcceptable { .. } => "Not acceptable",
@@ -188,6 +193,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) | AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,

@@ -45,6 +45,8 @@ pub fn start(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         app.app_data(api.clone())
             .wrap(actix_web::middleware::from_fn(http::ratelimit::limit_anonymous))
             .wrap(actix_web::middleware::from_fn(http::request_id::assign))
+            // Outermost, so a 408's body, which keeps the unread request body, is the one sent.
+            .wrap(actix_web::middleware::from_fn(http::body_deadline::limit_body_time))
             .route("/healthz", web::get().to(http::healthz))
             .route("/metrics", web::get().to(http::metrics::metrics))
             .route("/version", web::get().to(http::version))

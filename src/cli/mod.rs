@@ -46,6 +46,11 @@ pub enum Command {
         /// this machine's cores, 4 to 16).
         #[arg(long, env = "SUPPORTBILL_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
         db_pool_size: Option<u32>,
+        /// Seconds a request's body may take to arrive after its head; a slower one is answered
+        /// 408 and its connection closed.
+        #[arg(long, env = "SUPPORTBILL_BODY_TIMEOUT_SECONDS", default_value_t = 30,
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        body_timeout_seconds: u64,
     },
     /// Run pending migrations and exit.
     Migrate,
@@ -242,9 +247,10 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
     let url = DatabaseUrl::parse(database_url).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match command {
-        Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst, db_pool_size } => {
+        Command::Serve { bind, demo, rate_limit_per_second, rate_limit_burst, db_pool_size, body_timeout_seconds } => {
             let limits = RateLimitConfig { per_second: rate_limit_per_second, burst: rate_limit_burst };
-            serve(&url, &bind, demo, limits, db_pool_size, clock)
+            let body_timeout = std::time::Duration::from_secs(body_timeout_seconds);
+            serve(&url, &bind, demo, limits, body_timeout, db_pool_size, clock)
         }
         Command::Migrate => {
             storage::connect(&url, 1).map_err(|e| e.to_string())?;
@@ -473,6 +479,7 @@ fn serve(
     bind: &str,
     demo: bool,
     limits: RateLimitConfig,
+    body_timeout: std::time::Duration,
     pool_size: Option<u32>,
     clock: Arc<dyn Clock>,
 ) -> Result<(), String> {
@@ -500,7 +507,7 @@ fn serve(
     if demo {
         println!("try: curl -H \"Authorization: Bearer $KEY\" http://{addr}/api/v1/invoices");
     }
-    let state = AppState::new(pool, clock).with_rate_limit(limits);
+    let state = AppState::new(pool, clock).with_rate_limit(limits).with_body_timeout(body_timeout);
     actix_web::rt::System::new().block_on(async move {
         let server = crate::startup::start(listener, state).map_err(|e| e.to_string())?;
         server.await.map_err(|e| e.to_string())

@@ -1,6 +1,6 @@
 //! Request extractors and the authentication middleware, failing with our own problem+json
-//! errors: the caller's API key (401), the body (413 when too large), and JSON parsing (400 when
-//! it is not JSON, 422 naming the field when a value has the wrong type).
+//! errors: the caller's API key (401), the body (413 when too large, 408 when too slow), and
+//! JSON parsing (400 when it is not JSON, 422 naming the field when a value has the wrong type).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 use crate::http::auth_cache::{self, CheckState, PendingCheck};
+use crate::http::body_deadline;
 use crate::http::ratelimit::{client_ip, Subject};
 use crate::http::AppState;
 use crate::service::auth::{self, Caller};
@@ -51,6 +52,7 @@ pub async fn read_body(req: &HttpRequest, payload: &mut Payload) -> Result<Bytes
         Ok(bytes) => Ok(bytes),
         Err(e) => match e.as_error::<PayloadError>() {
             Some(PayloadError::Overflow) => Err(AppError::PayloadTooLarge { limit: BODY_LIMIT }),
+            Some(e) if body_deadline::is_timeout(e) => Err(AppError::RequestTimeout),
             _ => Err(AppError::BadRequest {
                 code: "unreadable_body",
                 detail: "the request body could not be read".into(),

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth_cache;
+pub mod body_deadline;
 pub mod extract;
 pub mod idempotency;
 pub mod merge_patch;

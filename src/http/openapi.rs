@@ -4,7 +4,7 @@
 //! - errors are `application/problem+json` (RFC 9457), not `application/json`;
 //! - every operation may answer 401 (no or bad key) and 404 (a client asking for what is not its
 //!   own, or an id that does not exist); operations with a query string or a body 422 (invalid
-//!   input); operations with a body 400 (not JSON) and 413 (too large).
+//!   input); operations with a body 400 (not JSON), 408 (too slow) and 413 (too large).
 //!
 //! It also makes each list page (`Page_X`) refer to its item schema `X` instead of repeating it
 //! inline (the same document, only named): schemathesis tells which resource a list returns by
@@ -89,5 +89,6 @@ fn add_common_responses(op: &mut Map<String, Value>) {
     if has_body {
         add("400", "the body is not valid JSON (or CSV)");
         add("413", "the body is larger than 16 MiB");
+        add("408", "the body did not arrive within the time limit (30 s by default); the connection is closed");
     }
 }

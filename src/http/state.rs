@@ -1,6 +1,7 @@
 //! What every handler can reach, and how handlers run database work off the async threads.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::web;
 
@@ -8,6 +9,9 @@ use crate::error::AppError;
 use crate::http::{audit, auth_cache, metrics, ratelimit};
 use crate::service::clock::Clock;
 use crate::storage::{DbConnection, Pool};
+
+/// How long a request's body may take by default (`serve --body-timeout-seconds`).
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler can reach: the connection pool, the clock, and the rate limits.
 #[derive(Clone)]
@@ -17,6 +21,8 @@ pub struct AppState {
     pub limits: Arc<ratelimit::RateLimits>,
     pub metrics: Arc<metrics::Metrics>,
     pub auth_cache: Arc<auth_cache::AuthCache>,
+    /// How long a request's body may take to arrive once its head has (`http::body_deadline`).
+    pub body_timeout: Duration,
     /// The pool's database runs in this process (decides where short reads run).
     in_process: bool,
 }
@@ -30,12 +36,18 @@ impl AppState {
             limits: Arc::new(ratelimit::RateLimits::new(ratelimit::RateLimitConfig::default())),
             metrics: Arc::new(metrics::Metrics::default()),
             auth_cache: Arc::new(auth_cache::AuthCache::default()),
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             in_process: pool.get().is_ok_and(|conn| conn.is_in_process()),
         }
     }
 
     pub fn with_rate_limit(mut self, config: ratelimit::RateLimitConfig) -> AppState {
         self.limits = Arc::new(ratelimit::RateLimits::new(config));
+        self
+    }
+
+    pub fn with_body_timeout(mut self, timeout: Duration) -> AppState {
+        self.body_timeout = timeout;
         self
     }
 

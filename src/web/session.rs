@@ -16,6 +16,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::AppError;
+use crate::http::extract::RawBody;
 use crate::http::request_id::RequestId;
 use crate::http::AppState;
 use crate::service::web_sessions;
@@ -235,7 +236,7 @@ struct LoginForm {
 pub(crate) async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, Failure> {
     let site = check_same_site(&req)?;
     if site == SiteHeaders::Absent {
@@ -272,7 +273,7 @@ pub(crate) async fn login(
 pub(crate) async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, Failure> {
     check_same_site(&req)?;
     if let Some(id) = cookie_value(&req, COOKIE) {

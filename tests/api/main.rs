@@ -41,6 +41,7 @@ mod ratelimit;
 mod reports;
 mod robustness;
 mod server_process;
+mod slow_bodies;
 mod stored_names;
 mod tax_treatment;
 mod time_entries;

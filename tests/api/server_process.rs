@@ -20,8 +20,14 @@ impl Drop for Server {
 
 /// Starts `supportbill serve` on port 0 over `url` and reads the address it prints.
 pub fn serve(url: &str) -> Server {
+    serve_with_env(url, &[])
+}
+
+/// [`serve`] with extra environment variables (the `SUPPORTBILL_*` settings).
+pub fn serve_with_env(url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_supportbill"))
         .args(["--database-url", url, "serve", "--bind", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::domain::validation as v;
 use crate::error::AppError;
+use crate::http::extract::RawBody;
 use crate::http::AppState;
 use crate::service::invoices as svc;
 use crate::web::html::link;
@@ -21,7 +22,7 @@ struct RunForm {
 pub(crate) async fn run(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, Failure> {
     let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("route").for_caller(&caller)?;
@@ -61,7 +62,7 @@ pub(crate) async fn issue(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, Failure> {
     let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
@@ -76,7 +77,7 @@ pub(crate) async fn void(
     req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<HttpResponse, Failure> {
     let caller = signed_in_post(&req, &state, &body).await?;
     caller.require_staff("invoice").for_caller(&caller)?;
