@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::domain::pricing::PricingError;
 use crate::domain::validation::{FieldError, ValidationErrors};
-use crate::storage::StorageError;
+use crate::storage::{FailureKind, StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -56,7 +56,8 @@ pub enum AppError {
     /// 429: the caller's rate limit is spent; retry after that many seconds.
     #[error("rate limit exceeded")]
     RateLimited { retry_after: u64 },
-    /// 5xx: our side failed; the cause is logged, not returned.
+    /// 503 when the database is unavailable, read-only, full or busy (a retry may succeed: the
+    /// answer carries `Retry-After`), else 500. The cause is logged, not returned.
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error("{0}")]
@@ -78,6 +79,28 @@ impl AppError {
         AppError::Forbidden { detail: detail.into() }
     }
 
+    /// The database's condition behind a 503, when that is what failed: its kind is transient.
+    pub fn database_condition(&self) -> Option<FailureKind> {
+        match self {
+            AppError::Storage(e) => Some(e.kind()).filter(|kind| kind.is_transient()),
+            _ => None,
+        }
+    }
+
+    /// Seconds a client should wait before it retries, for the answers that say so: a rate
+    /// limit's own wait; a busy SQLite clears in a moment, a lost database reconnects within
+    /// seconds, a read-only or full disk needs an operator.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after } => Some(*retry_after),
+            _ => self.database_condition().map(|kind| match kind {
+                FailureKind::Busy => 1,
+                FailureKind::Unavailable => 2,
+                FailureKind::ReadOnly | FailureKind::Full | FailureKind::Query => 30,
+            }),
+        }
+    }
+
     /// The stable, machine-readable code clients branch on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -93,8 +116,14 @@ impl AppError {
             AppError::NotFound { .. } => "not_found",
             AppError::Conflict { code, .. } => code,
             AppError::RateLimited { .. } => "rate_limited",
-            AppError::Storage(StorageError::Query(e)) if is_busy(e) => "database_busy",
-            AppError::Storage(_) | AppError::Internal(_) => "internal_error",
+            AppError::Storage(_) => match self.database_condition() {
+                Some(FailureKind::Busy) => "database_busy",
+                Some(FailureKind::Unavailable) => "database_unavailable",
+                Some(FailureKind::ReadOnly) => "database_read_only",
+                Some(FailureKind::Full) => "database_full",
+                Some(FailureKind::Query) | None => "internal_error",
+            },
+            AppError::Internal(_) => "internal_error",
         }
     }
 
@@ -111,12 +140,17 @@ impl AppError {
             AppError::NotFound { .. } => "Not found",
             AppError::Conflict { .. } => "Conflict",
             AppError::RateLimited { .. } => "Too many requests",
-            AppError::Storage(StorageError::Query(e)) if is_busy(e) => "Service busy",
-            AppError::Storage(_) | AppError::Internal(_) => "Internal error",
+            AppError::Storage(_) => match self.database_condition() {
+                Some(FailureKind::Busy) => "Service busy",
+                Some(_) => "Service unavailable",
+                None => "Internal error",
+            },
+            AppError::Internal(_) => "Internal error",
         }
     }
 
-    fn detail(&self) -> String {
+    /// What the client is told: never an internal cause (the log has it, by request id).
+    pub(crate) fn detail(&self) -> String {
         match self {
             AppError::Validation(errors) => match errors.0.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
@@ -129,21 +163,19 @@ impl AppError {
                 format!("too many requests for this API key or client; retry in {retry_after} s")
             }
             AppError::Unauthorized => "send a valid API key as 'Authorization: Bearer <token>'".to_string(),
-            AppError::Storage(StorageError::Query(e)) if is_busy(e) => {
-                "the database is busy; retry shortly".to_string()
+            AppError::Storage(_) => match self.database_condition() {
+                Some(FailureKind::Busy) => "the database is busy; retry shortly",
+                Some(FailureKind::Unavailable) => "the database is not available at the moment; retry shortly",
+                Some(FailureKind::ReadOnly) => "the database does not accept writes at the moment; retry later",
+                Some(FailureKind::Full) => "the database's disk is full; retry later",
+                // Never leak internals: the log has them, keyed by the request id.
+                Some(FailureKind::Query) | None => "the service could not complete the request; it has been logged",
             }
-            // Never leak internals: the log has them, keyed by the request id.
-            AppError::Storage(_) | AppError::Internal(_) => {
-                "the service could not complete the request; it has been logged".to_string()
-            }
+            .to_string(),
+            AppError::Internal(_) => "the service could not complete the request; it has been logged".to_string(),
             other => other.to_string(),
         }
     }
-}
-
-fn is_busy(e: &diesel::result::Error) -> bool {
-    let text = e.to_string();
-    text.contains("database is locked") || text.contains("database is busy")
 }
 
 impl From<ValidationErrors> for AppError {
@@ -201,7 +233,7 @@ impl ResponseError for AppError {
             AppError::NotFound { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Storage(StorageError::Query(e)) if is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Storage(_) if self.database_condition().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Storage(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -226,11 +258,8 @@ impl ResponseError for AppError {
         if status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        if let AppError::RateLimited { retry_after } = self {
-            response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
-        }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "1"));
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

@@ -158,6 +158,9 @@ pub async fn authenticate(
     let live = match pending.state() {
         CheckState::Live => Ok(true),
         CheckState::Revoked => Ok(false),
+        // The handler failed on our side before the check (no connection, say): its answer
+        // gives nothing away, and asking a database that is gone again only doubles the wait.
+        CheckState::Unchecked if response.as_ref().is_ok_and(|r| r.status().is_server_error()) => Ok(true),
         // The handler answered without touching the database: check now.
         CheckState::Unchecked => match &state {
             Some(state) => {

@@ -1,7 +1,8 @@
 //! `GET /metrics` in the Prometheus text format (docs/operations.md, "Metrics"), from plain atomics and one
 //! small map: requests by method, route pattern and status class; a latency histogram; invoices
-//! and credit notes issued; 5xx errors; audit rows that could not be written. Counted by this
-//! process since it started (each process of a deployment is its own scrape target).
+//! and credit notes issued; 5xx errors; database failures by kind; audit rows that could not be
+//! written. Counted by this process since it started (each process of a deployment is its own
+//! scrape target).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +14,7 @@ use actix_web::http::Method;
 use actix_web::{web, HttpResponse};
 
 use crate::http::AppState;
+use crate::storage::FailureKind;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -29,6 +31,8 @@ pub struct Metrics {
     invoices_issued: AtomicU64,
     credit_notes_issued: AtomicU64,
     audit_failures: AtomicU64,
+    /// Database failures met by requests, by [`FailureKind`] (in the order of `FailureKind::ALL`).
+    database_errors: [AtomicU64; FailureKind::ALL.len()],
 }
 
 fn method_label(m: &Method) -> &'static str {
@@ -86,6 +90,13 @@ impl Metrics {
         self.audit_failures.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One database failure met by a request.
+    pub fn database_error(&self, kind: FailureKind) {
+        if let Some(i) = FailureKind::ALL.iter().position(|k| *k == kind) {
+            self.database_errors[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// The Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -132,6 +143,19 @@ impl Metrics {
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        out.push_str(
+            "# HELP supportbill_database_errors_total Database failures met by requests, by kind: \
+             unavailable, read_only, full and busy are answered 503; query is answered 500.\n\
+             # TYPE supportbill_database_errors_total counter\n",
+        );
+        for (kind, value) in FailureKind::ALL.iter().zip(&self.database_errors) {
+            let _ = writeln!(
+                out,
+                "supportbill_database_errors_total{{kind=\"{}\"}} {}",
+                kind.label(),
+                value.load(Ordering::Relaxed)
+            );
         }
         // What the embedded SQLite holds (mostly the pooled connections' page caches, at most
         // 16 MiB each): the share of the process's memory that grows with the database, not
@@ -182,6 +206,9 @@ mod tests {
         m.observe(&Method::GET, Some("/api/v1/invoices/{id}".into()), 200, Duration::from_millis(3));
         m.observe(&Method::POST, None, 503, Duration::from_secs(20));
         m.invoices_issued(2);
+        m.database_error(FailureKind::Unavailable);
+        m.database_error(FailureKind::Unavailable);
+        m.database_error(FailureKind::Full);
         let text = m.render();
         assert!(
             text.contains(
@@ -194,5 +221,8 @@ mod tests {
         assert!(text.contains("supportbill_http_request_duration_seconds_bucket{le=\"+Inf\"} 2"));
         assert!(text.contains("supportbill_http_errors_total 1"));
         assert!(text.contains("supportbill_invoices_issued_total 2"));
+        assert!(text.contains("supportbill_database_errors_total{kind=\"unavailable\"} 2"), "{text}");
+        assert!(text.contains("supportbill_database_errors_total{kind=\"full\"} 1"), "{text}");
+        assert!(text.contains("supportbill_database_errors_total{kind=\"query\"} 0"), "{text}");
     }
 }

@@ -69,9 +69,10 @@ pub async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpRespo
     HttpResponse::Ok().json(api.get_ref())
 }
 
+/// 200 when the database answers, else 503 (problem+json, `Retry-After`): unreachable, or no
+/// connection free within `state::HEALTH_WAIT`.
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    use diesel::connection::SimpleConnection;
-    state.run(|conn| conn.batch_execute("SELECT 1").map_err(AppError::from)).await?;
+    state.ping().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"})))
 }
 

@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod claims;
 pub mod columns;
 pub mod decimal;
+pub mod failure;
 pub mod locks;
 pub mod models;
 pub mod schema;
@@ -28,6 +29,7 @@ use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub use decimal::Dec;
+pub use failure::FailureKind;
 
 /// One connection to either backend.
 #[derive(diesel::MultiConnection)]
@@ -59,10 +61,30 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct TrackedConnection {
     conn: DbConnection,
     returned_at: Instant,
+    /// Set when the connection met a failure it would keep ([`TrackedConnection::note_failure`]).
+    discard: bool,
 }
 
 /// A connection idle in the pool for this long is checked with a query before it is lent.
 pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a request waits for a pooled connection before it is answered 503. Long enough for
+/// a busy pool to free a connection; short enough that a client never waits long on a database
+/// that is gone. r2d2 also spaces its attempts to reconnect at up to half of it, so a database
+/// that comes back is found again within this wait (docs/operations.md, "When the database goes
+/// away").
+pub const POOL_WAIT: Duration = Duration::from_secs(5);
+
+impl TrackedConnection {
+    /// Notes a failure met on this connection; one the connection would keep makes the pool drop
+    /// it when it comes back: a read-only SQLite connection stays read-only after its file is
+    /// writable again, and a PostgreSQL connection whose server went away never works again.
+    pub fn note_failure(&mut self, e: &StorageError) {
+        let kind = e.kind();
+        self.discard |= kind == FailureKind::ReadOnly
+            || (kind == FailureKind::Unavailable && matches!(self.conn, DbConnection::Postgresql(_)));
+    }
+}
 
 impl std::ops::Deref for TrackedConnection {
     type Target = DbConnection;
@@ -155,7 +177,7 @@ impl ManageConnection for Manager {
     type Error = StorageError;
 
     fn connect(&self) -> Result<TrackedConnection, StorageError> {
-        self.open().map(|conn| TrackedConnection { conn, returned_at: Instant::now() })
+        self.open().map(|conn| TrackedConnection { conn, returned_at: Instant::now(), discard: false })
     }
 
     fn is_valid(&self, conn: &mut TrackedConnection) -> Result<(), StorageError> {
@@ -166,12 +188,14 @@ impl ManageConnection for Manager {
     }
 
     /// Called as a connection comes back. Broken: given back while its user panicked, or still
-    /// inside a transaction, or in error. diesel puts a PostgreSQL connection whose server went
-    /// away in that error state (libpq's transaction status turns unknown), so a lost
+    /// inside a transaction, or in error, or after a failure it keeps
+    /// ([`TrackedConnection::note_failure`]). diesel puts a PostgreSQL connection whose server
+    /// went away in that error state (libpq's transaction status turns unknown), so a lost
     /// connection is dropped here, not lent again.
     fn has_broken(&self, conn: &mut TrackedConnection) -> bool {
         conn.returned_at = Instant::now();
-        std::thread::panicking()
+        conn.discard
+            || std::thread::panicking()
             || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(&mut conn.conn)
     }
 }
@@ -180,6 +204,7 @@ impl Manager {
     fn open(&self) -> Result<DbConnection, StorageError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
+                refuse_read_only_file(path)?;
                 sqlite_multithread();
                 let mut conn =
                     SqliteConnection::establish(path).map_err(|e| StorageError::Connection(e.to_string()))?;
@@ -205,6 +230,29 @@ impl Manager {
                 .map_err(|e| StorageError::Connection(e.to_string())),
         }
     }
+}
+
+/// Refuses to open a SQLite database whose file or write-ahead log may not be written (a
+/// read-only file, an immutable one, a read-only file system). SQLite would open it read-only
+/// without a word, and that connection would stay read-only after the file is writable again;
+/// refused, the pool tries again later and then opens a connection that can write.
+///
+/// Asked with `access(2)`, never by opening the file: closing any descriptor of a database file
+/// drops every POSIX lock this process holds on it, the other connections' included.
+fn refuse_read_only_file(path: &str) -> Result<(), StorageError> {
+    for file in [path.to_string(), format!("{path}-wal")] {
+        let Ok(c_path) = std::ffi::CString::new(file.as_str()) else { return Ok(()) };
+        // SAFETY: `access` only reads the NUL-terminated path, which outlives the call.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } == 0 {
+            continue;
+        }
+        let e = std::io::Error::last_os_error();
+        // Not there yet (SQLite creates it), or a name that is no file path (`:memory:`).
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(StorageError::Connection(format!("{file} may not be written: {e}")));
+        }
+    }
+    Ok(())
 }
 
 /// Puts SQLite in its multi-thread mode, once, before the process opens its first SQLite
@@ -233,7 +281,7 @@ pub fn sqlite_multithread() {
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, StorageError> {
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
-        .connection_timeout(Duration::from_secs(30))
+        .connection_timeout(POOL_WAIT)
         .build(Manager { url: url.clone() })
         .map_err(|e| StorageError::Connection(e.to_string()))?;
     let mut conn = pool.get()?;

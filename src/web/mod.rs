@@ -22,7 +22,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
 
 use crate::error::AppError;
-use crate::storage::StorageError;
 
 use html::{layout, Nav, Notice, E};
 
@@ -142,7 +141,7 @@ pub(crate) fn describe(e: &AppError) -> (StatusCode, &'static str, String) {
         403 => "Not allowed",
         404 => "Not found",
         409 => "That cannot be done now",
-        503 => "The service is busy",
+        503 => "The service is unavailable",
         s if s >= 500 => "Something went wrong",
         _ => "That did not work",
     };
@@ -154,9 +153,8 @@ pub(crate) fn describe(e: &AppError) -> (StatusCode, &'static str, String) {
             .collect::<Vec<_>>()
             .join("; "),
         AppError::NotFound { what } => format!("No such {what}, or it is not yours to see."),
-        AppError::Storage(StorageError::Query(_)) if status == StatusCode::SERVICE_UNAVAILABLE => {
-            "The database is busy; please try again in a moment.".to_string()
-        }
+        // The database's condition (busy, unreachable, read-only, full): the same words as the API's.
+        AppError::Storage(_) if e.database_condition().is_some() => e.detail(),
         AppError::Storage(_) | AppError::Internal(_) => {
             log::error!("web: {e:?}");
             "The service could not complete the request; the error has been logged.".to_string()
@@ -216,7 +214,11 @@ impl ResponseError for Failure {
             ),
             Failure::App(e, caller) => {
                 let (status, heading, message) = describe(e);
-                error_page(status, heading, &message, caller.as_ref())
+                let mut page = error_page(status, heading, &message, caller.as_ref());
+                if let Some(seconds) = e.retry_after() {
+                    page.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                page
             }
             Failure::Message(status, message, caller) => {
                 let heading = if status.is_client_error() { "Please check your input" } else { "Something went wrong" };

@@ -30,7 +30,12 @@ pub fn serve_with_env(url: &str, env: &[(&str, &str)]) -> Server {
         .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        // The servers' logs (5xx causes) on the test's stderr when asked for, to see why.
+        .stderr(if std::env::var_os("SUPPORTBILL_TEST_SERVER_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .expect("start supportbill serve");
     let stdout = child.stdout.take().expect("stdout");
