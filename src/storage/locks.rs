@@ -32,6 +32,26 @@ pub fn customer_of_invoice_for_share(conn: &mut DbConnection, invoice_id: i64) -
     Ok(())
 }
 
+/// Key-share-locks the customers of these invoices, in id order. Issuing updates each invoice
+/// row twice in one transaction, and PostgreSQL checks the second update's foreign key to the
+/// customer (the row version it replaces is the transaction's own), which key-share-locks the
+/// customer. Taken there, in invoice order, those locks deadlocked with a run, which locks its
+/// customers in id order; taken here first, in the run's order, they queue behind it instead.
+pub fn customers_of_invoices_for_key_share(conn: &mut DbConnection, invoice_ids: &[i64]) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = customers::table
+            .filter(
+                customers::id
+                    .eq_any(invoices::table.filter(invoices::id.eq_any(invoice_ids)).select(invoices::customer_id)),
+            )
+            .select(customers::id)
+            .order(customers::id)
+            .for_key_share()
+            .load(pg)?;
+    }
+    Ok(())
+}
+
 /// Share-locks the customers of these subscriptions, in id order.
 pub fn customers_of_subscriptions_for_share(conn: &mut DbConnection, subscription_ids: &[i64]) -> QueryResult<()> {
     if let DbConnection::Postgresql(pg) = conn {

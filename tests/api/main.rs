@@ -36,6 +36,7 @@ mod invoice_numbers;
 mod invoice_runs;
 mod invoices;
 mod multiprocess;
+mod multiprocess_load;
 mod operations;
 mod partner_center;
 mod patch;

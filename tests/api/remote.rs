@@ -61,6 +61,11 @@ impl Remote {
         Remote { base: base.to_string(), token: token.to_string(), client }
     }
 
+    /// The same client as another key.
+    pub fn as_key(&self, token: &str) -> Remote {
+        Remote { token: token.to_string(), ..self.clone() }
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None, None).await
     }
@@ -71,6 +76,10 @@ impl Remote {
 
     pub async fn post_csv(&self, path: &str, csv: String) -> Reply {
         self.send("POST", path, Some("text/csv"), Some(csv.into_bytes())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send("DELETE", path, None, None).await
     }
 
     pub async fn send(&self, method: &str, path: &str, content_type: Option<&str>, body: Option<Vec<u8>>) -> Reply {

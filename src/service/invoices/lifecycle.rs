@@ -67,10 +67,11 @@ pub fn issue_many(conn: &mut DbConnection, ids: &[i64], clock: &dyn Clock) -> Re
 
 /// Issues the drafts `ids` (sorted, all existing) inside the caller's transaction.
 ///
-/// Locks: the invoice counter row first, then the invoices, in every issue (single or bulk),
-/// so concurrent issuers queue on the counter instead of deadlocking on each other's invoice
-/// rows. The counter is moved inside this transaction, so a rollback gives the numbers back
-/// (a sequence would leave gaps; MAX+1 would give duplicates).
+/// Locks: the invoice counter row first, then the invoices' customers, then the invoices, in
+/// every issue (single or bulk), so concurrent issuers queue on the counter instead of
+/// deadlocking on each other's invoice rows, and behind a run on the customers. The counter is
+/// moved inside this transaction, so a rollback gives the numbers back (a sequence would leave
+/// gaps; MAX+1 would give duplicates).
 pub(crate) fn issue_in_tx(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -79,6 +80,9 @@ pub(crate) fn issue_in_tx(
     diesel::update(counters::table.filter(counters::name.eq("invoice")))
         .set(counters::value.eq(counters::value))
         .execute(conn)?;
+    // Then (PostgreSQL) the invoices' customers, in a run's order, so an issue never deadlocks
+    // with a run.
+    crate::storage::locks::customers_of_invoices_for_key_share(conn, ids)?;
     let mut moved = 0;
     for chunk in ids.chunks(IN_CHUNK) {
         moved += diesel::update(
