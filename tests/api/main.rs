@@ -43,6 +43,7 @@ mod patch;
 mod ratelimit;
 mod remote;
 mod reports;
+mod restore;
 mod robustness;
 mod scratch_pg;
 mod server_process;
