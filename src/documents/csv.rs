@@ -50,11 +50,20 @@ fn finish(writer: csv::Writer<Vec<u8>>) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
+/// Last column, only when a line has a plan version (SPEC 7.2), so documents frozen before
+/// versions existed keep their bytes.
+pub const PLAN_VERSION_COLUMN: &str = "plan_version";
+
 /// One row per invoice line; the `amount` column sums to the subtotal, and the invoice's tax
 /// rate, subtotal, tax and total repeat on every row so an import can check itself.
 pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(INVOICE_COLUMNS);
+    let versioned = doc.lines.iter().any(|l| l.plan_version.is_some());
+    let mut header = INVOICE_COLUMNS.to_vec();
+    if versioned {
+        header.push(PLAN_VERSION_COLUMN);
+    }
+    let _ = w.write_record(&header);
     let issue_date = doc.issued_at.as_deref().map(|t| t.get(..10).unwrap_or(t)).unwrap_or("");
     for (i, line) in doc.lines.iter().enumerate() {
         let sub = doc.subscriptions.iter().find(|s| s.id == line.subscription_id);
@@ -89,7 +98,8 @@ pub fn invoice_csv(doc: &InvoiceDocument) -> Vec<u8> {
             doc.tax_treatment.as_str(),
             &text_cell(doc.tax_note.as_deref().unwrap_or("")),
         ];
-        let _ = w.write_record(record);
+        let version = versioned.then(|| line.plan_version.as_deref().unwrap_or(""));
+        let _ = w.write_record(record.into_iter().chain(version));
     }
     finish(w)
 }

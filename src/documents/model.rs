@@ -59,7 +59,8 @@ pub struct InvoiceDocument {
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LineDocument {
     pub subscription_id: i64,
-    /// `support_time`, `after_hours_support_time`, `retainer_fee`, `overage`, `incident_fee`, `charge`.
+    /// `support_time`, `after_hours_support_time`, `retainer_fee`, `overage`, `incident_fee`,
+    /// `charge`, `block_purchase`, `prepaid_usage`.
     #[schema(value_type = String)]
     pub kind: LineKind,
     #[schema(value_type = Option<String>)]
@@ -74,6 +75,10 @@ pub struct LineDocument {
     /// Per hour on time lines.
     pub unit_price: String,
     pub amount: String,
+    /// `effective_from` of the plan version that priced the line (SPEC 7.2); absent on charge
+    /// and prepaid usage lines, and on invoices frozen before plans had versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_version: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -260,6 +265,7 @@ impl CreditNoteDocument {
                     quantity_minutes: l.quantity_minutes.clone(),
                     unit_price: l.unit_price.clone(),
                     amount: l.amount.clone(),
+                    plan_version: None,
                 })
                 .collect(),
             subtotal: cn.subtotal.clone(),

@@ -39,7 +39,7 @@ impl Hours {
         }
         let start = local_time(&self.start)?;
         let end = local_time(&self.end)?;
-        Ok(HoursOfService { timezone: tz, days, start, end })
+        Ok(HoursOfService { timezone: tz, days, start, end, holidays: Default::default() })
     }
 }
 
@@ -84,6 +84,8 @@ impl StoredPlanPricing<'_> {
             incident_fee: self.incident_fee,
             chargeable_categories,
             hours: hours.to_domain()?,
+            rounding_scope: Default::default(),
+            fee_proration: Default::default(),
         })
     }
 }

@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod blocks;
 pub mod charges;
 pub mod claims;
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod invoices;
 pub mod partner;
 pub mod partner_center;
 pub mod period_read;
+pub mod plan_versions;
 pub mod plans;
 pub mod register;
 pub mod reports;

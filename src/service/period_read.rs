@@ -117,9 +117,9 @@ pub fn merge(entries: &mut EntriesBySubscription, other: EntriesBySubscription) 
     }
 }
 
-/// A billable entry as the run reads it: id, subscription, start, minutes, category.
+/// A billable entry as the run reads it: id, subscription, start, minutes, category, ticket.
 // (`StoredTimestamp`: the fast read of SQLite's timestamp text, `storage::timestamp`.)
-type Row = (i64, i64, crate::storage::timestamp::StoredTimestamp, i32, Category);
+type Row = (i64, i64, crate::storage::timestamp::StoredTimestamp, i32, Category, Option<i64>);
 
 /// The period's unclaimed billable entries, as [`Row`]s. Non-billable entries are never
 /// chargeable (SPEC P1), and pricing uses the rest only through chargeable ones, so the run
@@ -145,6 +145,7 @@ fn unclaimed(
         time_entries::started_at,
         time_entries::minutes,
         time_entries::category,
+        time_entries::ticket_id,
     ),
 > {
     time_entries::table
@@ -158,11 +159,12 @@ fn unclaimed(
             time_entries::started_at,
             time_entries::minutes,
             time_entries::category,
+            time_entries::ticket_id,
         ))
 }
 
 fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
-    for (id, sub, started_at, minutes, category) in rows {
+    for (id, sub, started_at, minutes, category, ticket_id) in rows {
         let started_at = chrono::DateTime::from_naive_utc_and_offset(started_at.0, chrono::Utc);
         entries.entry(sub).or_default().push(pricing::TimeEntry {
             id,
@@ -170,6 +172,7 @@ fn add(entries: &mut EntriesBySubscription, rows: Vec<Row>) {
             minutes: minutes.max(0) as u32,
             category,
             billable: true,
+            ticket_id,
         });
     }
 }

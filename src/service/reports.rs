@@ -9,8 +9,8 @@ use crate::documents::model::UsageRow;
 use crate::domain::pricing::{self, Category};
 use crate::domain::vocab::EscalationChannel;
 use crate::error::AppError;
-use crate::storage::models::{Plan, Subscription};
-use crate::storage::schema::{customers, plans, subscriptions, tickets, time_entries};
+use crate::storage::models::Subscription;
+use crate::storage::schema::{customers, subscriptions, tickets, time_entries};
 use crate::storage::DbConnection;
 
 /// (id, subscription, ticket, agent, started_at, minutes, category, billable)
@@ -81,10 +81,7 @@ pub fn usage_in_pages(
         .filter(|s: &Subscription| customer_id.is_none_or(|c| s.customer_id == c))
         .map(|s| (s.id, s))
         .collect();
-    let mut terms = HashMap::new();
-    for p in plans::table.select(Plan::as_select()).load::<Plan>(conn)? {
-        terms.insert(p.id, p.terms().map_err(|e| AppError::Internal(format!("plan {} is corrupt: {e}", p.id)))?);
-    }
+    let terms = crate::service::plan_versions::for_pricing(conn)?;
     // Tickets counted in the range: opened or escalated in it (both columns are indexed), not
     // every ticket there is; a one-day summary of a large partner read all 125,000 before.
     type TicketRow = (i64, i64, Category, NaiveDateTime, Option<EscalationChannel>, Option<NaiveDateTime>);
@@ -215,8 +212,10 @@ pub fn usage_in_pages(
                     minutes: minutes.max(0) as u32,
                     category,
                     billable,
+                    ticket_id: None,
                 };
-                let usage = pricing::entry_usage(plan, &entry);
+                let version = plan.in_force(entry.started_at.date_naive());
+                let usage = pricing::entry_usage(&version.terms, &entry);
                 if usage.chargeable {
                     row.billed_minutes += usage.billed_minutes as u64
                 }
@@ -277,7 +276,7 @@ pub fn usage_in_pages(
 #[derive(Clone, Copy)]
 struct PerSubscription<'a> {
     group: Option<usize>,
-    terms: Option<&'a pricing::PlanTerms>,
+    terms: Option<&'a pricing::PlanVersions>,
 }
 
 /// Entries read per query by the usage summary.

@@ -135,6 +135,17 @@ pub struct Subscription {
     pub created_at: NaiveDateTime,
 }
 
+impl Subscription {
+    /// `[start_date, end_date)` (SPEC 7.1). Until the columns exist: always covered, except
+    /// that a cancelled subscription covers no month.
+    pub fn dates(&self) -> (NaiveDate, Option<NaiveDate>) {
+        match self.status {
+            SubscriptionStatus::Cancelled => (NaiveDate::MIN, Some(NaiveDate::MIN)),
+            _ => (NaiveDate::MIN, None),
+        }
+    }
+}
+
 /// `treat_none_as_default_value = false`: a batch is one INSERT on SQLite, as for [`NewTimeEntry`]
 /// (none of the optional columns has a default, so `None` is NULL either way).
 #[derive(Clone, Debug, Insertable, AsChangeset)]
@@ -288,6 +299,7 @@ pub struct InvoiceLine {
     pub quantity_minutes: Option<Dec>,
     pub unit_price: Dec,
     pub amount: Dec,
+    pub plan_version: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Insertable)]
@@ -304,6 +316,7 @@ pub struct NewInvoiceLine {
     pub quantity_minutes: Option<Dec>,
     pub unit_price: Dec,
     pub amount: Dec,
+    pub plan_version: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable)]

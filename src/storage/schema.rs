@@ -106,6 +106,7 @@ diesel::table! {
         quantity_minutes -> Nullable<Text>,
         unit_price -> Text,
         amount -> Text,
+        plan_version -> Nullable<Date>,
     }
 }
 

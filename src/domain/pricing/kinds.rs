@@ -49,11 +49,18 @@ pub enum BillingModel {
     Hourly,
     Retainer,
     PerIncident,
+    /// Blocks of hours bought in advance and drawn down (SPEC 7.5).
+    Prepaid,
 }
 
 impl BillingModel {
-    pub const ALL: [BillingModel; 4] =
-        [BillingModel::Included, BillingModel::Hourly, BillingModel::Retainer, BillingModel::PerIncident];
+    pub const ALL: [BillingModel; 5] = [
+        BillingModel::Included,
+        BillingModel::Hourly,
+        BillingModel::Retainer,
+        BillingModel::PerIncident,
+        BillingModel::Prepaid,
+    ];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -61,6 +68,7 @@ impl BillingModel {
             BillingModel::Hourly => "hourly",
             BillingModel::Retainer => "retainer",
             BillingModel::PerIncident => "per_incident",
+            BillingModel::Prepaid => "prepaid",
         }
     }
 
@@ -77,16 +85,21 @@ pub enum LineKind {
     Overage,
     IncidentFee,
     Charge,
+    BlockPurchase,
+    /// Amount 0: the minutes a prepaid subscription drew and its balance.
+    PrepaidUsage,
 }
 
 impl LineKind {
-    pub const ALL: [LineKind; 6] = [
+    pub const ALL: [LineKind; 8] = [
         LineKind::SupportTime,
         LineKind::AfterHoursSupportTime,
         LineKind::RetainerFee,
         LineKind::Overage,
         LineKind::IncidentFee,
         LineKind::Charge,
+        LineKind::BlockPurchase,
+        LineKind::PrepaidUsage,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -97,6 +110,8 @@ impl LineKind {
             LineKind::Overage => "overage",
             LineKind::IncidentFee => "incident_fee",
             LineKind::Charge => "charge",
+            LineKind::BlockPurchase => "block_purchase",
+            LineKind::PrepaidUsage => "prepaid_usage",
         }
     }
 
@@ -106,6 +121,9 @@ impl LineKind {
 
     /// Time lines carry `quantity_minutes` and a price per hour.
     pub fn is_time(&self) -> bool {
-        matches!(self, LineKind::SupportTime | LineKind::AfterHoursSupportTime | LineKind::Overage)
+        matches!(
+            self,
+            LineKind::SupportTime | LineKind::AfterHoursSupportTime | LineKind::Overage | LineKind::PrepaidUsage
+        )
     }
 }

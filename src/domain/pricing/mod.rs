@@ -4,18 +4,26 @@
 //! still unclaimed, and this module decides what of them is charged and how much.
 //!
 //! Files: [`kinds`] (categories, billing models, line kinds), [`plan`] (a plan's terms and hours
-//! of service), [`period`] (the invoice period), the engine's input and output here, and
-//! [`engine`] (the rules, P1-P10).
+//! of service), [`versions`] (a plan's terms over time, SPEC 7.2), [`period`] (the invoice
+//! period), the engine's input and output here, and the rules: [`engine`] (P1-P10, totals),
+//! [`units`] (what is rounded together, P2 and 7.4), [`time`] (P5), [`retainer`] (P6, 7.1) and
+//! [`prepaid`] (7.5).
 
 mod engine;
 mod kinds;
 mod period;
 mod plan;
+mod prepaid;
+mod retainer;
+mod time;
+mod units;
+mod versions;
 
 pub use engine::price_invoice;
 pub use kinds::{BillingModel, Category, LineKind};
 pub use period::{Period, PeriodError};
-pub use plan::{entry_usage, EntryUsage, HoursOfService, PlanTerms};
+pub use plan::{entry_usage, EntryUsage, FeeProration, HoursOfService, PlanTerms, RoundingScope};
+pub use versions::{PlanVersion, PlanVersions};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +40,8 @@ pub struct TimeEntry {
     pub minutes: u32,
     pub category: Category,
     pub billable: bool,
+    /// Entries of one ticket may be rounded together (SPEC 7.4).
+    pub ticket_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,14 +67,42 @@ pub struct RetainerMonthUsed {
     pub allowance_used: Decimal,
 }
 
+/// A prepaid block of minutes (SPEC 7.5), as it stands before the invoice being priced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub id: i64,
+    pub purchased_on: NaiveDate,
+    /// Exclusive: the first day the block can no longer be drawn from.
+    pub expires_on: Option<NaiveDate>,
+    /// Bought.
+    pub minutes: u32,
+    pub price: Decimal,
+    /// Weighted minutes not yet drawn by a draft or issued invoice.
+    pub left: Decimal,
+    /// An earlier draft or issued invoice already bills its purchase.
+    pub purchase_billed: bool,
+}
+
+impl Block {
+    /// Time worked on `date` may be drawn from it.
+    pub fn covers(&self, date: NaiveDate) -> bool {
+        self.purchased_on <= date && self.expires_on.is_none_or(|end| date < end)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
     pub id: i64,
     /// Offer name, used in line descriptions.
     pub name: String,
-    pub plan: PlanTerms,
-    /// False for cancelled subscriptions: no new monthly fees, but their time is still billed.
-    pub charge_retainer_fee: bool,
+    pub plan: PlanVersions,
+    /// SPEC 7.1: retainer fees and allowances exist for the months that overlap
+    /// `[start_date, end_date)`.
+    pub start_date: NaiveDate,
+    /// Exclusive.
+    pub end_date: Option<NaiveDate>,
+    /// Prepaid plans: the subscription's blocks (any date; the engine picks).
+    pub blocks: Vec<Block>,
     /// Candidates not on any other draft/issued invoice; the engine applies the rest of P1.
     pub entries: Vec<TimeEntry>,
     /// Unclaimed candidates; the engine applies the P7 filters.
@@ -99,6 +137,9 @@ pub struct InvoiceLine {
     pub unit_price: Decimal,
     /// round_money, exactly the currency's minor digits.
     pub amount: Decimal,
+    /// `effective_from` of the plan version whose terms priced the line (SPEC 7.2); none on
+    /// charge and prepaid usage lines.
+    pub plan_version: Option<NaiveDate>,
 }
 
 /// What the new invoice claims, so storage can mark it (SPEC section 3).
@@ -108,6 +149,16 @@ pub struct Claims {
     pub ticket_ids: Vec<i64>,
     pub charge_ids: Vec<i64>,
     pub retainer_months: Vec<RetainerMonthClaim>,
+    /// Blocks whose purchase this invoice bills.
+    pub block_purchases: Vec<i64>,
+    /// Weighted minutes this invoice draws from each block.
+    pub block_draws: Vec<BlockDraw>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockDraw {
+    pub block_id: i64,
+    pub minutes: Decimal,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 //! uses of them (P2, P3).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
@@ -17,6 +18,9 @@ pub struct HoursOfService {
     pub days: [bool; 7],
     pub start: NaiveTime,
     pub end: NaiveTime,
+    /// Local dates of the version's holiday calendar (SPEC 7.3): days not in `days`. Shared,
+    /// because every subscription of a plan carries its terms.
+    pub holidays: Arc<BTreeSet<NaiveDate>>,
 }
 
 impl HoursOfService {
@@ -28,7 +32,11 @@ impl HoursOfService {
         let local = started_at.with_timezone(&self.timezone).naive_local();
         let day = local.weekday().num_days_from_monday() as usize;
         let time = local.time();
-        !self.days[day] || time < self.start || time >= self.end
+        !self.days[day] || time < self.start || time >= self.end || self.is_holiday(local.date())
+    }
+
+    fn is_holiday(&self, local_date: NaiveDate) -> bool {
+        !self.holidays.is_empty() && self.holidays.contains(&local_date)
     }
 }
 
@@ -49,16 +57,76 @@ pub struct PlanTerms {
     pub incident_fee: Option<Decimal>,
     pub chargeable_categories: BTreeSet<Category>,
     pub hours: HoursOfService,
+    /// SPEC 7.4.
+    pub rounding_scope: RoundingScope,
+    /// SPEC 7.1, retainer fees and allowances of partly covered months.
+    pub fee_proration: FeeProration,
+}
+
+/// What P2's rounding applies to (SPEC 7.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RoundingScope {
+    /// Each entry on its own (P2).
+    #[default]
+    Entry,
+    /// The chargeable entries of one ticket in one UTC month with the same category and
+    /// after-hours flag, summed first.
+    Ticket,
+}
+
+impl RoundingScope {
+    pub const ALL: [RoundingScope; 2] = [RoundingScope::Entry, RoundingScope::Ticket];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RoundingScope::Entry => "entry",
+            RoundingScope::Ticket => "ticket",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        RoundingScope::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// How a retainer fee and allowance are charged for a month the subscription covers only in
+/// part (SPEC 7.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FeeProration {
+    /// A full fee and allowance for any overlapping month.
+    #[default]
+    None,
+    /// Fee x covered days / days in the month (P9); allowance likewise, rounded down.
+    Daily,
+}
+
+impl FeeProration {
+    pub const ALL: [FeeProration; 2] = [FeeProration::None, FeeProration::Daily];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FeeProration::None => "none",
+            FeeProration::Daily => "daily",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        FeeProration::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 impl PlanTerms {
     /// P2: `max(minimum_minutes, ceil(minutes / increment) * increment)`. Saturates at
     /// `u32::MAX` instead of overflowing on absurd inputs.
     pub fn billed_minutes(&self, minutes: u32) -> u32 {
+        u32::try_from(self.billed_minutes_u64(u64::from(minutes))).unwrap_or(u32::MAX)
+    }
+
+    /// P2 on a sum of entries (SPEC 7.4), which may exceed a day.
+    pub fn billed_minutes_u64(&self, minutes: u64) -> u64 {
         let increment = u64::from(self.rounding_increment_minutes.max(1));
-        let rounded = u64::from(minutes).div_ceil(increment) * increment;
-        let billed = rounded.max(u64::from(self.minimum_minutes));
-        u32::try_from(billed).unwrap_or(u32::MAX)
+        let rounded = minutes.div_ceil(increment).saturating_mul(increment);
+        rounded.max(u64::from(self.minimum_minutes))
     }
 
     /// P4 base rate per hour: the category's own rate, else `hourly_rate`, else zero.

@@ -145,6 +145,7 @@ pub(crate) fn assemble(
                 quantity_minutes: l.quantity_minutes.map(|q| q.0.normalize().to_string()),
                 unit_price: format_price(c, l.unit_price.0),
                 amount: c.format(l.amount.0),
+                plan_version: l.plan_version.map(|d| d.to_string()),
             })
             .collect(),
         subtotal: s.subtotal,

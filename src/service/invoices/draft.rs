@@ -10,7 +10,7 @@ use super::document::*;
 use super::queries::*;
 use crate::documents::model::InvoiceDocument;
 use crate::domain::pricing::{self, Category, InvoiceRequest, Period, PricedInvoice, RetainerMonthUsed};
-use crate::domain::vocab::{InvoiceStatus, SubscriptionStatus};
+use crate::domain::vocab::InvoiceStatus;
 use crate::error::AppError;
 use crate::service::claims::*;
 use crate::service::{period_read, IN_CHUNK};
@@ -107,11 +107,7 @@ pub(crate) fn draft(
         }
         Scope::All(_) => customers::table.order(customers::id).select(Customer::as_select()).load(conn)?,
     };
-    let plan_rows: Vec<Plan> = plans::table.select(Plan::as_select()).load(conn)?;
-    let mut terms = HashMap::new();
-    for p in &plan_rows {
-        terms.insert(p.id, p.terms().map_err(|e| AppError::Internal(format!("plan {} is corrupt: {e}", p.id)))?);
-    }
+    let terms = crate::service::plan_versions::for_pricing(conn)?;
     let mut ids = Vec::new();
     // Everything the drafts claim, written once they are all priced.
     let mut claims = PendingClaims::default();
@@ -170,7 +166,7 @@ pub(crate) fn draft_with_second(
     conn: &mut DbConnection,
     second: &mut DbConnection,
     customer_rows: &[Customer],
-    terms: &HashMap<i64, pricing::PlanTerms>,
+    terms: &HashMap<i64, pricing::PlanVersions>,
     period: Period,
     now: NaiveDateTime,
     ids: &mut Vec<i64>,
@@ -236,7 +232,7 @@ pub(crate) struct PricedDraft<'a> {
 pub(crate) fn price_batch<'a>(
     conn: &mut DbConnection,
     batch: &'a [Customer],
-    terms: &HashMap<i64, pricing::PlanTerms>,
+    terms: &HashMap<i64, pricing::PlanVersions>,
     period: Period,
     preloaded: Option<&mut HashMap<i64, Vec<pricing::TimeEntry>>>,
 ) -> Result<Vec<PricedDraft<'a>>, AppError> {
@@ -262,7 +258,7 @@ pub(crate) fn price_batch<'a>(
         if entries_preloaded {
             // (entries came from the run's pass over the period)
         } else {
-            let rows: Vec<(i64, i64, NaiveDateTime, i32, Category, bool)> = time_entries::table
+            let rows: Vec<(i64, i64, NaiveDateTime, i32, Category, bool, Option<i64>)> = time_entries::table
                 .filter(time_entries::subscription_id.eq_any(chunk))
                 .filter(time_entries::started_at.ge(start))
                 .filter(time_entries::started_at.lt(end))
@@ -276,15 +272,17 @@ pub(crate) fn price_batch<'a>(
                     time_entries::minutes,
                     time_entries::category,
                     time_entries::billable,
+                    time_entries::ticket_id,
                 ))
                 .load(conn)?;
-            for (id, sub, started_at, minutes, category, billable) in rows {
+            for (id, sub, started_at, minutes, category, billable, ticket_id) in rows {
                 entries.entry(sub).or_default().push(pricing::TimeEntry {
                     id,
                     started_at: to_utc(started_at),
                     minutes: minutes.max(0) as u32,
                     category,
                     billable,
+                    ticket_id,
                 });
             }
         }
@@ -327,6 +325,7 @@ pub(crate) fn price_batch<'a>(
             slot.allowance_used += allowance.0;
         }
     }
+    let mut blocks = crate::service::blocks::for_pricing(conn, &sub_ids)?;
     // The pricing engine wants each subscription's entries in time order.
     for list in entries.values_mut() {
         list.sort_unstable_by_key(|e| (e.started_at, e.id));
@@ -357,11 +356,14 @@ pub(crate) fn price_batch<'a>(
                 .get(&s.plan_id)
                 .cloned()
                 .ok_or_else(|| AppError::Internal(format!("plan {} missing", s.plan_id)))?;
+            let (start_date, end_date) = s.dates();
             request.subscriptions.push(pricing::Subscription {
                 id: s.id,
                 name: s.name.clone(),
                 plan,
-                charge_retainer_fee: s.status != SubscriptionStatus::Cancelled,
+                start_date,
+                end_date,
+                blocks: blocks.remove(&s.id).unwrap_or_default(),
                 entries: entries.remove(&s.id).unwrap_or_default(),
                 tickets: tickets_by_sub.remove(&s.id).unwrap_or_default(),
                 charges: charges_by_sub.remove(&s.id).unwrap_or_default(),
@@ -421,10 +423,14 @@ pub(crate) fn write_drafts(
                 quantity_minutes: l.quantity_minutes.map(Dec),
                 unit_price: Dec(l.unit_price),
                 amount: Dec(l.amount),
+                plan_version: l.plan_version,
             })
         })
         .collect();
     bulk::insert_invoice_lines(conn, &lines)?;
+    let block_claims: Vec<(i64, &pricing::Claims)> =
+        drafts.iter().zip(&ids).map(|(d, &invoice)| (invoice, &d.priced.claims)).collect();
+    crate::service::blocks::write_claims(conn, &block_claims)?;
 
     for (d, &invoice) in drafts.iter().zip(&ids) {
         claims.entries.extend(d.priced.claims.entry_ids.iter().map(|&id| (id, invoice)));

@@ -30,6 +30,8 @@ fn kind_label(kind: LineKind) -> &'static str {
         LineKind::Overage => "Overage",
         LineKind::IncidentFee => "Incident fee",
         LineKind::Charge => "Charge",
+        LineKind::BlockPurchase => "Prepaid hours",
+        LineKind::PrepaidUsage => "Prepaid hours used",
     }
 }
 
