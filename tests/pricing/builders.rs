@@ -29,21 +29,24 @@ pub fn cur(code: &str) -> Currency {
 
 /// `start`:00 to `end`:00 local time on `days`.
 pub fn hours_between(tz: Tz, days: [bool; 7], start: u32, end: u32) -> HoursOfService {
-    HoursOfService { timezone: tz, days, start: time(start), end: time(end) }
+    HoursOfService { timezone: tz, days, start: time(start), end: time(end), holidays: Default::default() }
 }
 
 /// A billable entry of `category`.
 pub fn entry_in(id: i64, started_at: &str, minutes: u32, category: Category) -> TimeEntry {
-    TimeEntry { id, started_at: at(started_at), minutes, category, billable: true }
+    TimeEntry { id, started_at: at(started_at), minutes, category, billable: true, ticket_id: None }
 }
 
-/// A subscription under `plan` that charges its retainer fee, with nothing in it yet.
+/// A subscription under `plan` (one version, in force on every date) that covers every month,
+/// with nothing in it yet.
 pub fn subscription(id: i64, plan: PlanTerms) -> Subscription {
     Subscription {
         id,
         name: "Azure plan".to_string(),
-        plan,
-        charge_retainer_fee: true,
+        plan: PlanVersions::single(date("2000-01-01"), plan),
+        start_date: date("2000-01-01"),
+        end_date: None,
+        blocks: vec![],
         entries: vec![],
         tickets: vec![],
         charges: vec![],

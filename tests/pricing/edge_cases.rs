@@ -29,6 +29,8 @@ fn plan(model: BillingModel) -> PlanTerms {
         incident_fee: Some(dec!(75)),
         chargeable_categories: BTreeSet::from([Category::Technical, Category::SubscriptionManagement]),
         hours: hours(chrono_tz::UTC, MON_FRI),
+        rounding_scope: RoundingScope::Entry,
+        fee_proration: FeeProration::None,
     }
 }
 

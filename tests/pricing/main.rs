@@ -6,5 +6,6 @@
 mod builders;
 mod edge_cases;
 mod edge_cases_billing;
+mod over_time;
 mod properties;
 mod worked_examples;

@@ -43,12 +43,14 @@ fn hours_of_service() -> impl Strategy<Value = HoursOfService> {
             days,
             start: NaiveTime::from_hms_opt(a.min(b), 0, 0).expect("hour < 24"),
             end: NaiveTime::from_hms_opt(a.max(b), 30, 0).expect("hour < 24"),
+            holidays: Default::default(),
         })
 }
 
 fn plan() -> impl Strategy<Value = PlanTerms> {
     (
-        select(BillingModel::ALL.to_vec()),
+        // (Prepaid plans have their own properties: `properties_over_time`.)
+        select(vec![BillingModel::Included, BillingModel::Hourly, BillingModel::Retainer, BillingModel::PerIncident]),
         proptest::option::of(rate()),
         proptest::collection::btree_map(category(), rate(), 0..=3),
         (100i64..=300).prop_map(|n| Decimal::new(n, 2)),
@@ -85,6 +87,8 @@ fn plan() -> impl Strategy<Value = PlanTerms> {
                 incident_fee,
                 chargeable_categories,
                 hours,
+                rounding_scope: RoundingScope::Entry,
+                fee_proration: FeeProration::None,
             },
         )
 }
@@ -100,7 +104,8 @@ fn instant(period: Period, offset: i64) -> DateTime<Utc> {
 #[derive(Clone, Debug)]
 struct RawSub {
     plan: PlanTerms,
-    charge_retainer_fee: bool,
+    /// False: the subscription ended before the period (SPEC 7.1), so no month of it is covered.
+    covers_period: bool,
     entries: Vec<(i64, u32, Category, bool)>,
     tickets: Vec<(i64, Category)>,
     charges: Vec<(i64, Decimal)>,
@@ -116,9 +121,9 @@ fn raw_sub() -> impl Strategy<Value = RawSub> {
         proptest::collection::vec((0..SPAN_SECONDS, money_value(1_000_000, 3)), 0..4),
         proptest::collection::vec((0u32..3, any::<bool>(), 0u32..=700), 0..3),
     )
-        .prop_map(|(plan, charge_retainer_fee, entries, tickets, charges, used)| RawSub {
+        .prop_map(|(plan, covers_period, entries, tickets, charges, used)| RawSub {
             plan,
-            charge_retainer_fee,
+            covers_period,
             entries,
             tickets,
             charges,
@@ -149,8 +154,10 @@ fn request() -> impl Strategy<Value = InvoiceRequest> {
                 .map(|(i, raw)| Subscription {
                     id: i as i64 + 100,
                     name: format!("Subscription {i}"),
-                    plan: raw.plan,
-                    charge_retainer_fee: raw.charge_retainer_fee,
+                    plan: PlanVersions::single(first, raw.plan),
+                    start_date: NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"),
+                    end_date: (!raw.covers_period).then(|| NaiveDate::from_ymd_opt(2000, 2, 1).expect("date")),
+                    blocks: vec![],
                     entries: raw
                         .entries
                         .into_iter()
@@ -160,6 +167,7 @@ fn request() -> impl Strategy<Value = InvoiceRequest> {
                             minutes,
                             category,
                             billable,
+                            ticket_id: None,
                         })
                         .collect(),
                     tickets: raw
@@ -202,13 +210,22 @@ fn month_of(d: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("first of month")
 }
 
+/// The one version these subscriptions have.
+fn terms(sub: &Subscription) -> &PlanTerms {
+    &sub.plan.all()[0].terms
+}
+
+fn covers_period(sub: &Subscription) -> bool {
+    sub.end_date.is_none()
+}
+
 fn chargeable(req: &InvoiceRequest, sub: &Subscription) -> Vec<TimeEntry> {
     sub.entries
         .iter()
         .filter(|e| {
             req.period.contains(e.started_at.date_naive())
                 && e.billable
-                && sub.plan.chargeable_categories.contains(&e.category)
+                && terms(sub).chargeable_categories.contains(&e.category)
         })
         .cloned()
         .collect()
@@ -234,14 +251,16 @@ fn expected_claims(req: &InvoiceRequest) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
     let mut tickets = Vec::new();
     let mut charges = Vec::new();
     for sub in &req.subscriptions {
-        match sub.plan.billing_model {
-            BillingModel::Hourly | BillingModel::Retainer => entries.extend(chargeable(req, sub).iter().map(|e| e.id)),
+        match sub.plan.billing_model() {
+            BillingModel::Hourly | BillingModel::Retainer | BillingModel::Prepaid => {
+                entries.extend(chargeable(req, sub).iter().map(|e| e.id))
+            }
             BillingModel::PerIncident => tickets.extend(
                 sub.tickets
                     .iter()
                     .filter(|t| {
                         req.period.contains(t.opened_at.date_naive())
-                            && sub.plan.chargeable_categories.contains(&t.category)
+                            && terms(sub).chargeable_categories.contains(&t.category)
                     })
                     .map(|t| t.id),
             ),
@@ -260,6 +279,7 @@ fn kind_rank(kind: LineKind) -> u8 {
         LineKind::AfterHoursSupportTime => 3,
         LineKind::IncidentFee => 4,
         LineKind::Charge => 5,
+        LineKind::BlockPurchase | LineKind::PrepaidUsage => 6,
     }
 }
 
@@ -276,7 +296,7 @@ proptest! {
                 prop_assert_eq!(err, PricingError::NothingToInvoice);
                 // Hourly time and charges always make a line; so do due retainer fees.
                 let has_hourly = req.subscriptions.iter().any(|s| {
-                    s.plan.billing_model == BillingModel::Hourly && !chargeable(&req, s).is_empty()
+                    s.plan.billing_model() == BillingModel::Hourly && !chargeable(&req, s).is_empty()
                 });
                 prop_assert!(!has_hourly && charges.is_empty() && tickets.is_empty());
                 return Ok(());
@@ -322,21 +342,21 @@ proptest! {
             let lines: Vec<&InvoiceLine> =
                 inv.lines.iter().filter(|l| l.subscription_id == sub.id).collect();
             let entries = chargeable(&req, sub);
-            match sub.plan.billing_model {
+            match sub.plan.billing_model() {
                 BillingModel::Hourly => {
-                    let billed: u64 = entries.iter().map(|e| u64::from(sub.plan.billed_minutes(e.minutes))).sum();
+                    let billed: u64 = entries.iter().map(|e| u64::from(terms(sub).billed_minutes(e.minutes))).sum();
                     let priced: Decimal = lines.iter().filter_map(|l| l.quantity_minutes).sum();
                     prop_assert_eq!(priced, Decimal::from(billed));
                     let keys: BTreeSet<(bool, Category)> = entries
                         .iter()
-                        .map(|e| (sub.plan.hours.is_after_hours(e.started_at), e.category))
+                        .map(|e| (terms(sub).hours.is_after_hours(e.started_at), e.category))
                         .collect();
                     prop_assert_eq!(lines.iter().filter(|l| l.kind.is_time()).count(), keys.len());
                 }
                 BillingModel::Retainer => {
                     let mut by_month: BTreeMap<NaiveDate, Decimal> = BTreeMap::new();
                     for e in &entries {
-                        *by_month.entry(month_of(e.started_at.date_naive())).or_default() += weighted(&sub.plan, e);
+                        *by_month.entry(month_of(e.started_at.date_naive())).or_default() += weighted(terms(sub), e);
                     }
                     for month in req.period.months() {
                         let used = sub.retainer_used.get(&month).cloned().unwrap_or_default();
@@ -353,13 +373,12 @@ proptest! {
                             .sum();
                         let total = by_month.get(&month).copied().unwrap_or_default();
                         prop_assert_eq!(covered + overage, total, "month {}", month);
-                        // The allowance comes with the fee: a cancelled subscription (no new
-                        // fee) has none, unless an earlier invoice claimed the month's fee.
-                        let paid = sub.charge_retainer_fee || used.fee_claimed;
-                        let included = if paid { Decimal::from(sub.plan.included_minutes.unwrap_or(0)) } else { Decimal::ZERO };
+                        // Fee and allowance exist for the months the subscription covers (SPEC
+                        // 7.1), whatever its status.
+                        let included = if covers_period(sub) { Decimal::from(terms(sub).included_minutes.unwrap_or(0)) } else { Decimal::ZERO };
                         let left = (included - used.allowance_used).max(Decimal::ZERO);
                         prop_assert_eq!(covered, left.min(total), "month {}", month);
-                        let fee_due = sub.charge_retainer_fee && sub.plan.monthly_fee.is_some() && !used.fee_claimed;
+                        let fee_due = covers_period(sub) && terms(sub).monthly_fee.is_some() && !used.fee_claimed;
                         let fee_lines = lines
                             .iter()
                             .filter(|l| l.kind == LineKind::RetainerFee && l.month == Some(month))
@@ -368,7 +387,7 @@ proptest! {
                         prop_assert_eq!(claim.is_some_and(|c| c.fee_claimed), fee_due);
                     }
                 }
-                BillingModel::Included | BillingModel::PerIncident => {
+                BillingModel::Included | BillingModel::PerIncident | BillingModel::Prepaid => {
                     prop_assert!(lines.iter().all(|l| !l.kind.is_time()));
                 }
             }
@@ -411,7 +430,10 @@ proptest! {
                 days: [true, true, true, true, true, false, false],
                 start: NaiveTime::from_hms_opt(9, 0, 0).expect("time"),
                 end: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+                holidays: Default::default(),
             },
+            rounding_scope: RoundingScope::Entry,
+            fee_proration: FeeProration::Daily,
         };
         let entries = (0..4)
             .map(|i| TimeEntry {
@@ -420,6 +442,7 @@ proptest! {
                 minutes,
                 category: Category::Technical,
                 billable: true,
+                ticket_id: Some(1),
             })
             .collect();
         let req = InvoiceRequest {
@@ -429,8 +452,18 @@ proptest! {
             subscriptions: vec![Subscription {
                 id: 1,
                 name: "S".into(),
-                plan,
-                charge_retainer_fee: true,
+                plan: PlanVersions::single(period.start(), plan),
+                start_date: NaiveDate::from_ymd_opt(2026, 10, 9).expect("date"),
+                end_date: None,
+                blocks: vec![Block {
+                    id: 1,
+                    purchased_on: period.start(),
+                    expires_on: None,
+                    minutes: included,
+                    price: amount,
+                    left: Decimal::new(used, 1),
+                    purchase_billed: false,
+                }],
                 entries,
                 tickets: vec![Ticket { id: 1, opened_at: instant(period, 6 * 86_400), category: Category::Billing }],
                 charges: vec![Charge { id: 1, date: period.start(), description: "c".into(), amount: Decimal::new(charge, 4) }],

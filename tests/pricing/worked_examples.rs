@@ -34,6 +34,8 @@ fn plan_h() -> PlanTerms {
         incident_fee: None,
         chargeable_categories: BTreeSet::from([Category::Technical, Category::SubscriptionManagement]),
         hours: hours_between(chrono_tz::Europe::Berlin, MON_FRI, 9, 17),
+        rounding_scope: RoundingScope::Entry,
+        fee_proration: FeeProration::None,
     }
 }
 
@@ -50,6 +52,8 @@ fn plan_r() -> PlanTerms {
         incident_fee: None,
         chargeable_categories: Category::ALL.into_iter().collect(),
         hours: hours_between(chrono_tz::UTC, MON_FRI, 8, 18),
+        rounding_scope: RoundingScope::Entry,
+        fee_proration: FeeProration::None,
     }
 }
 
