@@ -8,4 +8,5 @@ mod edge_cases;
 mod edge_cases_billing;
 mod over_time;
 mod properties;
+mod properties_over_time;
 mod worked_examples;
