@@ -13,6 +13,7 @@ pub mod clock;
 pub mod credit_notes;
 pub mod csv_input;
 pub mod customers;
+pub mod holidays;
 pub mod idempotency;
 pub mod import;
 pub mod invoices;

@@ -5,8 +5,8 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::models::{NewInvoice, NewInvoiceLine, NewRetainerClaim, NewTimeEntry};
-use super::schema::{invoice_lines, invoices, retainer_claims, time_entries};
+use super::models::{HolidayDay, NewInvoice, NewInvoiceLine, NewRetainerClaim, NewTimeEntry};
+use super::schema::{holiday_days, invoice_lines, invoices, retainer_claims, time_entries};
 use super::DbConnection;
 
 /// Runs `$body` with `$c` bound to the inner connection, whichever backend it is: for
@@ -136,6 +136,14 @@ pub fn insert_invoice_lines(conn: &mut DbConnection, rows: &[NewInvoiceLine]) ->
 pub fn insert_retainer_claims(conn: &mut DbConnection, rows: &[NewRetainerClaim]) -> QueryResult<()> {
     for chunk in rows.chunks(1_000) {
         on_either_backend!(conn, |c| diesel::insert_into(retainer_claims::table).values(chunk).execute(c)?);
+    }
+    Ok(())
+}
+
+/// Inserts the days of holiday calendars, 1,000 a statement (three binds a row).
+pub fn insert_holiday_days(conn: &mut DbConnection, rows: &[HolidayDay]) -> QueryResult<()> {
+    for chunk in rows.chunks(1_000) {
+        on_either_backend!(conn, |c| diesel::insert_into(holiday_days::table).values(chunk).execute(c)?);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{customers, invoices, subscriptions, time_entries};
+use super::schema::{customers, holiday_calendars, invoices, subscriptions, time_entries};
 use super::DbConnection;
 
 /// Locks customers `FOR UPDATE`, in id order: one (`Some(id)`) or all of them.
@@ -77,6 +77,19 @@ pub fn time_entry_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()
     if let DbConnection::Postgresql(pg) = conn {
         let _: Vec<i64> =
             time_entries::table.filter(time_entries::id.eq(id)).select(time_entries::id).for_update().load(pg)?;
+    }
+    Ok(())
+}
+
+/// Locks holiday calendar `id` `FOR UPDATE`, so two writers of its days (a replace and an
+/// import) run one after the other and never add the same date twice.
+pub fn holiday_calendar_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = holiday_calendars::table
+            .filter(holiday_calendars::id.eq(id))
+            .select(holiday_calendars::id)
+            .for_update()
+            .load(pg)?;
     }
     Ok(())
 }

@@ -397,3 +397,19 @@ pub struct NewCreditNote {
     pub total: Dec,
     pub snapshot: String,
 }
+
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = holiday_calendars)]
+pub struct HolidayCalendar {
+    pub id: i64,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = holiday_days)]
+pub struct HolidayDay {
+    pub calendar_id: i64,
+    pub date: NaiveDate,
+    pub name: String,
+}

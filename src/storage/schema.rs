@@ -257,6 +257,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Holiday calendars (SPEC 7.3), named by plan versions.
+    holiday_calendars (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The days of a holiday calendar, one per date.
+    holiday_days (calendar_id, date) {
+        calendar_id -> BigInt,
+        date -> Date,
+        name -> Text,
+    }
+}
+
+diesel::joinable!(holiday_days -> holiday_calendars (calendar_id));
 diesel::joinable!(web_sessions -> api_keys (api_key_id));
 diesel::joinable!(invoice_lines -> invoices (invoice_id));
 diesel::joinable!(invoices -> customers (customer_id));
@@ -280,4 +299,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     audit_log,
     web_sessions,
+    holiday_calendars,
+    holiday_days,
 );

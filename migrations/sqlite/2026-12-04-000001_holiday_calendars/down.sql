@@ -1,0 +1,2 @@
+DROP TABLE holiday_days;
+DROP TABLE holiday_calendars;
