@@ -61,6 +61,7 @@ pub fn effects(method: &Method, pattern: &str) -> Vec<Effect> {
             vec![e("invoice", "credited", Path), e("credit_note", "created", Body)]
         }
         ("POST", ["import", "partner-center", what]) => vec![e(resource_name(what), "imported", None)],
+        ("POST", [collection, "{id}", "import"]) => vec![e(resource_name(collection), "imported", Path)],
         ("POST", [collection, "import"]) => vec![e(resource_name(collection), "imported", None)],
         ("POST", [collection]) => vec![e(resource_name(collection), "created", Body)],
         ("PUT" | "PATCH", [collection]) => vec![e(resource_name(collection), "updated", None)],
@@ -76,6 +77,7 @@ pub fn resource_name(collection: &str) -> &'static str {
     match collection {
         "customers" => "customer",
         "plans" => "plan",
+        "holiday-calendars" => "holiday_calendar",
         "subscriptions" => "subscription",
         "tickets" => "ticket",
         "time-entries" => "time_entry",

@@ -18,9 +18,10 @@ pub fn config(cfg: &mut ServiceConfig) {
 }
 
 /// The resource types `resource` accepts.
-const RESOURCES: [&str; 10] = [
+const RESOURCES: [&str; 11] = [
     "customer",
     "plan",
+    "holiday_calendar",
     "subscription",
     "ticket",
     "time_entry",

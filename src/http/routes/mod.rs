@@ -5,6 +5,7 @@ pub mod audit;
 pub mod charges;
 pub mod credit_notes;
 pub mod customers;
+pub mod holiday_calendars;
 pub mod invoices;
 pub mod partner;
 pub mod partner_center;
@@ -19,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn config(cfg: &mut ServiceConfig) {
     customers::config(cfg);
     plans::config(cfg);
+    holiday_calendars::config(cfg);
     subscriptions::config(cfg);
     tickets::config(cfg);
     time_entries::config(cfg);
