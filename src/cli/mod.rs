@@ -1,5 +1,5 @@
 //! The `supportbill` command line: serve, migrate, create-key, import (time entries, Partner
-//! Center customers and subscriptions), and the back office's
+//! Center customers and subscriptions, holiday calendars), and the back office's
 //! documents (invoice and report files).
 
 pub mod demo;
@@ -20,6 +20,7 @@ use crate::http::AppState;
 use crate::service::api_keys::{self, NewKey};
 use crate::service::auth::Caller;
 use crate::service::clock::{Clock, SystemClock};
+use crate::service::holidays;
 use crate::service::import::{self, SubscriptionBy};
 use crate::service::invoices;
 use crate::service::partner_center::{self, CustomerDefaults};
@@ -193,6 +194,14 @@ pub enum ImportCommand {
         #[arg(long, value_enum, default_value = "id")]
         subscription_by: SubscriptionByArg,
     },
+    /// The days of an iCalendar file (.ics) into a holiday calendar, as
+    /// `POST /holiday-calendars/{id}/import` does; a refused file writes nothing.
+    Holidays {
+        /// The holiday calendar's id.
+        #[arg(long)]
+        calendar: i64,
+        file: PathBuf,
+    },
     /// Customers or subscriptions exported from Microsoft Partner Center (CSV), all or nothing.
     PartnerCenter {
         #[command(subcommand)]
@@ -361,6 +370,14 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
                 ),
             };
             print!("{}", report.describe(what));
+            Ok(())
+        }
+        Command::Import { what: ImportCommand::Holidays { calendar, file } } => {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
+            let mut conn = pool.get().map_err(|e| e.to_string())?;
+            let report = holidays::import_ics(&mut conn, calendar, &bytes).map_err(describe)?;
+            println!("imported {} days ({} new), ignored {} entries", report.days.len(), report.added, report.ignored);
             Ok(())
         }
         Command::Import { what: ImportCommand::TimeEntries { file, subscription_by } } => {
