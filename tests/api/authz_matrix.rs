@@ -44,6 +44,7 @@ enum Kind {
     Draft,
     CreditNote,
     Key,
+    Calendar,
 }
 
 impl Kind {
@@ -82,6 +83,12 @@ const RULES: &[Rule] = &[
     rule("get", "/api/v1/plans/{id}", Staff, &[Plan]),
     rule("put", "/api/v1/plans/{id}", Staff, &[Plan]),
     rule("delete", "/api/v1/plans/{id}", Staff, &[Plan]),
+    rule("post", "/api/v1/holiday-calendars", Staff, &[]),
+    rule("get", "/api/v1/holiday-calendars", Staff, &[]),
+    rule("get", "/api/v1/holiday-calendars/{id}", Staff, &[Calendar]),
+    rule("put", "/api/v1/holiday-calendars/{id}", Staff, &[Calendar]),
+    rule("delete", "/api/v1/holiday-calendars/{id}", Staff, &[Calendar]),
+    rule("post", "/api/v1/holiday-calendars/{id}/import", Staff, &[Calendar]),
     rule("post", "/api/v1/subscriptions", Staff, &[]),
     rule("get", "/api/v1/subscriptions", ClientOwn, &[]),
     rule("get", "/api/v1/subscriptions/{id}", ClientOwn, &[Subscription]),
@@ -153,6 +160,8 @@ struct Fixture {
     issued: i64,
     draft: i64,
     credit_note: i64,
+    /// A holiday calendar (partner-level: no customer's, named after this one for the test).
+    calendar: i64,
     client_key_id: i64,
     client_token: String,
 }
@@ -170,6 +179,7 @@ impl Fixture {
             Draft => self.draft,
             CreditNote => self.credit_note,
             Key => self.client_key_id,
+            Calendar => self.calendar,
         }
     }
 }
@@ -228,6 +238,12 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
         &json!({"reason": "Goodwill", "lines": [{"line": 1, "amount": "1.00"}]}),
     )
     .await);
+    let calendar = id(create(
+        app,
+        "/api/v1/holiday-calendars",
+        &json!({"name": format!("Holidays of {name}"), "days": [{"date": "2026-12-25", "name": "Christmas Day"}]}),
+    )
+    .await);
     let key = create(
         app,
         "/api/v1/api-keys",
@@ -245,6 +261,7 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
         issued,
         draft,
         credit_note,
+        calendar,
         client_key_id: id(key.clone()),
         client_token: key["token"].as_str().expect("the new key's token").to_string(),
     }

@@ -30,6 +30,7 @@ mod documents;
 mod einvoice;
 mod file_names;
 mod fuzz;
+mod holiday_calendars;
 mod idempotency;
 mod invariants;
 mod invoice_numbers;
