@@ -90,6 +90,7 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
             quantity_minutes: Some("60".into()),
             unit_price: "150.00".into(),
             amount: "150.00".into(),
+            plan_version: None,
         },
         LineDocument {
             subscription_id: 11,
@@ -102,6 +103,7 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
             quantity_minutes: Some("30".into()),
             unit_price: "225.00".into(),
             amount: "112.50".into(),
+            plan_version: None,
         },
         LineDocument {
             subscription_id: 12,
@@ -113,6 +115,7 @@ pub fn worked_example_lines() -> Vec<LineDocument> {
             quantity_minutes: Some("45".into()),
             unit_price: "180.00".into(),
             amount: "135.00".into(),
+            plan_version: None,
         },
     ]
 }
@@ -140,6 +143,7 @@ pub fn long_invoice(n: usize) -> InvoiceDocument {
             quantity_minutes: Some(if i % 10 == 3 { format!("{minutes}.5") } else { minutes.to_string() }),
             unit_price: "120.00".into(),
             amount: format!("{:.2}", minutes as f64 * 2.0),
+            plan_version: None,
         });
     }
     lines.push(LineDocument {
@@ -152,6 +156,7 @@ pub fn long_invoice(n: usize) -> InvoiceDocument {
         quantity_minutes: None,
         unit_price: "85.00".into(),
         amount: "85.00".into(),
+        plan_version: None,
     });
     let mut doc = base_invoice("ООО «Ромашка»", lines);
     doc.subtotal = "41234.00".into();

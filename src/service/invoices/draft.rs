@@ -228,6 +228,9 @@ pub(crate) struct PricedDraft<'a> {
     priced: PricedInvoice,
 }
 
+/// A time entry as a draft reads it: id, subscription, start, minutes, category, billable, ticket.
+type EntryRow = (i64, i64, NaiveDateTime, i32, Category, bool, Option<i64>);
+
 /// Prices the customers of one batch from their subscriptions' unclaimed items in the period.
 pub(crate) fn price_batch<'a>(
     conn: &mut DbConnection,
@@ -258,7 +261,7 @@ pub(crate) fn price_batch<'a>(
         if entries_preloaded {
             // (entries came from the run's pass over the period)
         } else {
-            let rows: Vec<(i64, i64, NaiveDateTime, i32, Category, bool, Option<i64>)> = time_entries::table
+            let rows: Vec<EntryRow> = time_entries::table
                 .filter(time_entries::subscription_id.eq_any(chunk))
                 .filter(time_entries::started_at.ge(start))
                 .filter(time_entries::started_at.lt(end))
