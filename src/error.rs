@@ -18,11 +18,18 @@ use crate::domain::pricing::PricingError;
 use crate::domain::validation::{FieldError, ValidationErrors};
 use crate::storage::{FailureKind, StorageError};
 
+/// SPEC 7.1: the code of a time entry, ticket or charge dated outside its subscription.
+pub const OUTSIDE_SUBSCRIPTION: &str = "outside_subscription";
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// 422: fields of the request are invalid; each error names its field.
     #[error("invalid input")]
     Validation(ValidationErrors),
+    /// 422 with a stable code of its own and per-field errors, for input that is well formed
+    /// but refused by a business rule (e.g. `outside_subscription`, SPEC 7.1).
+    #[error("{errors}")]
+    Refused { code: &'static str, errors: ValidationErrors },
     /// 422 with a specific stable code (e.g. `nothing_to_invoice`).
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
@@ -71,6 +78,11 @@ impl AppError {
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
         AppError::Unprocessable { code, detail: detail.into() }
     }
+    /// SPEC 7.1: items dated outside their subscription's dates, each error naming its field
+    /// (and index or CSV line) and the dates.
+    pub fn outside_subscription(errors: Vec<FieldError>) -> Self {
+        AppError::Refused { code: OUTSIDE_SUBSCRIPTION, errors: ValidationErrors(errors) }
+    }
     /// A 422 about a single field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation(ValidationErrors::single(field, message))
@@ -105,6 +117,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Validation(_) => "invalid_input",
+            AppError::Refused { code, .. } => code,
             AppError::Unprocessable { code, .. } => code,
             AppError::BadRequest { code, .. } => code,
             AppError::PayloadTooLarge { .. } => "payload_too_large",
@@ -129,7 +142,9 @@ impl AppError {
 
     fn title(&self) -> &'static str {
         match self {
-            AppError::Validation(_) | AppError::Unprocessable { .. } => "Unprocessable request",
+            AppError::Validation(_) | AppError::Refused { .. } | AppError::Unprocessable { .. } => {
+                "Unprocessable request"
+            }
             AppError::BadRequest { .. } => "Bad request",
             AppError::PayloadTooLarge { .. } => "Request body too large",
             AppError::RequestTimeout => "Request timeout",
@@ -152,7 +167,7 @@ impl AppError {
     /// What the client is told: never an internal cause (the log has it, by request id).
     pub(crate) fn detail(&self) -> String {
         match self {
-            AppError::Validation(errors) => match errors.0.as_slice() {
+            AppError::Validation(errors) | AppError::Refused { errors, .. } => match errors.0.as_slice() {
                 [one] => format!("{}: {}", one.field, one.message),
                 many => format!("{} fields are invalid", many.len()),
             },
@@ -222,7 +237,9 @@ pub struct Problem {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::Validation(_) | AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Validation(_) | AppError::Refused { .. } | AppError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -248,7 +265,7 @@ impl ResponseError for AppError {
             detail: self.detail(),
             code: self.code().to_string(),
             errors: match self {
-                AppError::Validation(errors) => errors.0.clone(),
+                AppError::Validation(errors) | AppError::Refused { errors, .. } => errors.0.clone(),
                 _ => Vec::new(),
             },
             request_id: None,

@@ -365,7 +365,9 @@ fn suite(args: &Args, backend: &'static str, db: &Database, month: NaiveDate, re
     }
 
     // 5. GET /api/v1/invoices/{id} under wrk, against the trivial /version route.
+    // An open-ended subscription: the soak's entries are dated after the month (SPEC 7.1).
     let sub: i64 = subscriptions_t::table
+        .filter(subscriptions_t::end_date.is_null())
         .select(subscriptions_t::id)
         .order(subscriptions_t::id)
         .first(&mut **conn)

@@ -18,6 +18,7 @@
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
+use crate::domain::coverage::month_start;
 use crate::domain::money::Currency;
 use crate::domain::pricing::Category;
 use crate::domain::vocab::{EscalationChannel, Product, Severity, SubscriptionStatus, TaxTreatment};
@@ -147,6 +148,10 @@ pub fn catalog(conn: &mut DbConnection, size: Size) -> Result<Generated, AppErro
                     name: offer.into(),
                     external_id: Some(demo::guid(0x5b50_0000, new_subs.len() as u32 + 1)),
                     status: named(SubscriptionStatus::parse, status)?,
+                    // Since the partner's start; a cancelled one ends with the month, so the
+                    // month's time is all covered (SPEC 7.1).
+                    start_date: month_start(created.date()),
+                    end_date: (status == "cancelled").then_some(month_end),
                 },
                 subscriptions::created_at.eq(created),
             ));

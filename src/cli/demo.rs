@@ -30,6 +30,7 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 
+use crate::domain::coverage::month_start;
 use crate::domain::pricing::Category;
 use crate::domain::vocab::{EscalationChannel, Product, Severity, SubscriptionStatus};
 use crate::error::AppError;
@@ -175,6 +176,10 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                     name: name.into(),
                     external_id: Some(guid(0x5b5c0001, sub_counter)),
                     status: named(SubscriptionStatus::parse, status)?,
+                    // Since the demo partner's first month; the cancelled one ended before
+                    // the two months of recorded time.
+                    start_date: month_start(created.date()),
+                    end_date: (status == "cancelled").then_some(first_month),
                 },
                 created,
             )?;

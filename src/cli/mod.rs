@@ -472,7 +472,7 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), String> {
 /// A CLI user sees what an API client would read in `detail` and `errors`.
 fn describe(e: AppError) -> String {
     match e {
-        AppError::Validation(errors) => errors.to_string(),
+        AppError::Validation(errors) | AppError::Refused { errors, .. } => errors.to_string(),
         AppError::Storage(s) => s.to_string(),
         other => other.to_string(),
     }

@@ -2,6 +2,7 @@
 //! charge, invoice) as plain types, input validation, and the pure pricing engine.
 //! Nothing here touches the database or HTTP.
 
+pub mod coverage;
 pub mod money;
 pub mod pricing;
 pub mod terms;

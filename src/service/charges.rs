@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use crate::domain::money::Currency;
 use crate::domain::validation as v;
 use crate::error::AppError;
+use crate::service::subscriptions::check_covered;
 use crate::storage::models::{Charge, NewCharge};
 use crate::storage::schema::{charges, customers, subscriptions};
 use crate::storage::{write_tx, DbConnection};
@@ -19,6 +20,8 @@ pub fn create(conn: &mut DbConnection, mut new: NewCharge) -> Result<Charge, App
             .first(conn)
             .optional()?;
         let currency = currency.ok_or_else(|| AppError::field("subscription_id", "no subscription has this id"))?;
+        // SPEC 7.1: dated on a day the subscription covers.
+        check_covered(conn, new.subscription_id, "date", new.date)?;
         new.amount.0 = v::money(new.amount.0, currency).map_err(|m| AppError::field("amount", m))?;
         let id: i64 = diesel::insert_into(charges::table).values(&new).returning(charges::id).get_result(conn)?;
         get(conn, id)

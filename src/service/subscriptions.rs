@@ -1,10 +1,15 @@
 //! Subscriptions: a customer's CSP subscriptions, each supported under one plan.
 
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 
+use crate::domain::coverage::{next_month_start, Coverage};
+use crate::domain::validation::FieldError;
+use crate::domain::vocab::SubscriptionStatus;
 use crate::error::AppError;
 use crate::service::auth::Caller;
 use crate::service::unique_violation;
+use crate::storage::locks::{self, SubscriptionKeys};
 use crate::storage::models::{NewSubscription, Subscription};
 use crate::storage::schema::{charges, customers, invoice_lines, plans, subscriptions, tickets, time_entries};
 use crate::storage::{write_tx, DbConnection};
@@ -25,11 +30,27 @@ fn check_refs(conn: &mut DbConnection, customer_id: i64, plan_id: i64) -> Result
     Ok(())
 }
 
-pub fn create(
-    conn: &mut DbConnection,
-    new: NewSubscription,
-    now: chrono::NaiveDateTime,
-) -> Result<Subscription, AppError> {
+/// SPEC 7.1: a cancelled subscription without an end date ends on the first day of the month
+/// after `now` (UTC); and the end, given or so made, must follow the start (422 on `end_date`).
+pub fn settle_end(new: &mut NewSubscription, now: NaiveDateTime) -> Result<(), AppError> {
+    if new.status == SubscriptionStatus::Cancelled && new.end_date.is_none() {
+        let end = next_month_start(now.date());
+        if end <= new.start_date {
+            return Err(AppError::field(
+                "end_date",
+                format!(
+                    "a cancellation now would end the subscription on {end}, before its start_date {}; send an end_date after the start",
+                    new.start_date
+                ),
+            ));
+        }
+        new.end_date = Some(end);
+    }
+    Coverage { start: new.start_date, end: new.end_date }.check().map_err(|m| AppError::field("end_date", m))
+}
+
+pub fn create(conn: &mut DbConnection, mut new: NewSubscription, now: NaiveDateTime) -> Result<Subscription, AppError> {
+    settle_end(&mut new, now)?;
     write_tx(conn, |conn| {
         check_refs(conn, new.customer_id, new.plan_id)?;
         let id: i64 = diesel::insert_into(subscriptions::table)
@@ -71,21 +92,32 @@ pub fn list(
     Ok(query.load(conn)?)
 }
 
-/// `change` makes the new row from the current one, inside the transaction, so a PATCH merges
-/// onto what it replaces.
+/// `change` makes the new row from the current one, inside the transaction and with the row
+/// locked, so a PATCH merges onto what it replaces. New dates must still cover every time
+/// entry, ticket and charge of the subscription (422 `outside_subscription`, naming the first
+/// one outside).
 pub fn update(
     conn: &mut DbConnection,
     caller: &Caller,
     id: i64,
+    now: NaiveDateTime,
     change: impl FnOnce(&Subscription) -> Result<NewSubscription, AppError>,
 ) -> Result<Subscription, AppError> {
     write_tx(conn, |conn| {
+        // Writers of entries, tickets and charges key-share-lock the subscription while they
+        // check its dates ([`check_covered`], `time_entries::resolve`), so new dates and a new item never pass each
+        // other's check unseen on PostgreSQL.
+        locks::subscription_for_update(conn, id)?;
         let current = get(conn, caller, id)?;
         let mut next = change(&current)?;
         // A subscription stays with its customer (its invoices are the customer's).
         next.customer_id = current.customer_id;
+        settle_end(&mut next, now)?;
         if next.plan_id != current.plan_id {
             check_refs(conn, next.customer_id, next.plan_id)?;
+        }
+        if (next.start_date, next.end_date) != (current.start_date, current.end_date) {
+            items_within(conn, id, Coverage { start: next.start_date, end: next.end_date })?;
         }
         diesel::update(subscriptions::table.find(id))
             .set(&next)
@@ -93,6 +125,93 @@ pub fn update(
             .map_err(unique_violation("external_id"))?;
         get(conn, caller, id)
     })
+}
+
+/// For a writer of one time entry, ticket or charge: the item's UTC date `day` lies within
+/// subscription `subscription_id`'s dates, else a 422 `outside_subscription` naming `field`
+/// and the dates; a subscription that does not exist is a 422 naming `subscription_id`. The
+/// dates stay key-share-locked until the writer commits (`storage::locks`).
+pub fn check_covered(
+    conn: &mut DbConnection,
+    subscription_id: i64,
+    field: &str,
+    day: NaiveDate,
+) -> Result<(), AppError> {
+    let found = locks::subscription_dates_for_key_share(conn, SubscriptionKeys::Ids(&[subscription_id]))?;
+    let Some(&(_, _, start, end)) = found.first() else {
+        return Err(AppError::field("subscription_id", "no subscription has this id"));
+    };
+    match (Coverage { start, end }).refusal(day) {
+        None => Ok(()),
+        Some(message) => {
+            Err(AppError::outside_subscription(vec![FieldError { field: field.to_string(), message, row: None }]))
+        }
+    }
+}
+
+/// One item of a subscription, by its date: (UTC date, what it is, its id).
+type Dated = (NaiveDate, &'static str, i64);
+
+/// Every time entry, ticket and charge of subscription `id` lies within `coverage`, else a
+/// 422 `outside_subscription` naming `start_date` and/or `end_date` and the first item outside
+/// each (two indexed reads per table: `(subscription_id, date)` is indexed in each).
+pub fn items_within(conn: &mut DbConnection, id: i64, coverage: Coverage) -> Result<(), AppError> {
+    // The first of the subscription's rows in `$table` whose `$col` meets `$cond`, by date.
+    macro_rules! first {
+        ($table:ident, $col:ident, $cond:expr) => {
+            $table::table
+                .filter($table::subscription_id.eq(id))
+                .filter($cond)
+                .order(($table::$col, $table::id))
+                .select(($table::id, $table::$col))
+                .first(conn)
+                .optional()?
+        };
+    }
+    let entry = |(i, t): (i64, NaiveDateTime)| (t.date(), "time entry", i);
+    let ticket = |(i, t): (i64, NaiveDateTime)| (t.date(), "ticket", i);
+    let charge = |(i, d): (i64, NaiveDate)| (d, "charge", i);
+    let start = coverage.start.and_time(NaiveTime::MIN);
+    let before: Vec<Dated> = [
+        first!(time_entries, started_at, time_entries::started_at.lt(start)).map(entry),
+        first!(tickets, opened_at, tickets::opened_at.lt(start)).map(ticket),
+        first!(charges, date, charges::date.lt(coverage.start)).map(charge),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut after: Vec<Dated> = Vec::new();
+    if let Some(end_day) = coverage.end {
+        let end = end_day.and_time(NaiveTime::MIN);
+        after.extend(first!(time_entries, started_at, time_entries::started_at.ge(end)).map(entry));
+        after.extend(first!(tickets, opened_at, tickets::opened_at.ge(end)).map(ticket));
+        after.extend(first!(charges, date, charges::date.ge(end_day)).map(charge));
+    }
+    let mut errors = Vec::new();
+    if let Some((day, what, item)) = before.into_iter().min() {
+        errors.push(FieldError {
+            field: "start_date".into(),
+            message: format!(
+                "{what} {item}, dated {day}, would fall before start_date {}; move or delete it first",
+                coverage.start
+            ),
+            row: None,
+        });
+    }
+    if let (Some((day, what, item)), Some(end)) = (after.into_iter().min(), coverage.end) {
+        errors.push(FieldError {
+            field: "end_date".into(),
+            message: format!(
+                "{what} {item}, dated {day}, would fall on or after end_date {end} (the first day not covered); move or delete it first"
+            ),
+            row: None,
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::outside_subscription(errors))
+    }
 }
 
 pub fn delete(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<(), AppError> {

@@ -3,16 +3,15 @@
 use diesel::prelude::*;
 
 use crate::error::AppError;
+use crate::service::subscriptions::check_covered;
 use crate::storage::models::{NewTicket, Ticket};
-use crate::storage::schema::{subscriptions, ticket_claims, tickets, time_entries};
+use crate::storage::schema::{ticket_claims, tickets, time_entries};
 use crate::storage::{write_tx, DbConnection};
 
 pub fn create(conn: &mut DbConnection, new: NewTicket) -> Result<Ticket, AppError> {
     write_tx(conn, |conn| {
-        let exists: i64 = subscriptions::table.find(new.subscription_id).count().get_result(conn)?;
-        if exists == 0 {
-            return Err(AppError::field("subscription_id", "no subscription has this id"));
-        }
+        // SPEC 7.1: opened on a day the subscription covers (and the subscription exists).
+        check_covered(conn, new.subscription_id, "opened_at", new.opened_at.date())?;
         let id: i64 = diesel::insert_into(tickets::table).values(&new).returning(tickets::id).get_result(conn)?;
         get(conn, id)
     })
@@ -67,6 +66,9 @@ pub fn update(
                 "claimed",
                 "the ticket is on an invoice; its category and opening time are fixed",
             ));
+        }
+        if next.opened_at != current.opened_at {
+            check_covered(conn, next.subscription_id, "opened_at", next.opened_at.date())?;
         }
         if let Some(closed) = next.closed_at {
             if closed < next.opened_at {

@@ -5,12 +5,14 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use crate::domain::coverage::Coverage;
 use crate::domain::pricing::Category;
 use crate::domain::validation::{FieldError, ValidationErrors};
 use crate::error::AppError;
 use crate::service::IN_CHUNK;
+use crate::storage::locks::{self, SubscriptionKeys};
 use crate::storage::models::{NewTimeEntry, TimeEntry};
-use crate::storage::schema::{subscriptions, tickets, time_entries, time_entry_claims};
+use crate::storage::schema::{tickets, time_entries, time_entry_claims};
 use crate::storage::{bulk, write_tx, DbConnection};
 
 /// A parsed entry whose references are not yet checked against the database.
@@ -140,18 +142,20 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
     ticket_ids.sort_unstable();
     ticket_ids.dedup();
 
-    let mut known: HashMap<SubscriptionRef, i64> = HashMap::new();
+    // The subscriptions with their dates, read once for the whole batch (a million-row import
+    // names a few thousand), key-share-locked so that their dates cannot change before the
+    // commit (storage::locks).
+    let mut known: HashMap<SubscriptionRef, (i64, Coverage)> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let found: Vec<i64> =
-            subscriptions::table.filter(subscriptions::id.eq_any(chunk)).select(subscriptions::id).load(conn)?;
-        known.extend(found.into_iter().map(|id| (SubscriptionRef::Id(id), id)));
+        for (id, _, start, end) in locks::subscription_dates_for_key_share(conn, SubscriptionKeys::Ids(chunk))? {
+            known.insert(SubscriptionRef::Id(id), (id, Coverage { start, end }));
+        }
     }
     for chunk in externals.chunks(IN_CHUNK) {
-        let found: Vec<(i64, Option<String>)> = subscriptions::table
-            .filter(subscriptions::external_id.eq_any(chunk))
-            .select((subscriptions::id, subscriptions::external_id))
-            .load(conn)?;
-        known.extend(found.into_iter().filter_map(|(id, x)| x.map(|x| (SubscriptionRef::ExternalId(x), id))));
+        for (id, x, start, end) in locks::subscription_dates_for_key_share(conn, SubscriptionKeys::ExternalIds(chunk))?
+        {
+            known.extend(x.map(|x| (SubscriptionRef::ExternalId(x), (id, Coverage { start, end }))));
+        }
     }
     let mut ticket_info: HashMap<i64, (i64, Category)> = HashMap::new();
     for chunk in ticket_ids.chunks(IN_CHUNK) {
@@ -163,9 +167,12 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
     }
 
     let mut errors = Vec::new();
+    // SPEC 7.1: a batch whose only errors are entries dated outside their subscription is a 422
+    // `outside_subscription`; with other errors too, all are listed as invalid input.
+    let mut outside = 0;
     let mut rows = Vec::with_capacity(drafts.len());
     for (i, d) in drafts.into_iter().enumerate() {
-        let Some(&subscription_id) = known.get(&d.subscription) else {
+        let Some(&(subscription_id, coverage)) = known.get(&d.subscription) else {
             let field = match d.subscription {
                 SubscriptionRef::Id(_) => "subscription_id",
                 SubscriptionRef::ExternalId(_) => "subscription_external_id",
@@ -193,6 +200,11 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
             errors.push(locator.error(i, "category", "is required for time without a ticket".into()));
             continue;
         };
+        if let Some(why) = coverage.refusal(d.started_at.date()) {
+            errors.push(locator.error(i, "started_at", why));
+            outside += 1;
+            continue;
+        }
         rows.push(NewTimeEntry {
             subscription_id,
             ticket_id: d.ticket_id,
@@ -203,6 +215,9 @@ fn resolve(conn: &mut DbConnection, drafts: Vec<EntryDraft>, locator: &Locator) 
             billable: d.billable,
             description: d.description,
         });
+    }
+    if !errors.is_empty() && outside == errors.len() {
+        return Err(AppError::outside_subscription(errors));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(ValidationErrors(errors)));

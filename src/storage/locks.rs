@@ -2,6 +2,7 @@
 //! writers already run one at a time (`write_tx` takes the write lock at `BEGIN IMMEDIATE`), so
 //! each function is a no-op there. Why each lock is taken is said where the service takes it.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::{customers, holiday_calendars, invoices, subscriptions, time_entries};
@@ -92,4 +93,52 @@ pub fn holiday_calendar_for_update(conn: &mut DbConnection, id: i64) -> QueryRes
             .load(pg)?;
     }
     Ok(())
+}
+
+/// Locks subscription `id` `FOR UPDATE`: a change of its dates waits for the writers of its
+/// entries, tickets and charges that have checked the old dates
+/// ([`subscription_dates_for_key_share`]), and they wait for it.
+pub fn subscription_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> =
+            subscriptions::table.filter(subscriptions::id.eq(id)).select(subscriptions::id).for_update().load(pg)?;
+    }
+    Ok(())
+}
+
+/// A subscription's id, external id and dates (`start_date`, `end_date`).
+pub type SubscriptionDates = (i64, Option<String>, NaiveDate, Option<NaiveDate>);
+
+/// Which subscriptions [`subscription_dates_for_key_share`] reads.
+pub enum SubscriptionKeys<'a> {
+    Ids(&'a [i64]),
+    ExternalIds(&'a [String]),
+}
+
+/// The dates of these subscriptions (those that exist), key-share-locked on PostgreSQL until the
+/// transaction ends: a writer checks its items against these dates, and a change of the dates
+/// ([`subscription_for_update`]) waits for it to commit, or it waits for the change and reads
+/// the new dates. Key-share locks do not wait for each other, nor for other updates of the row.
+pub fn subscription_dates_for_key_share(
+    conn: &mut DbConnection,
+    keys: SubscriptionKeys,
+) -> QueryResult<Vec<SubscriptionDates>> {
+    let columns = (subscriptions::id, subscriptions::external_id, subscriptions::start_date, subscriptions::end_date);
+    macro_rules! read {
+        ($filter:expr) => {
+            match conn {
+                DbConnection::Postgresql(pg) => subscriptions::table
+                    .filter($filter)
+                    .select(columns)
+                    .order(subscriptions::id)
+                    .for_key_share()
+                    .load(pg),
+                DbConnection::Sqlite(c) => subscriptions::table.filter($filter).select(columns).load(c),
+            }
+        };
+    }
+    match keys {
+        SubscriptionKeys::Ids(ids) => read!(subscriptions::id.eq_any(ids)),
+        SubscriptionKeys::ExternalIds(externals) => read!(subscriptions::external_id.eq_any(externals)),
+    }
 }

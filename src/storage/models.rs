@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::schema::*;
 use super::Dec;
+use crate::domain::coverage::Coverage;
 use crate::domain::money::Currency;
 use crate::domain::pricing::{BillingModel, Category, LineKind};
 use crate::domain::vocab::{
@@ -133,6 +134,17 @@ pub struct Subscription {
     pub external_id: Option<String>,
     pub status: SubscriptionStatus,
     pub created_at: NaiveDateTime,
+    /// SPEC 7.1: the first day the subscription covers.
+    pub start_date: NaiveDate,
+    /// SPEC 7.1: the first day it no longer covers (exclusive); `None` while open-ended.
+    pub end_date: Option<NaiveDate>,
+}
+
+impl Subscription {
+    /// The days it covers, [start_date, end_date).
+    pub fn coverage(&self) -> Coverage {
+        Coverage { start: self.start_date, end: self.end_date }
+    }
 }
 
 impl Subscription {
@@ -157,6 +169,8 @@ pub struct NewSubscription {
     pub name: String,
     pub external_id: Option<String>,
     pub status: SubscriptionStatus,
+    pub start_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]

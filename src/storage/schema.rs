@@ -69,6 +69,10 @@ diesel::table! {
         external_id -> Nullable<Text>,
         status -> Text,
         created_at -> Timestamp,
+        /// SPEC 7.1: the first day covered.
+        start_date -> Date,
+        /// SPEC 7.1: the first day no longer covered (exclusive); none while open-ended.
+        end_date -> Nullable<Date>,
     }
 }
 

@@ -146,7 +146,7 @@ pub(crate) fn describe(e: &AppError) -> (StatusCode, &'static str, String) {
         _ => "That did not work",
     };
     let message = match e {
-        AppError::Validation(errors) => errors
+        AppError::Validation(errors) | AppError::Refused { errors, .. } => errors
             .0
             .iter()
             .map(|f| format!("{}: {}", f.field.replace('_', " "), f.message))

@@ -13,7 +13,7 @@ both_backends!(client_key_sees_only_its_own_customer, |app| {
     let sub_a2 = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer_a, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"}),
+        &json!({"customer_id": customer_a, "plan_id": plan, "start_date": "2026-01-01", "product": "microsoft_365", "name": "M365 E3"}),
     )
     .await["id"]
         .as_i64()
@@ -22,7 +22,7 @@ both_backends!(client_key_sees_only_its_own_customer, |app| {
     let sub_b = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer_b, "plan_id": plan, "product": "azure", "name": "Contoso Azure"}),
+        &json!({"customer_id": customer_b, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Contoso Azure"}),
     )
     .await["id"]
         .as_i64()
@@ -91,7 +91,7 @@ both_backends!(client_key_sees_only_its_own_customer, |app| {
         (
             "POST",
             "/api/v1/subscriptions".to_string(),
-            json!({"customer_id": customer_a, "plan_id": plan, "product": "azure", "name": "x"}),
+            json!({"customer_id": customer_a, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "x"}),
         ),
         ("PATCH", format!("/api/v1/subscriptions/{sub_a}"), json!({"status": "cancelled"})),
         ("POST", "/api/v1/time-entries".to_string(), entry(sub_a, 10)),

@@ -195,7 +195,7 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
     let subscription = id(create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": format!("Azure of {name}")}),
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": format!("Azure of {name}")}),
     )
     .await);
     let ticket = id(create(

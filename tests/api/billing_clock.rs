@@ -36,7 +36,7 @@ both_backends!(hourly_runs_across_clock_changes_and_month_ends_bill_each_month_o
     let mut usd = standard_plan_in("USD");
     usd["hours_of_service"]["timezone"] = json!("America/New_York");
     let usd_plan = create(app, "/api/v1/plans", &usd).await["id"].as_i64().unwrap();
-    let sub = |customer: i64, plan: i64| json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"});
+    let sub = |customer: i64, plan: i64| json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"});
     let berlin_sub = create(app, "/api/v1/subscriptions", &sub(berlin, eur_plan)).await["id"].as_i64().unwrap();
     let ny_sub = create(app, "/api/v1/subscriptions", &sub(new_york, usd_plan)).await["id"].as_i64().unwrap();
 

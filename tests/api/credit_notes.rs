@@ -175,7 +175,7 @@ both_backends!(concurrent_credit_notes_get_contiguous_numbers, |app| {
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()
@@ -223,7 +223,7 @@ both_backends!(concurrent_credit_notes_get_contiguous_numbers, |app| {
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()

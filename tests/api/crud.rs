@@ -107,7 +107,7 @@ both_backends!(plan_crud, |app| {
 both_backends!(subscription_crud, |app| {
     let customer = create(app, "/api/v1/customers", &mueller()).await["id"].as_i64().unwrap();
     let plan = create(app, "/api/v1/plans", &standard_plan()).await["id"].as_i64().unwrap();
-    let body = json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan",
+    let body = json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan",
                       "external_id": "a1b2c3d4-0000-4000-8000-00000000aaaa"});
     let r = app.post_json("/api/v1/subscriptions", &body).await.expect(201);
     let id = r.id();
@@ -143,7 +143,7 @@ both_backends!(subscription_crud, |app| {
     create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": other, "plan_id": plan, "product": "microsoft_365", "name": "M365 E3"}),
+        &json!({"customer_id": other, "plan_id": plan, "start_date": "2026-01-01", "product": "microsoft_365", "name": "M365 E3"}),
     )
     .await;
     let mine = app.list_all(&format!("/api/v1/subscriptions?customer_id={customer}"), 50).await;

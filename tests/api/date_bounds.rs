@@ -95,6 +95,8 @@ both_backends!(dates_outside_the_billable_years_are_refused_naming_the_field, |a
 
 both_backends!(the_first_and_last_billable_days_can_be_invoiced_and_reported, |app| {
     let (customer, _, sub) = billing_setup(app).await;
+    // The subscription covers the billable years whole (SPEC 7.1).
+    app.patch_json(&format!("/api/v1/subscriptions/{sub}"), &json!({"start_date": "2000-01-01"})).await.expect(200);
     for at in ["2000-01-01T00:00:00Z", "2199-12-31T23:59:59Z", "2200-01-01T09:00:00+10:00"] {
         let mut e = entry(sub, 60);
         e["started_at"] = json!(at);

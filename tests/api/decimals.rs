@@ -142,7 +142,7 @@ both_backends!(json_numbers_are_parsed_exactly, |app| {
     let sub = app
         .post_json(
             "/api/v1/subscriptions",
-            &json!({"customer_id": c.id(), "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c.id(), "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await
         .expect(201)

@@ -155,7 +155,7 @@ both_backends!(invoice_pdf_over_http_is_frozen_and_readable, |app| {
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer_id, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": customer_id, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await["id"]
         .as_i64()

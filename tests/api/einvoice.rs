@@ -116,7 +116,7 @@ async fn billed_customer(app: &TestApp, customer: Value, currency: &str) -> Valu
             create(
                 app,
                 "/api/v1/subscriptions",
-                &json!({"customer_id": cid, "plan_id": plan, "product": product, "name": name}),
+                &json!({"customer_id": cid, "plan_id": plan, "start_date": "2026-01-01", "product": product, "name": name}),
             )
             .await["id"]
                 .as_i64()
@@ -373,7 +373,7 @@ both_backends!(einvoices_refuse_three_digit_currencies, |app| {
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": cid, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": cid, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await["id"]
         .as_i64()

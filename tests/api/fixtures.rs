@@ -56,7 +56,7 @@ pub async fn billing_setup(app: &TestApp) -> (i64, i64, i64) {
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan",
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan",
                 "external_id": "a1b2c3d4-0000-4000-8000-00000000aaaa"}),
     )
     .await["id"]

@@ -286,7 +286,7 @@ async fn routes(app: &TestApp) -> Vec<(&'static str, String, Value)> {
         (
             "POST",
             "/api/v1/subscriptions".into(),
-            json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Fuzz"}),
+            json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Fuzz"}),
         ),
         ("PATCH", format!("/api/v1/subscriptions/{sub}"), json!({"status": "suspended", "name": "Fuzz 2"})),
         (

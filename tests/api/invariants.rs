@@ -155,7 +155,7 @@ both_backends!(concurrent_runs_issues_voids_and_deletes_keep_the_invariants, |ap
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()
@@ -463,7 +463,7 @@ both_backends!(tickets_are_billed_once_and_their_claims_survive_the_migration, |
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await["id"]
         .as_i64()

@@ -15,7 +15,7 @@ both_backends!(concurrent_issue_and_delete_of_the_same_drafts_leave_no_gap, |app
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()
@@ -72,7 +72,7 @@ both_backends!(twelve_concurrent_issues_get_contiguous_numbers, |app| {
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()
@@ -113,7 +113,7 @@ async fn eight_drafts(app: &TestApp) -> Vec<i64> {
         let sub = create(
             app,
             "/api/v1/subscriptions",
-            &json!({"customer_id": c, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": c, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await["id"]
             .as_i64()

@@ -100,7 +100,7 @@ both_backends!(worked_example_plan_r, |app| {
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan,
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01",
         "product": "microsoft_365", "name": "Microsoft 365 E3"}),
     )
     .await["id"]
@@ -229,7 +229,7 @@ both_backends!(run_drafts_every_customer_with_something_to_bill, |app| {
     create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": idle, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": idle, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await;
     let run: Value = serde_json::from_str(OCTOBER).unwrap();

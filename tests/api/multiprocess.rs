@@ -94,7 +94,7 @@ async fn two_processes_issue_gapless_numbers() {
             "POST",
             format!("{}/api/v1/subscriptions", b.base),
             Some(json!({
-            "customer_id": c["id"], "plan_id": plan["id"], "product": "azure", "name": "Azure plan"})),
+            "customer_id": c["id"], "plan_id": plan["id"], "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"})),
         )
         .await;
         let (st, _) = call(&client, &token, "POST", format!("{}/api/v1/time-entries", a.base), Some(json!({

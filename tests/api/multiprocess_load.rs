@@ -212,7 +212,7 @@ async fn three_processes_under_load_keep_numbers_gapless_claims_single_and_revoc
     for i in 0..CUSTOMERS {
         let server = &servers[i % 3];
         let c = server.create("/api/v1/customers", &crate::fixtures::customer_named(&format!("Load {i}"))).await;
-        let body = json!({"customer_id": c["id"], "plan_id": plan["id"], "product": "azure", "name": "Azure plan"});
+        let body = json!({"customer_id": c["id"], "plan_id": plan["id"], "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"});
         subscriptions.push(server.create("/api/v1/subscriptions", &body).await["id"].as_i64().expect("id"));
     }
     let load = Load {

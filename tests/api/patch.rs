@@ -237,7 +237,7 @@ both_backends!(subscription_patch_merges_and_checks_the_whole, |app| {
     let created = app
         .post_json(
             "/api/v1/subscriptions",
-            &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": ""}),
+            &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": ""}),
         )
         .await;
     let patched = app.patch_json(&path, &json!({"name": ""})).await;

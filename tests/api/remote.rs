@@ -131,7 +131,7 @@ impl Remote {
         let sub = self
             .create(
                 "/api/v1/subscriptions",
-                &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+                &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
             )
             .await["id"]
             .as_i64();

@@ -145,7 +145,7 @@ both_backends!(a_backup_under_write_load_restores_and_renders_every_issued_docum
     let mut subscriptions = Vec::new();
     for i in 0..6 {
         let c = create(app, "/api/v1/customers", &customer(i)).await;
-        let s = json!({"customer_id": c["id"], "plan_id": plan, "product": "azure", "name": "Azure plan"});
+        let s = json!({"customer_id": c["id"], "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"});
         let sub = create(app, "/api/v1/subscriptions", &s).await["id"].as_i64().expect("id");
         create(app, "/api/v1/time-entries", &time_entry(sub, "2026-10-06", 95)).await;
         create(app, "/api/v1/time-entries", &time_entry(sub, "2026-10-07", 40)).await;

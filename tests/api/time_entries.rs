@@ -58,7 +58,7 @@ both_backends!(single_entry, |app| {
     let sub2 = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"}),
+        &json!({"customer_id": customer2, "plan_id": plan, "start_date": "2026-01-01", "product": "other", "name": "Other"}),
     )
     .await["id"]
         .as_i64()
@@ -174,7 +174,7 @@ both_backends!(csv_import_checks_references_itself_and_leaves_foreign_keys_on, |
     let sub2 = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer2, "plan_id": plan, "product": "other", "name": "Other"}),
+        &json!({"customer_id": customer2, "plan_id": plan, "start_date": "2026-01-01", "product": "other", "name": "Other"}),
     )
     .await["id"]
         .as_i64()
@@ -221,7 +221,7 @@ both_backends!(csv_import_stores_rows_in_each_backends_order, |app| {
     let sub2 = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365"}),
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "microsoft_365", "name": "Microsoft 365"}),
     )
     .await["id"]
         .as_i64()
@@ -372,7 +372,7 @@ both_backends!(csv_import_by_subscription_external_id, |app| {
     let other = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "microsoft_365", "name": "Microsoft 365 E3",
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "microsoft_365", "name": "Microsoft 365 E3",
                 "external_id": "b2c3d4e5-0000-4000-8000-00000000bbbb"}),
     )
     .await["id"]

@@ -91,7 +91,7 @@ pub async fn prepare(remote: &Remote, customers: usize) -> Rc<Plan> {
         let s = remote
             .create(
                 "/api/v1/subscriptions",
-                &json!({"customer_id": c["id"], "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+                &json!({"customer_id": c["id"], "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
             )
             .await;
         remote

@@ -97,7 +97,7 @@ both_backends!(subscription_plan_currency_must_match_customer, |app| {
     let r = app
         .post_json(
             "/api/v1/subscriptions",
-            &json!({"customer_id": customer, "plan_id": usd_plan, "product": "azure", "name": "Azure plan"}),
+            &json!({"customer_id": customer, "plan_id": usd_plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
         )
         .await;
     assert_invalid(&r, "plan_id");
@@ -108,7 +108,7 @@ both_backends!(subscription_plan_currency_must_match_customer, |app| {
     let sub = create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": eur_plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": customer, "plan_id": eur_plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await;
     let r = app.patch_json(&format!("/api/v1/subscriptions/{}", sub["id"]), &json!({"plan_id": usd_plan})).await;
@@ -120,14 +120,14 @@ both_backends!(subscription_plan_currency_must_match_customer, |app| {
     let r = app
         .post_json(
             "/api/v1/subscriptions",
-            &json!({"customer_id": 999999, "plan_id": eur_plan, "product": "azure", "name": "x"}),
+            &json!({"customer_id": 999999, "plan_id": eur_plan, "start_date": "2026-01-01", "product": "azure", "name": "x"}),
         )
         .await;
     assert_invalid(&r, "customer_id");
     let r = app
         .post_json(
             "/api/v1/subscriptions",
-            &json!({"customer_id": customer, "plan_id": eur_plan, "product": "windows", "name": "x"}),
+            &json!({"customer_id": customer, "plan_id": eur_plan, "start_date": "2026-01-01", "product": "windows", "name": "x"}),
         )
         .await;
     assert_invalid(&r, "product");

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::domain::coverage::Coverage;
 use crate::domain::validation::{self as v, Check, ValidationErrors};
 use crate::domain::vocab::{Product, SubscriptionStatus};
 use crate::error::{AppError, Problem};
@@ -32,8 +33,15 @@ pub struct SubscriptionInput {
     pub name: String,
     /// Partner Center subscription id; unique.
     pub external_id: Option<String>,
-    /// `active` (default), `suspended` or `cancelled`.
+    /// `active` (default), `suspended` or `cancelled`. Cancelled without an `end_date`: it
+    /// ends on the first day of the next month (UTC).
     pub status: Option<String>,
+    /// `YYYY-MM-DD`: the first day covered. Time entries, tickets and charges dated (UTC)
+    /// before it are refused (422 `outside_subscription`).
+    pub start_date: String,
+    /// `YYYY-MM-DD`, exclusive: the first day no longer covered (documents print the day
+    /// before); after `start_date`. None: open-ended.
+    pub end_date: Option<String>,
 }
 
 impl SubscriptionInput {
@@ -46,6 +54,14 @@ impl SubscriptionInput {
             Some(x) => c.take("external_id", v::required_text(x, 128)).map(Some),
             None => Some(None),
         };
+        let start_date = c.take("start_date", v::date(&self.start_date));
+        let end_date = match &self.end_date {
+            Some(d) => c.take("end_date", v::end_date(d)).map(Some),
+            None => Some(None),
+        };
+        if let (Some(start), Some(end)) = (start_date, end_date) {
+            c.take("end_date", Coverage { start, end }.check());
+        }
         c.finish(|| {
             Some(NewSubscription {
                 customer_id: self.customer_id,
@@ -54,6 +70,8 @@ impl SubscriptionInput {
                 name: name?,
                 external_id: external_id?,
                 status: status?,
+                start_date: start_date?,
+                end_date: end_date?,
             })
         })
     }
@@ -68,11 +86,15 @@ impl SubscriptionInput {
             name: s.name.clone(),
             external_id: s.external_id.clone(),
             status: Some(s.status.as_str().to_string()),
+            start_date: s.start_date.to_string(),
+            end_date: s.end_date.map(|d| d.to_string()),
         }
     }
 }
 
-/// A JSON merge patch (RFC 7396): absent fields stay as they are; `null` clears `external_id`.
+/// A JSON merge patch (RFC 7396): absent fields stay as they are; `null` clears `external_id`
+/// or `end_date`. New dates must still cover the subscription's time entries, tickets and
+/// charges (422 `outside_subscription` naming the first one outside).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionPatch {
@@ -87,6 +109,10 @@ pub struct SubscriptionPatch {
     pub external_id: Option<String>,
     #[serde(default)]
     pub status: String,
+    #[serde(default)]
+    pub start_date: String,
+    #[serde(default)]
+    pub end_date: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -99,6 +125,10 @@ pub struct SubscriptionOut {
     pub external_id: Option<String>,
     pub status: String,
     pub created_at: String,
+    /// The first day covered.
+    pub start_date: String,
+    /// The first day no longer covered (exclusive); null while open-ended.
+    pub end_date: Option<String>,
 }
 
 impl From<Subscription> for SubscriptionOut {
@@ -112,6 +142,8 @@ impl From<Subscription> for SubscriptionOut {
             external_id: s.external_id,
             status: s.status.to_string(),
             created_at: timestamp(s.created_at),
+            start_date: s.start_date.to_string(),
+            end_date: s.end_date.map(|d| d.to_string()),
         }
     }
 }
@@ -177,9 +209,10 @@ async fn update(
     caller.require_staff("subscription")?;
     let id = id.into_inner();
     let patch = MergePatch::parse(&body)?;
+    let now = state.clock.now();
     let row = state
         .run(move |conn| {
-            subscriptions::update(conn, &caller, id, |current| {
+            subscriptions::update(conn, &caller, id, now, |current| {
                 Ok(patch.apply(&SubscriptionInput::current(current))?.validate()?)
             })
         })

@@ -33,6 +33,32 @@ pub const SUBSCRIPTION_COLUMNS: &[(&str, &[&str])] = &[
     ("name", &["offer name", "product name"]),
     ("quantity", &["quantity", "seats", "licenses"]),
     ("status", &["status", "subscription status"]),
+    // SPEC 7.1 (docs/api.md, "Partner Center import"): the Subscription resource's
+    // effectiveStartDate and commitmentEndDate, the reconciliation files' SubscriptionStartDate
+    // and SubscriptionEndDate, as spreadsheet headers or as the API's names.
+    (
+        "start_date",
+        &[
+            "effective start date",
+            "effectivestartdate",
+            "subscription start date",
+            "subscriptionstartdate",
+            "start date",
+            "creation date",
+            "creationdate",
+        ],
+    ),
+    (
+        "end_date",
+        &[
+            "commitment end date",
+            "commitmentenddate",
+            "subscription end date",
+            "subscriptionenddate",
+            "term end date",
+            "end date",
+        ],
+    ),
 ];
 
 /// For customers that do not exist yet: what the export does not say.

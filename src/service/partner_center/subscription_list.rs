@@ -5,10 +5,15 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
+use chrono::NaiveDate;
+
+use crate::domain::coverage::{month_start, Coverage};
+use crate::domain::time::check_day;
 use crate::domain::validation::{self as v, ValidationErrors};
 use crate::domain::vocab::{Product, SubscriptionStatus};
 use crate::error::AppError;
 use crate::service::partner_center::*;
+use crate::service::subscriptions::{items_within, settle_end};
 use crate::storage::models::{Customer, NewSubscription, Plan, Subscription};
 use crate::storage::schema::{customers, plans, subscriptions};
 use crate::storage::{write_tx, DbConnection};
@@ -54,6 +59,74 @@ fn status_of(text: &str) -> Result<SubscriptionStatus, String> {
     }
 }
 
+/// A Partner Center date: `YYYY-MM-DD`, an RFC 3339 timestamp (its UTC date) or a date and
+/// time as `YYYY-MM-DDTHH:MM:SS` (UTC, as Partner Center gives every time), or `M/D/YYYY`
+/// with an optional time after a space (its en-US reconciliation files); in the billable years.
+pub fn export_date(text: &str) -> Result<NaiveDate, String> {
+    let text = text.trim();
+    let parsed = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        Some(t.with_timezone(&chrono::Utc).date_naive())
+    } else if text.contains('/') {
+        let day = text.split_whitespace().next().unwrap_or(text);
+        NaiveDate::parse_from_str(day, "%m/%d/%Y").ok().filter(|_| day.split('/').nth(2).is_some_and(|y| y.len() == 4))
+    } else {
+        let day = text.get(..10).unwrap_or(text);
+        let rest = text.get(10..).unwrap_or("");
+        (rest.is_empty() || rest.starts_with(['T', ' '])).then(|| v::date(day).ok()).flatten()
+    };
+    let day = parsed.ok_or_else(|| {
+        format!("{text:?} is not a date (YYYY-MM-DD, an RFC 3339 timestamp, or M/D/YYYY as Partner Center writes it)")
+    })?;
+    check_day(day).map_err(|m| format!("{text:?} {m}"))
+}
+
+/// The end date an imported subscription takes (docs/api.md, "Partner Center import"). A
+/// cancelled one ends where the export says, else where it already ends here (else
+/// `settle_end` ends it next month). For an active or suspended one, the end column is the
+/// renewal date of its term, not an end: it keeps its own end, unless it is cancelled here and
+/// the export shows it back, which makes it open-ended again.
+fn imported_end(
+    status: SubscriptionStatus,
+    current: Option<&Subscription>,
+    exported: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    let current_end = current.and_then(|c| c.end_date);
+    if status == SubscriptionStatus::Cancelled {
+        return exported.or(current_end);
+    }
+    match current {
+        Some(c) if c.status == SubscriptionStatus::Cancelled => None,
+        _ => current_end,
+    }
+}
+
+fn day_text(day: Option<NaiveDate>) -> String {
+    day.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Records a refused check as errors of `line`, counting those that are items outside a
+/// subscription's dates; true when the check passed. A storage failure still fails the import.
+fn on_line(
+    errors: &mut Errors,
+    outside: &mut usize,
+    line: usize,
+    checked: Result<(), AppError>,
+) -> Result<bool, AppError> {
+    let refused = match checked {
+        Ok(()) => return Ok(true),
+        Err(AppError::Validation(e)) => e,
+        Err(AppError::Refused { errors: e, .. }) => {
+            *outside += e.0.len();
+            e
+        }
+        Err(other) => return Err(other),
+    };
+    for f in refused.0 {
+        errors.add(line, &f.field, f.message);
+    }
+    Ok(false)
+}
+
 /// Imports Partner Center's subscription list for customers already known by their Partner
 /// Center id: new subscriptions go on `plan_id` (its currency must be the customer's); known
 /// ones (by `external_id`) get name, product and status updated, and keep their plan.
@@ -83,6 +156,8 @@ pub fn import_subscriptions(
         let sub_by_ext: HashMap<String, Subscription> =
             known_subs.into_iter().filter_map(|s| s.external_id.clone().map(|x| (x, s))).collect();
         let mut errors = Errors(Vec::new());
+        // How many of the errors are items a new date would leave outside (SPEC 7.1).
+        let mut outside = 0;
         let mut seen = HashSet::new();
         let mut planned: Vec<Planned<i64, NewSubscription>> = Vec::new();
         for (line, row) in rows {
@@ -109,6 +184,15 @@ pub fn import_subscriptions(
                 Some(s) => errors.take(line, "status", status_of(&s)).map(Some),
                 None => Some(None),
             };
+            // SPEC 7.1: the export's first covered day, and its last (the end column).
+            let start = match get("start_date") {
+                Some(t) => errors.take(line, "start_date", export_date(&t)).map(Some),
+                None => Some(None),
+            };
+            let last = match get("end_date") {
+                Some(t) => errors.take(line, "end_date", export_date(&t)).map(Some),
+                None => Some(None),
+            };
             let customer_ext = get("customer").unwrap_or_default();
             let customer = match customer_by_ext.get(&customer_ext) {
                 Some(c) => Some(c),
@@ -121,7 +205,13 @@ pub fn import_subscriptions(
                     None
                 }
             };
-            let (Some(name), Some(status), Some(customer)) = (name, status, customer) else { continue };
+            let (Some(name), Some(status), Some(customer), Some(start), Some(last)) =
+                (name, status, customer, start, last)
+            else {
+                continue;
+            };
+            // The end column as our exclusive end: the day after the last covered day.
+            let exported_end = last.map(|d| d.succ_opt().unwrap_or(d));
             let product = product_of(&name);
             match sub_by_ext.get(&ext) {
                 Some(current) => {
@@ -140,6 +230,8 @@ pub fn import_subscriptions(
                         name: current.name.clone(),
                         external_id: current.external_id.clone(),
                         status: current.status,
+                        start_date: current.start_date,
+                        end_date: current.end_date,
                     };
                     let mut changes = Vec::new();
                     if name != current.name {
@@ -156,6 +248,24 @@ pub fn import_subscriptions(
                             next.status = s;
                         }
                     }
+                    next.start_date = start.unwrap_or(current.start_date);
+                    next.end_date = imported_end(next.status, Some(current), exported_end);
+                    if !on_line(&mut errors, &mut outside, line, settle_end(&mut next, now))? {
+                        continue;
+                    }
+                    if (next.start_date, next.end_date) != (current.start_date, current.end_date) {
+                        let coverage = Coverage { start: next.start_date, end: next.end_date };
+                        if !on_line(&mut errors, &mut outside, line, items_within(conn, current.id, coverage))? {
+                            continue;
+                        }
+                    }
+                    if next.start_date != current.start_date {
+                        let (old, new) = (current.start_date.to_string(), next.start_date.to_string());
+                        changes.push(change("start_date", &old, &new));
+                    }
+                    if next.end_date != current.end_date {
+                        changes.push(change("end_date", &day_text(current.end_date), &day_text(next.end_date)));
+                    }
                     planned.push((line, ext, Some(current.id), next, changes));
                 }
                 None => {
@@ -170,24 +280,38 @@ pub fn import_subscriptions(
                         );
                         continue;
                     }
-                    let new = NewSubscription {
+                    let status = status.unwrap_or(SubscriptionStatus::Active);
+                    let mut new = NewSubscription {
                         customer_id: customer.id,
                         plan_id: plan.id,
                         product,
                         name,
                         external_id: Some(ext.clone()),
-                        status: status.unwrap_or(SubscriptionStatus::Active),
+                        status,
+                        // Without a start column: from the current month (docs/api.md).
+                        start_date: start.unwrap_or_else(|| month_start(now.date())),
+                        end_date: imported_end(status, None, exported_end),
                     };
-                    let changes = vec![
+                    if !on_line(&mut errors, &mut outside, line, settle_end(&mut new, now))? {
+                        continue;
+                    }
+                    let mut changes = vec![
                         change("customer", "", &customer_ext),
                         change("name", "", &new.name),
                         change("product", "", new.product.as_str()),
                         change("status", "", new.status.as_str()),
                         change("plan_id", "", &plan.id.to_string()),
+                        change("start_date", "", &new.start_date.to_string()),
                     ];
+                    if new.end_date.is_some() {
+                        changes.push(change("end_date", "", &day_text(new.end_date)));
+                    }
                     planned.push((line, ext, None, new, changes));
                 }
             }
+        }
+        if !errors.0.is_empty() && errors.0.len() == outside {
+            return Err(AppError::outside_subscription(errors.0));
         }
         if !errors.0.is_empty() {
             return Err(AppError::Validation(ValidationErrors(errors.0)));
