@@ -50,6 +50,7 @@ mod scratch_pg;
 mod server_process;
 mod slow_bodies;
 mod stored_names;
+mod subscription_dates;
 mod tax_treatment;
 mod time_entries;
 mod traffic;
