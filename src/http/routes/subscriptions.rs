@@ -195,7 +195,9 @@ async fn read(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) ->
 
 /// Changes a subscription by a JSON merge patch.
 ///
-/// The merged subscription is checked as a create is.
+/// The merged subscription is checked as a create is. Cancelled without an `end_date`, it ends
+/// on the first day of the next month (UTC). New dates must still cover its time entries,
+/// tickets and charges (422 `outside_subscription`, naming the first one outside).
 #[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)),
     request_body(content = SubscriptionPatch, content_type = "application/merge-patch+json"),
     responses((status = 200, body = SubscriptionOut), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]

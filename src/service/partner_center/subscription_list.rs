@@ -362,6 +362,20 @@ mod tests {
     }
 
     #[test]
+    fn export_dates_in_partner_centers_formats() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(export_date("2026-03-15").unwrap(), d(2026, 3, 15));
+        assert_eq!(export_date("2026-03-15T00:00:00Z").unwrap(), d(2026, 3, 15));
+        assert_eq!(export_date("2026-03-15T23:30:00-02:00").unwrap(), d(2026, 3, 16), "its UTC date");
+        assert_eq!(export_date("2026-03-15T08:00:00").unwrap(), d(2026, 3, 15));
+        assert_eq!(export_date(" 10/3/2020 ").unwrap(), d(2020, 10, 3));
+        assert_eq!(export_date("1/31/2023 11:59:59 PM").unwrap(), d(2023, 1, 31));
+        for bad in ["31/12/2026", "20.05.2024", "2026-02-30", "10/3/20", "2026-03-15x", "1999-12-31", ""] {
+            assert!(export_date(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn headers_match_whatever_their_case_and_separators() {
         assert_eq!(normalize("\u{feff}Microsoft ID"), "microsoft id");
         assert_eq!(normalize("  PRIMARY_DOMAIN "), "primary domain");

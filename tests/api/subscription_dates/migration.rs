@@ -34,7 +34,7 @@ both_backends!(existing_subscriptions_get_their_dates_from_their_history, |app| 
 
     // Rows as the previous release wrote them, in the columns it had.
     let mut sql = |q: String| diesel::sql_query(q).execute(&mut *conn).unwrap();
-    let mut subscription = |name: &str, status: &str, created_at: &str| -> i64 {
+    let subscription = |name: &str, status: &str, created_at: &str| -> i64 {
         diesel::sql_query(format!(
             "INSERT INTO subscriptions (customer_id, plan_id, product, name, external_id, status, created_at) \
              VALUES ({customer}, {plan}, 'azure', '{name}', NULL, '{status}', '{created_at}') RETURNING id"
@@ -86,7 +86,6 @@ both_backends!(existing_subscriptions_get_their_dates_from_their_history, |app| 
     sql(entry(by_items, "2026-05-31 22:00:00"));
     sql(ticket(by_items, "2026-12-15 08:00:00"));
     sql(charge(by_items, "2027-01-31"));
-    drop(sql);
 
     supportbill::storage::migrate(&mut conn).unwrap();
     drop(conn);
