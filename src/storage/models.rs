@@ -141,20 +141,14 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    /// The days it covers, [start_date, end_date).
+    /// `[start_date, end_date)` (SPEC 7.1): the days it covers, the end exclusive.
+    pub fn dates(&self) -> (NaiveDate, Option<NaiveDate>) {
+        (self.start_date, self.end_date)
+    }
+
+    /// The same, as the domain checks dates against them.
     pub fn coverage(&self) -> Coverage {
         Coverage { start: self.start_date, end: self.end_date }
-    }
-}
-
-impl Subscription {
-    /// `[start_date, end_date)` (SPEC 7.1). Until the columns exist: always covered, except
-    /// that a cancelled subscription covers no month.
-    pub fn dates(&self) -> (NaiveDate, Option<NaiveDate>) {
-        match self.status {
-            SubscriptionStatus::Cancelled => (NaiveDate::MIN, Some(NaiveDate::MIN)),
-            _ => (NaiveDate::MIN, None),
-        }
     }
 }
 
