@@ -60,6 +60,8 @@ pub fn effects(method: &Method, pattern: &str) -> Vec<Effect> {
         ("POST", ["invoices", "{id}", "credit-notes"]) => {
             vec![e("invoice", "credited", Path), e("credit_note", "created", Body)]
         }
+        ("POST", ["subscriptions", "{id}", "blocks"]) => vec![e("prepaid_block", "created", Body)],
+        ("DELETE", ["subscriptions", "{id}", "blocks", "{id}"]) => vec![e("prepaid_block", "deleted", Path)],
         ("POST", ["import", "partner-center", what]) => vec![e(resource_name(what), "imported", None)],
         ("POST", [collection, "{id}", "import"]) => vec![e(resource_name(collection), "imported", Path)],
         ("POST", [collection, "import"]) => vec![e(resource_name(collection), "imported", None)],
@@ -306,6 +308,8 @@ mod tests {
         assert_eq!(one(Method::POST, "/api/v1/time-entries/import"), [("time_entry", "imported")]);
         assert_eq!(one(Method::PUT, "/api/v1/partner"), [("partner", "updated")]);
         assert_eq!(one(Method::POST, "/api/v1/api-keys"), [("api_key", "created")]);
+        assert_eq!(one(Method::POST, "/api/v1/subscriptions/{id}/blocks"), [("prepaid_block", "created")]);
+        assert_eq!(one(Method::DELETE, "/api/v1/subscriptions/{id}/blocks/{id}"), [("prepaid_block", "deleted")]);
     }
 
     #[test]

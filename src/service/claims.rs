@@ -1,10 +1,10 @@
 //! Claims: what keeps an item on one invoice at a time (SPEC 3). A draft records the time
 //! entries and tickets it bills (`time_entry_claims`, `ticket_claims`, keyed by what they
 //! claim), marks the charges it bills (`invoice_id`) and the retainer months it takes
-//! (`retainer_claims`), in the transaction that creates it. Claims only take items that are
-//! still free, and the count is checked, so two concurrent drafts never bill the same item:
-//! one of them fails and rolls back whole. Deleting a draft, voiding and a full credit free
-//! them again.
+//! (`retainer_claims`), and what it bills and draws of prepaid blocks (`service::blocks`), in
+//! the transaction that creates it. Claims only take items that are still free, and the count
+//! is checked, so two concurrent drafts never bill the same item: one of them fails and rolls
+//! back whole. Deleting a draft, voiding and a full credit free them again.
 
 use diesel::prelude::*;
 
@@ -82,5 +82,7 @@ pub(crate) fn free_claims(conn: &mut DbConnection, id: i64) -> Result<(), AppErr
         .set(charges::invoice_id.eq(None::<i64>))
         .execute(conn)?;
     diesel::delete(retainer_claims::table.filter(retainer_claims::invoice_id.eq(id))).execute(conn)?;
+    // Prepaid blocks: the minutes it drew go back, and the purchases it billed are billable again.
+    crate::service::blocks::free_claims(conn, id)?;
     Ok(())
 }

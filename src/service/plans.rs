@@ -25,9 +25,9 @@ pub struct PlanInput {
     #[serde(default)]
     pub scope: String,
     pub currency: String,
-    /// `included`, `hourly`, `retainer` or `per_incident`.
+    /// `included`, `hourly`, `retainer`, `per_incident` or `prepaid`.
     pub billing_model: String,
-    /// Required for `hourly` and `retainer` (the overage rate).
+    /// Required for `hourly`, `retainer` and `prepaid` (the overage rate).
     pub hourly_rate: Option<DecimalIn>,
     /// Category -> hourly rate, overriding `hourly_rate`.
     #[serde(default)]
@@ -82,7 +82,7 @@ impl PlanInput {
         let model = c.take(
             "billing_model",
             BillingModel::parse(&self.billing_model).ok_or_else(|| {
-                format!("{:?} is not one of: included, hourly, retainer, per_incident", self.billing_model)
+                format!("{:?} is not one of: included, hourly, retainer, per_incident, prepaid", self.billing_model)
             }),
         );
         let hourly_rate = self.hourly_rate.as_ref().and_then(|r| c.take("hourly_rate", rate(r)));
@@ -138,6 +138,9 @@ impl PlanInput {
                 if self.included_minutes.is_none() {
                     c.add("included_minutes", "is required for retainer plans")
                 }
+            }
+            Some(BillingModel::Prepaid) if self.hourly_rate.is_none() => {
+                c.add("hourly_rate", "is required for prepaid plans (the rate of time no block covers)")
             }
             Some(BillingModel::PerIncident) if self.incident_fee.is_none() => {
                 c.add("incident_fee", "is required for per-incident plans")

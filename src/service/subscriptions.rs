@@ -115,6 +115,7 @@ pub fn update(
         settle_end(&mut next, now)?;
         if next.plan_id != current.plan_id {
             check_refs(conn, next.customer_id, next.plan_id)?;
+            crate::service::blocks::check_plan_change(conn, id, next.plan_id)?;
         }
         if (next.start_date, next.end_date) != (current.start_date, current.end_date) {
             items_within(conn, id, Coverage { start: next.start_date, end: next.end_date })?;
@@ -221,7 +222,8 @@ pub fn delete(conn: &mut DbConnection, caller: &Caller, id: i64) -> Result<(), A
         let used = used
             + tickets::table.filter(tickets::subscription_id.eq(id)).count().get_result::<i64>(conn)?
             + charges::table.filter(charges::subscription_id.eq(id)).count().get_result::<i64>(conn)?
-            + invoice_lines::table.filter(invoice_lines::subscription_id.eq(id)).count().get_result::<i64>(conn)?;
+            + invoice_lines::table.filter(invoice_lines::subscription_id.eq(id)).count().get_result::<i64>(conn)?
+            + crate::service::blocks::count(conn, id)?;
         if used > 0 {
             return Err(AppError::conflict(
                 "subscription_in_use",

@@ -5,8 +5,8 @@
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use super::models::{HolidayDay, NewInvoice, NewInvoiceLine, NewRetainerClaim, NewTimeEntry};
-use super::schema::{holiday_days, invoice_lines, invoices, retainer_claims, time_entries};
+use super::models::{HolidayDay, NewBlockDraw, NewInvoice, NewInvoiceLine, NewRetainerClaim, NewTimeEntry};
+use super::schema::{block_draws, holiday_days, invoice_lines, invoices, retainer_claims, time_entries};
 use super::DbConnection;
 
 /// Runs `$body` with `$c` bound to the inner connection, whichever backend it is: for
@@ -144,6 +144,14 @@ pub fn insert_retainer_claims(conn: &mut DbConnection, rows: &[NewRetainerClaim]
 pub fn insert_holiday_days(conn: &mut DbConnection, rows: &[HolidayDay]) -> QueryResult<()> {
     for chunk in rows.chunks(1_000) {
         on_either_backend!(conn, |c| diesel::insert_into(holiday_days::table).values(chunk).execute(c)?);
+    }
+    Ok(())
+}
+
+/// Inserts prepaid block draws, 1,000 rows a statement.
+pub fn insert_block_draws(conn: &mut DbConnection, rows: &[NewBlockDraw]) -> QueryResult<()> {
+    for chunk in rows.chunks(1_000) {
+        on_either_backend!(conn, |c| diesel::insert_into(block_draws::table).values(chunk).execute(c)?);
     }
     Ok(())
 }

@@ -348,6 +348,43 @@ pub struct NewRetainerClaim {
     pub allowance_used: Dec,
 }
 
+/// A prepaid block of minutes (SPEC 7.5).
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = prepaid_blocks)]
+pub struct PrepaidBlock {
+    pub id: i64,
+    pub subscription_id: i64,
+    pub purchased_on: NaiveDate,
+    /// Exclusive.
+    pub expires_on: Option<NaiveDate>,
+    pub minutes: i32,
+    pub price: Dec,
+    /// The draft or issued invoice that bills the purchase.
+    pub invoice_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+/// `treat_none_as_default_value = false`: `expires_on` has no default, so `None` is NULL.
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = prepaid_blocks, treat_none_as_default_value = false)]
+pub struct NewPrepaidBlock {
+    pub subscription_id: i64,
+    pub purchased_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    pub minutes: i32,
+    pub price: Dec,
+    pub created_at: NaiveDateTime,
+}
+
+/// Weighted minutes one invoice draws from one block.
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = block_draws)]
+pub struct NewBlockDraw {
+    pub invoice_id: i64,
+    pub block_id: i64,
+    pub minutes: Dec,
+}
+
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = api_keys)]
 pub struct ApiKey {

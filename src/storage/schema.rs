@@ -182,6 +182,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Prepaid blocks of minutes (SPEC 7.5); `invoice_id` bills the purchase.
+    prepaid_blocks (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        purchased_on -> Date,
+        expires_on -> Nullable<Date>,
+        minutes -> Integer,
+        price -> Text,
+        invoice_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Weighted minutes a draft or issued invoice draws from a block.
+    block_draws (invoice_id, block_id) {
+        invoice_id -> BigInt,
+        block_id -> BigInt,
+        minutes -> Text,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> BigInt,
         name -> Text,
@@ -250,6 +273,9 @@ diesel::joinable!(ticket_claims -> tickets (ticket_id));
 diesel::joinable!(ticket_claims -> invoices (invoice_id));
 diesel::joinable!(charges -> subscriptions (subscription_id));
 diesel::joinable!(retainer_claims -> subscriptions (subscription_id));
+diesel::joinable!(prepaid_blocks -> subscriptions (subscription_id));
+diesel::joinable!(block_draws -> prepaid_blocks (block_id));
+diesel::joinable!(block_draws -> invoices (invoice_id));
 diesel::table! {
     /// Sessions of the finance page; the cookie's id only as its hash.
     web_sessions (token_hash) {
@@ -298,6 +324,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     time_entry_claims,
     charges,
     retainer_claims,
+    prepaid_blocks,
+    block_draws,
     api_keys,
     credit_notes,
     idempotency_keys,

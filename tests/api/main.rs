@@ -41,6 +41,7 @@ mod multiprocess_load;
 mod operations;
 mod partner_center;
 mod patch;
+mod prepaid;
 mod ratelimit;
 mod remote;
 mod reports;

@@ -18,7 +18,7 @@ pub fn config(cfg: &mut ServiceConfig) {
 }
 
 /// The resource types `resource` accepts.
-const RESOURCES: [&str; 11] = [
+const RESOURCES: [&str; 12] = [
     "customer",
     "plan",
     "holiday_calendar",
@@ -26,6 +26,7 @@ const RESOURCES: [&str; 11] = [
     "ticket",
     "time_entry",
     "charge",
+    "prepaid_block",
     "invoice",
     "credit_note",
     "api_key",
@@ -35,8 +36,8 @@ const RESOURCES: [&str; 11] = [
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// `customer`, `plan`, `subscription`, `ticket`, `time_entry`, `charge`, `invoice`,
-    /// `credit_note`, `api_key` or `partner`.
+    /// `customer`, `plan`, `holiday_calendar`, `subscription`, `ticket`, `time_entry`, `charge`,
+    /// `prepaid_block`, `invoice`, `credit_note`, `api_key` or `partner`.
     pub resource: Option<String>,
     pub resource_id: Option<i64>,
 }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod blocks;
 pub mod charges;
 pub mod credit_notes;
 pub mod customers;
@@ -22,6 +23,7 @@ pub fn config(cfg: &mut ServiceConfig) {
     plans::config(cfg);
     holiday_calendars::config(cfg);
     subscriptions::config(cfg);
+    blocks::config(cfg);
     tickets::config(cfg);
     time_entries::config(cfg);
     charges::config(cfg);

@@ -1,0 +1,2 @@
+DROP TABLE block_draws;
+DROP TABLE prepaid_blocks;
