@@ -4,10 +4,13 @@
 //! - the partner "Fabrikam Cloud Partner GmbH" (München, DE, prefix `INV-`, 30 days);
 //! - five customers billed in EUR, USD, GBP and JPY, with German, English, Japanese and
 //!   Cyrillic names (`Müller & Söhne GmbH`, `ООО «Ромашка»`, ...);
-//! - sixteen published plans: each billing model (`included`, `hourly`, `retainer`,
-//!   `per_incident`) in each of the four currencies, with hours of service in a local time zone;
+//! - twenty published plans: each billing model (`included`, `hourly`, `retainer`,
+//!   `per_incident`, `prepaid`) in each of the four currencies, with hours of service in a local
+//!   time zone;
 //! - Azure, Microsoft 365 and Dynamics 365 subscriptions with Partner Center style external ids
-//!   (one cancelled, one suspended);
+//!   (one cancelled, one suspended), one of them on prepaid hours with two blocks: 20 hours
+//!   bought at the start of the first month, expiring three months later, and 10 hours without
+//!   expiry bought in the middle of the second;
 //! - tickets in every category and severity, some escalated to Microsoft on every channel;
 //! - a few hundred time entries over the two calendar months before `now`'s month (so the
 //!   last two months can be invoiced at once), including after-hours, weekend and
@@ -32,8 +35,10 @@ use serde_json::json;
 
 use crate::domain::coverage::month_start;
 use crate::domain::pricing::Category;
-use crate::domain::vocab::{EscalationChannel, Product, Severity, SubscriptionStatus};
+use crate::domain::vocab::{EscalationChannel, Product, Role, Severity, SubscriptionStatus};
 use crate::error::AppError;
+use crate::service::auth::Caller;
+use crate::service::blocks::{self, NewBlock};
 use crate::service::customers::CustomerInput;
 use crate::service::sample::{entry_description, guid, local_to_utc, named, ticket_titles, Lcg};
 use crate::service::time_entries::{EntryDraft, Locator, SubscriptionRef};
@@ -105,6 +110,7 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                 ("azure", "Azure plan", "hourly", "active"),
                 ("microsoft_365", "Microsoft 365 Business Premium", "retainer", "active"),
                 ("dynamics_365", "Dynamics 365 Business Central Essentials", "per_incident", "active"),
+                ("microsoft_365", "Microsoft 365 E5 (Hamburg office)", "prepaid", "active"),
             ],
         },
         DemoCustomer {
@@ -184,6 +190,19 @@ pub fn seed(conn: &mut DbConnection, now: NaiveDateTime) -> Result<bool, AppErro
                 created,
             )?;
             subs.push(DemoSubscription { id: row.id, model, timezone, product, status });
+        }
+    }
+
+    // Prepaid hours: 20 h at 10% off the hourly rate, expiring; then 10 h at 5% off, for good.
+    if let Some(sub) = subs.iter().find(|s| s.model == "prepaid") {
+        let admin = Caller { key_id: 0, role: Role::Admin, customer_id: None };
+        let blocks_bought = [
+            (first_month, 1200, Decimal::new(216_000, 2), first_month.checked_add_months(Months::new(3))),
+            (second_month + Duration::days(14), 600, Decimal::new(114_000, 2), None),
+        ];
+        for (purchased_on, minutes, price, expires_on) in blocks_bought {
+            let recorded = purchased_on.and_time(NaiveTime::MIN);
+            blocks::create(conn, &admin, sub.id, NewBlock { purchased_on, expires_on, minutes, price }, recorded)?;
         }
     }
 
@@ -358,7 +377,7 @@ mod tests {
     use diesel::prelude::*;
 
     use crate::cli::demo::seed;
-    use crate::domain::pricing::Period;
+    use crate::domain::pricing::{LineKind, Period};
     use crate::service::invoices;
     use crate::storage::schema::{customers, plans, tickets, time_entries};
     use crate::storage::{connect, DatabaseUrl};
@@ -391,7 +410,7 @@ mod tests {
         assert!(n_customers >= 5, "{n_customers} customers");
         let mut models: Vec<String> = plans::table.select(plans::billing_model).distinct().load(&mut *conn).unwrap();
         models.sort();
-        assert_eq!(models, ["hourly", "included", "per_incident", "retainer"]);
+        assert_eq!(models, ["hourly", "included", "per_incident", "prepaid", "retainer"]);
         let n_entries: i64 = time_entries::table.count().get_result(&mut *conn).unwrap();
         assert!(n_entries >= 200, "{n_entries} entries");
         let escalated: i64 =
@@ -417,6 +436,10 @@ mod tests {
             .filter(|d| d.total.trim_start_matches('-').chars().any(|c| c.is_ascii_digit() && c != '0'))
             .count();
         assert!(drafts.len() >= 3, "{} drafts", drafts.len());
+        // Both prepaid blocks are bought in the two months, and time draws on them.
+        let kinds: Vec<LineKind> = drafts.iter().flat_map(|d| d.lines.iter().map(|l| l.kind)).collect();
+        assert_eq!(kinds.iter().filter(|k| **k == LineKind::BlockPurchase).count(), 2);
+        assert!(kinds.contains(&LineKind::PrepaidUsage));
         assert!(non_zero >= 3, "{non_zero} drafts with a non-zero total");
     }
 }

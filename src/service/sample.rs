@@ -14,8 +14,8 @@ use crate::storage::models::Partner;
 use crate::storage::DbConnection;
 
 /// Writes the demo partner (Fabrikam Cloud Partner GmbH, München) and its published plans,
-/// one per billing model and currency, created at `created`. Returns each plan's id by
-/// (currency code, billing model).
+/// one per billing model ([`MODELS`] and prepaid hours) and currency, created at `created`.
+/// Returns each plan's id by (currency code, billing model).
 pub fn seed_partner_and_plans(
     conn: &mut DbConnection,
     created: NaiveDateTime,
@@ -34,7 +34,7 @@ pub fn seed_partner_and_plans(
     )?;
     let mut plan_ids = BTreeMap::new();
     for terms in &CURRENCIES {
-        for model in MODELS {
+        for model in MODELS.into_iter().chain(["prepaid"]) {
             let input: PlanInput = serde_json::from_value(plan_json(terms, model))
                 .map_err(|e| AppError::Internal(format!("sample plan: {e}")))?;
             plan_ids.insert((terms.code, model), plans::create(conn, input.validate()?, created)?.id);
@@ -134,6 +134,8 @@ pub const CURRENCIES: [CurrencyTerms; 4] = [
     },
 ];
 
+/// The billing models the benchmark's subscriptions are spread over (prepaid plans are seeded
+/// too, but a prepaid subscription without blocks would bill only overage).
 pub const MODELS: [&str; 4] = ["included", "hourly", "retainer", "per_incident"];
 
 pub fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
@@ -175,6 +177,15 @@ pub fn plan_json(t: &CurrencyTerms, model: &str) -> serde_json::Value {
             "after_hours_multiplier": "2",
             "monthly_fee": t.monthly_fee,
             "included_minutes": 600,
+        }),
+        "prepaid" => json!({
+            "name": format!("Prepaid hours ({})", t.code),
+            "scope": "Blocks of support hours bought in advance, drawn down by the quarter hour, the blocks \
+                      closest to expiry first (after-hours time counts one and a half). Time beyond the blocks \
+                      at the hourly rate.",
+            "hourly_rate": t.hourly,
+            "after_hours_multiplier": "1.5",
+            "rounding_increment_minutes": 15,
         }),
         _ => json!({
             "name": format!("Per incident ({})", t.code),

@@ -1,9 +1,9 @@
 //! The billing invariants (SPEC section 3, issue 3 item 5), checked in SQL after concurrent
 //! work: invoice numbers unique and gapless; nothing claimed by a void or credited invoice;
-//! every claimed entry, ticket and charge on an invoice of its own customer; every invoice's
-//! subtotal the sum of its lines. [`check`] is shared with the multi-process test; the test
-//! here throws concurrent runs, single and bulk issues, voids, deletes and re-runs at one
-//! server (both backends) and then checks them.
+//! every claimed entry, ticket, charge and prepaid block on an invoice of its own customer, and
+//! no block drawn beyond its minutes; every invoice's subtotal the sum of its lines. [`check`]
+//! is shared with the multi-process test; the test here throws concurrent runs, single and bulk
+//! issues, voids, deletes and re-runs at one server (both backends) and then checks them.
 
 use std::collections::HashMap;
 
@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 
 use crate::fixtures::*;
 use supportbill::storage::schema::{
-    charges, invoice_lines, invoices, subscriptions, ticket_claims, tickets, time_entries, time_entry_claims,
+    block_draws, charges, invoice_lines, invoices, prepaid_blocks, subscriptions, ticket_claims, tickets, time_entries,
+    time_entry_claims,
 };
 use supportbill::storage::DbConnection;
 
@@ -115,7 +116,39 @@ pub fn check(conn: &mut DbConnection) {
                 .into_iter()
                 .map(|(s, i)| ("charge", s, i)),
         )
+        .chain(
+            prepaid_blocks::table
+                .filter(prepaid_blocks::invoice_id.is_not_null())
+                .select((prepaid_blocks::subscription_id, prepaid_blocks::invoice_id.assume_not_null()))
+                .load::<(i64, i64)>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|(s, i)| ("prepaid block purchase", s, i)),
+        )
+        .chain(
+            block_draws::table
+                .inner_join(prepaid_blocks::table)
+                .select((prepaid_blocks::subscription_id, block_draws::invoice_id))
+                .load::<(i64, i64)>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|(s, i)| ("prepaid block draw", s, i)),
+        )
         .collect();
+    // No block gives more minutes than it holds (SPEC 7.5).
+    let mut drawn: HashMap<i64, (Decimal, i32)> = HashMap::new();
+    for (block, minutes, held) in block_draws::table
+        .inner_join(prepaid_blocks::table)
+        .select((block_draws::block_id, block_draws::minutes, prepaid_blocks::minutes))
+        .load::<(i64, supportbill::storage::Dec, i32)>(conn)
+        .unwrap()
+    {
+        let slot = drawn.entry(block).or_insert((Decimal::ZERO, held));
+        slot.0 += minutes.0;
+    }
+    for (block, (sum, held)) in drawn {
+        assert!(sum <= Decimal::from(held), "block {block} gave {sum} of its {held} minutes");
+    }
     for (what, sub, invoice) in claims {
         let (s, customer) = status
             .get(&invoice)

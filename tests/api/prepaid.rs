@@ -203,6 +203,12 @@ both_backends!(clients_read_their_own_blocks_and_issued_draws_only, |app| {
     assert_eq!(balances_as(app, &own, sub).await, [(s("0"), s("120"), None)]);
     app.post_json(&format!("/api/v1/invoices/{}/issue", id(&october)), &json!({})).await.expect(200);
     assert_eq!(balances_as(app, &own, sub).await, [(s("45"), s("75"), Some(id(&october)))]);
+    // The finance page shows the balance beside the invoice, to the client too.
+    let page = crate::web_sessions::sign_in(app, &own).await.get(app, &format!("/invoices/{}", id(&october))).await;
+    let page = page.expect(200).text;
+    assert!(page.contains("Prepaid hours today"), "{page}");
+    let row = "<td>2026-10-01</td><td>no expiry</td><td class=\"num\">120</td><td class=\"num\">45</td><td class=\"num\">75</td>";
+    assert!(page.contains(row), "{page}");
 
     // Another customer's key: as if the subscription did not exist.
     app.get_as(&other, &path).await.expect(404);
@@ -331,4 +337,77 @@ both_backends!(blocks_are_checked_and_deleted_only_while_unused, |app| {
     app.delete(&format!("/api/v1/invoices/{}", id(&october))).await.expect(204);
     app.delete(&format!("{path}/{used}")).await.expect(204);
     assert!(app.get(&path).await.expect(200).data().is_empty());
+});
+
+// Five customers, each with a 100-minute block and 5 x 30 = 150 minutes in October: each
+// October invoice draws 100 and bills 50 minutes of overage (83.33). Concurrent runs and
+// single drafts, then deletes racing a re-run, never draw a block twice.
+both_backends!(concurrent_drafts_never_draw_the_same_minutes, |app| {
+    let plan = create(app, "/api/v1/plans", &prepaid_plan()).await["id"].as_i64().unwrap();
+    let mut customers = Vec::new();
+    let mut subs = Vec::new();
+    for i in 0..5 {
+        let c =
+            create(app, "/api/v1/customers", &customer_named(&format!("Prepaid {i}"))).await["id"].as_i64().unwrap();
+        let sub = subscription(app, c, plan).await;
+        block(app, sub, json!({"purchased_on": "2026-09-01", "minutes": 100, "price": "150.00"})).await;
+        let entries: Vec<Value> =
+            (0..5).map(|k| entry_at(sub, &format!("2026-10-{:02}T09:00:00Z", 5 + k), 30, "technical")).collect();
+        app.post_json("/api/v1/time-entries", &json!(entries)).await.expect(201);
+        customers.push(c);
+        subs.push(sub);
+    }
+    let october = json!({"period_start": "2026-10-01", "period_end": "2026-11-01"});
+    let singles: Vec<Value> = customers
+        .iter()
+        .map(|c| json!({"customer_id": c, "period_start": "2026-10-01", "period_end": "2026-11-01"}))
+        .collect();
+    let (runs, drafts) = futures_util::future::join(
+        futures_util::future::join_all((0..3).map(|_| app.post_json("/api/v1/invoices/run", &october))),
+        futures_util::future::join_all(singles.iter().map(|b| app.post_json("/api/v1/invoices", b))),
+    )
+    .await;
+    let mut made = Vec::new();
+    for r in &runs {
+        assert!(r.status == 201 || r.status == 409, "run: {} {}", r.status, r.text);
+        if r.status == 201 {
+            made.extend(r.data().iter().map(|d| (d["id"].as_i64().unwrap(), d["total"].clone())));
+        }
+    }
+    for r in &drafts {
+        // 422: a run drafted the customer first, so nothing was left to invoice.
+        assert!([201, 409, 422].contains(&r.status), "draft: {} {}", r.status, r.text);
+        if r.status == 201 {
+            made.push((r.body["id"].as_i64().unwrap(), r.body["total"].clone()));
+        }
+    }
+    assert_eq!(made.len(), 5, "one draft per customer: {made:?}");
+    // 50 x 100.00 / 60 = 83.33 overage, no block purchase (bought in September); tax 19%: 15.83.
+    assert!(made.iter().all(|(_, total)| total == "99.16"), "{made:?}");
+    crate::invariants::check(&mut app.conn());
+    for &sub in &subs {
+        let b = &balances(app, sub).await[0];
+        assert_eq!((b.0.as_str(), b.1.as_str()), ("100", "0"));
+    }
+
+    // Every draft deleted while a run drafts again: the run either waits for the deletes or
+    // finds the customers still drafted.
+    let deletes: Vec<String> = made.iter().map(|(id, _)| format!("/api/v1/invoices/{id}")).collect();
+    let (rerun, deleted) = futures_util::future::join(
+        app.post_json("/api/v1/invoices/run", &october),
+        futures_util::future::join_all(deletes.iter().map(|p| app.delete(p))),
+    )
+    .await;
+    assert!(rerun.status == 201 || rerun.status == 422, "{} {}", rerun.status, rerun.text);
+    assert!(deleted.iter().all(|r| r.status == 204), "{deleted:?}");
+    crate::invariants::check(&mut app.conn());
+    let redrafted = if rerun.status == 201 { rerun.data().len() } else { 0 };
+    let used: usize = {
+        let mut n = 0;
+        for &sub in &subs {
+            n += usize::from(balances(app, sub).await[0].0 == "100");
+        }
+        n
+    };
+    assert_eq!(used, redrafted, "exactly the re-drafted customers' blocks are drawn");
 });

@@ -11,6 +11,7 @@ use crate::domain::pricing::LineKind;
 use crate::domain::vocab::InvoiceStatus;
 use crate::error::AppError;
 use crate::http::AppState;
+use crate::service::blocks::{self, BlockBalance};
 use crate::service::credit_notes;
 use crate::service::invoices as svc;
 use crate::web::html::{date_part, group_digits, hidden_csrf, layout, period_label, status_badge, Nav, Notice, E};
@@ -43,13 +44,16 @@ pub(crate) async fn detail(
     let caller = signed_in(&req, &state).await?;
     let id = parse_id(&id).for_caller(&caller)?;
     let run_caller = caller.clone();
-    let (doc, credits) = state
+    let today = state.clock.now().date();
+    let (doc, credits, prepaid) = state
         .run(move |conn| {
             let doc = svc::get(conn, &run_caller, id)?;
             // Every credit note of the invoice (a handful in practice: each credits part of what is left).
             let rows = credit_notes::list(conn, &run_caller, Some(id), None, 0, 10_000)?;
             let credits = rows.iter().map(credit_notes::summary).collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, AppError>((doc, credits))
+            let subscription_ids: Vec<i64> = doc.subscriptions.iter().map(|s| s.id).collect();
+            let prepaid = blocks::of_subscriptions(conn, &run_caller, &subscription_ids, today)?;
+            Ok::<_, AppError>((doc, credits, prepaid))
         })
         .await
         .for_caller(&caller)?;
@@ -65,6 +69,7 @@ pub(crate) async fn detail(
     }
     let mut body = detail_body(&doc, &caller, &label);
     body.push_str(&credit_notes_section(&credits));
+    body.push_str(&prepaid_section(&doc, &prepaid));
     Ok(html_page(StatusCode::OK, layout(&format!("Invoice {label}"), Some(&caller), Nav::Invoices, &notices, &body)))
 }
 
@@ -221,6 +226,47 @@ fn credit_notes_section(credits: &[CreditNoteSummary]) -> String {
             E(group_digits(&cn.total)),
             E(cn.id),
             E(cn.id),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+    out
+}
+
+/// The prepaid blocks of the invoice's subscriptions as they stand today (SPEC 7.5): what was
+/// bought, drawn and is left; nothing when they have none.
+fn prepaid_section(doc: &InvoiceDocument, balances: &[BlockBalance]) -> String {
+    if balances.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<section class=\"prepaid\"><h2>Prepaid hours today</h2>\n<table class=\"data\">\n<thead><tr><th>Subscription</th>\
+         <th>Bought</th><th>Valid until</th><th class=\"num\">Minutes</th><th class=\"num\">Used</th>\
+         <th class=\"num\">Left</th><th>Purchase billed on</th></tr></thead>\n<tbody>\n",
+    );
+    for b in balances {
+        let block = &b.block;
+        let sub = doc.subscriptions.iter().find(|s| s.id == block.subscription_id);
+        let sub_name = sub.map(|s| s.name.clone()).unwrap_or_else(|| format!("#{}", block.subscription_id));
+        // `expires_on` is exclusive: the last day the block covers is the day before.
+        let valid = match block.expires_on.and_then(|d| d.pred_opt()) {
+            Some(last) if b.expired => format!("{last} (expired)"),
+            Some(last) => last.to_string(),
+            None => "no expiry".to_string(),
+        };
+        let billed = match b.billed_on_invoice {
+            Some(id) => format!("<a href=\"/invoices/{}\">invoice {}</a>", E(id), E(id)),
+            None => "not yet".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            E(&sub_name),
+            E(block.purchased_on),
+            E(&valid),
+            E(block.minutes),
+            E(b.used),
+            E(b.left),
+            billed,
         );
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
