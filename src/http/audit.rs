@@ -61,7 +61,6 @@ pub fn effects(method: &Method, pattern: &str) -> Vec<Effect> {
             vec![e("invoice", "credited", Path), e("credit_note", "created", Body)]
         }
         ("POST", ["subscriptions", "{id}", "blocks"]) => vec![e("prepaid_block", "created", Body)],
-        ("DELETE", ["subscriptions", "{id}", "blocks", "{id}"]) => vec![e("prepaid_block", "deleted", Path)],
         ("POST", ["import", "partner-center", what]) => vec![e(resource_name(what), "imported", None)],
         ("POST", [collection, "{id}", "import"]) => vec![e(resource_name(collection), "imported", Path)],
         ("POST", [collection, "import"]) => vec![e(resource_name(collection), "imported", None)],
@@ -84,6 +83,7 @@ pub fn resource_name(collection: &str) -> &'static str {
         "tickets" => "ticket",
         "time-entries" => "time_entry",
         "charges" => "charge",
+        "prepaid-blocks" => "prepaid_block",
         "invoices" => "invoice",
         "credit-notes" => "credit_note",
         "api-keys" => "api_key",
@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(one(Method::PUT, "/api/v1/partner"), [("partner", "updated")]);
         assert_eq!(one(Method::POST, "/api/v1/api-keys"), [("api_key", "created")]);
         assert_eq!(one(Method::POST, "/api/v1/subscriptions/{id}/blocks"), [("prepaid_block", "created")]);
-        assert_eq!(one(Method::DELETE, "/api/v1/subscriptions/{id}/blocks/{id}"), [("prepaid_block", "deleted")]);
+        assert_eq!(one(Method::DELETE, "/api/v1/prepaid-blocks/{id}"), [("prepaid_block", "deleted")]);
     }
 
     #[test]

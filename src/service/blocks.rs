@@ -157,17 +157,16 @@ pub fn of_subscriptions(
 
 /// Deletes a block recorded by mistake: only while no invoice bills its purchase or draws from
 /// it (409 otherwise).
-pub fn delete(conn: &mut DbConnection, caller: &Caller, subscription_id: i64, block_id: i64) -> Result<(), AppError> {
+pub fn delete(conn: &mut DbConnection, caller: &Caller, block_id: i64) -> Result<(), AppError> {
     write_tx(conn, |conn| {
-        subscription_terms(conn, caller, subscription_id)?;
+        let subscription_id: Option<i64> =
+            prepaid_blocks::table.find(block_id).select(prepaid_blocks::subscription_id).first(conn).optional()?;
+        let subscription_id = subscription_id.ok_or(AppError::NotFound { what: "prepaid block" })?;
+        subscription_terms(conn, caller, subscription_id).map_err(|_| AppError::NotFound { what: "prepaid block" })?;
         // A concurrent draft either claimed the block before this, or waits and no longer sees it.
         crate::service::lock_customers_of(conn, &[subscription_id])?;
-        let billed: Option<Option<i64>> = prepaid_blocks::table
-            .filter(prepaid_blocks::id.eq(block_id))
-            .filter(prepaid_blocks::subscription_id.eq(subscription_id))
-            .select(prepaid_blocks::invoice_id)
-            .first(conn)
-            .optional()?;
+        let billed: Option<Option<i64>> =
+            prepaid_blocks::table.find(block_id).select(prepaid_blocks::invoice_id).first(conn).optional()?;
         let billed = billed.ok_or(AppError::NotFound { what: "prepaid block" })?;
         let drawn: i64 = block_draws::table.filter(block_draws::block_id.eq(block_id)).count().get_result(conn)?;
         if billed.is_some() || drawn > 0 {

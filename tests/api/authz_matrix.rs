@@ -37,6 +37,9 @@ enum Kind {
     Customer,
     Plan,
     Subscription,
+    /// A subscription on a prepaid plan, with a block.
+    PrepaidSubscription,
+    Block,
     Ticket,
     Entry,
     Charge,
@@ -50,7 +53,7 @@ enum Kind {
 impl Kind {
     /// What a client may read of its own customer's objects.
     fn client_visible(self) -> bool {
-        matches!(self, Kind::Subscription | Kind::Issued | Kind::CreditNote)
+        matches!(self, Kind::Subscription | Kind::PrepaidSubscription | Kind::Issued | Kind::CreditNote)
     }
 }
 
@@ -94,6 +97,9 @@ const RULES: &[Rule] = &[
     rule("get", "/api/v1/subscriptions/{id}", ClientOwn, &[Subscription]),
     rule("patch", "/api/v1/subscriptions/{id}", Staff, &[Subscription]),
     rule("delete", "/api/v1/subscriptions/{id}", Staff, &[Subscription]),
+    rule("post", "/api/v1/subscriptions/{id}/blocks", Staff, &[PrepaidSubscription, Subscription]),
+    rule("get", "/api/v1/subscriptions/{id}/blocks", ClientOwn, &[PrepaidSubscription, Subscription]),
+    rule("delete", "/api/v1/prepaid-blocks/{id}", Staff, &[Block]),
     rule("post", "/api/v1/tickets", Staff, &[]),
     rule("get", "/api/v1/tickets", Staff, &[]),
     rule("get", "/api/v1/tickets/{id}", Staff, &[Ticket]),
@@ -153,6 +159,8 @@ struct Fixture {
     name: String,
     plan: i64,
     subscription: i64,
+    prepaid_subscription: i64,
+    block: i64,
     ticket: i64,
     /// The entry of October (on the issued invoice) and of November (on the draft).
     entries: [i64; 2],
@@ -172,6 +180,8 @@ impl Fixture {
             Customer => self.customer,
             Plan => self.plan,
             Subscription => self.subscription,
+            PrepaidSubscription => self.prepaid_subscription,
+            Block => self.block,
             Ticket => self.ticket,
             Entry => self.entries[0],
             Charge => self.charge,
@@ -185,7 +195,8 @@ impl Fixture {
 }
 
 /// Builds one customer with a subscription, ticket, two time entries, a charge, an issued
-/// invoice (October 2026, partly credited), a draft (November 2026) and a client key.
+/// invoice (October 2026, partly credited), a draft (November 2026), a prepaid subscription with
+/// a block bought after them, and a client key.
 async fn fixture(app: &TestApp, name: &str) -> Fixture {
     let id = |v: Value| v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"));
     let customer = id(create(app, "/api/v1/customers", &customer_named(name)).await);
@@ -217,6 +228,21 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
         app,
         "/api/v1/charges",
         &json!({"subscription_id": subscription, "date": "2026-10-10", "description": "Premier case fee", "amount": "99.00"}),
+    )
+    .await);
+    let prepaid_plan = json!({"name": format!("Prepaid of {name}"), "currency": "EUR", "billing_model": "prepaid",
+        "hourly_rate": "100.00", "hours_of_service": {"timezone": "UTC", "days": ["mon"], "start": "09:00", "end": "17:00"}});
+    let prepaid_plan = id(create(app, "/api/v1/plans", &prepaid_plan).await);
+    let prepaid_subscription = id(create(
+        app,
+        "/api/v1/subscriptions",
+        &json!({"customer_id": customer, "plan_id": prepaid_plan, "product": "microsoft_365", "name": format!("Hours of {name}")}),
+    )
+    .await);
+    let block = id(create(
+        app,
+        &format!("/api/v1/subscriptions/{prepaid_subscription}/blocks"),
+        &json!({"purchased_on": "2027-01-01", "minutes": 600, "price": "900.00"}),
     )
     .await);
     let issued = id(create(
@@ -255,6 +281,8 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
         name: name.to_string(),
         plan,
         subscription,
+        prepaid_subscription,
+        block,
         ticket,
         entries,
         charge,
@@ -473,7 +501,12 @@ both_backends!(every_operation_follows_the_role_table, |app| {
 
     // Lists a client may read hold its own objects: the filter is not simply "nothing".
     let subs = app.get_as(&a.client_token, "/api/v1/subscriptions").await.expect(200);
-    assert_eq!(subs.data().iter().map(|s| s["id"].as_i64()).collect::<Vec<_>>(), vec![Some(a.subscription)]);
+    assert_eq!(
+        subs.data().iter().map(|s| s["id"].as_i64()).collect::<Vec<_>>(),
+        vec![Some(a.subscription), Some(a.prepaid_subscription)]
+    );
+    let blocks = app.get_as(&a.client_token, &format!("/api/v1/subscriptions/{}/blocks", a.prepaid_subscription)).await;
+    assert_eq!(blocks.expect(200).data().iter().map(|b| b["id"].as_i64()).collect::<Vec<_>>(), vec![Some(a.block)]);
     let invoices = app.get_as(&a.client_token, "/api/v1/invoices").await.expect(200);
     assert_eq!(invoices.data().iter().map(|s| s["id"].as_i64()).collect::<Vec<_>>(), vec![Some(a.issued)]);
     let notes = app.get_as(&a.client_token, "/api/v1/credit-notes").await.expect(200);

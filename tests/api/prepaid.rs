@@ -216,7 +216,7 @@ both_backends!(clients_read_their_own_blocks_and_issued_draws_only, |app| {
     let body = json!({"purchased_on": "2026-10-01", "minutes": 60, "price": "1.00"});
     app.post_json_as(&own, &path, &body).await.expect(404);
     let block_id = app.get(&path).await.expect(200).data()[0]["id"].as_i64().unwrap();
-    let r = app.send("DELETE", &format!("{path}/{block_id}"), Some(&own), None, None).await;
+    let r = app.send("DELETE", &format!("/api/v1/prepaid-blocks/{block_id}"), Some(&own), None, None).await;
     assert_eq!(r.status, 404, "{}", r.text);
     app.get("/api/v1/subscriptions/999999/blocks").await.expect(404);
 });
@@ -326,16 +326,22 @@ both_backends!(blocks_are_checked_and_deleted_only_while_unused, |app| {
     let spare = block(app, sub, json!({"purchased_on": "2026-12-01", "minutes": 60, "price": "90.00"})).await;
     app.post_json("/api/v1/time-entries", &entry_at(sub, "2026-10-05T10:00:00Z", 30, "technical")).await.expect(201);
     let october = draft(app, customer, "2026-10-01", "2026-11-01").await;
-    assert_eq!(app.delete(&format!("{path}/{used}")).await.expect(409).body["code"], "block_in_use");
-    app.delete(&format!("{path}/{spare}")).await.expect(204);
-    app.delete(&format!("{path}/{spare}")).await.expect(404);
-    // Nor may a block be deleted through another subscription.
-    app.delete(&format!("/api/v1/subscriptions/{hourly_sub}/blocks/{used}")).await.expect(404);
+    assert_eq!(app.delete(&format!("/api/v1/prepaid-blocks/{used}")).await.expect(409).body["code"], "block_in_use");
+    app.delete(&format!("/api/v1/prepaid-blocks/{spare}")).await.expect(204);
+    app.delete(&format!("/api/v1/prepaid-blocks/{spare}")).await.expect(404);
+    // A subscription with blocks (and nothing else) stays until they are gone.
+    let prepaid = app.get(&format!("/api/v1/subscriptions/{sub}")).await.expect(200).body["plan_id"].as_i64().unwrap();
+    let bare = subscription(app, customer, prepaid).await;
+    let only = block(app, bare, json!({"purchased_on": "2026-10-01", "minutes": 60, "price": "90.00"})).await;
+    let r = app.delete(&format!("/api/v1/subscriptions/{bare}")).await.expect(409);
+    assert_eq!(r.body["code"], "subscription_in_use");
+    app.delete(&format!("/api/v1/prepaid-blocks/{only}")).await.expect(204);
+    app.delete(&format!("/api/v1/subscriptions/{bare}")).await.expect(204);
     // The subscription keeps its prepaid plan and stays while it has blocks.
     let r = app.patch_json(&format!("/api/v1/subscriptions/{sub}"), &json!({"plan_id": hourly})).await.expect(409);
     assert_eq!(r.body["code"], "has_prepaid_blocks");
     app.delete(&format!("/api/v1/invoices/{}", id(&october))).await.expect(204);
-    app.delete(&format!("{path}/{used}")).await.expect(204);
+    app.delete(&format!("/api/v1/prepaid-blocks/{used}")).await.expect(204);
     assert!(app.get(&path).await.expect(200).data().is_empty());
 });
 

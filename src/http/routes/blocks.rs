@@ -1,5 +1,6 @@
-//! `/subscriptions/{id}/blocks`: prepaid blocks of hours (SPEC 7.5). Finance and admin keys
-//! record and delete them; the subscription's client keys may read them with their balances.
+//! `/subscriptions/{id}/blocks` and `/prepaid-blocks/{id}`: prepaid blocks of hours (SPEC 7.5).
+//! Finance and admin keys record and delete them; the subscription's client keys may read them
+//! with their balances.
 
 use actix_web::{delete, get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -142,16 +143,12 @@ async fn list(
 }
 
 /// Deletes a block recorded by mistake, while no invoice bills or draws from it (else 409).
-#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path), ("block_id" = i64, Path)),
+#[utoipa::path(tag = "subscriptions", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-#[delete("/subscriptions/{id}/blocks/{block_id}")]
-async fn remove(
-    caller: Caller,
-    state: web::Data<AppState>,
-    path: web::Path<(i64, i64)>,
-) -> Result<HttpResponse, AppError> {
+#[delete("/prepaid-blocks/{id}")]
+async fn remove(caller: Caller, state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, AppError> {
     caller.require_staff("prepaid block")?;
-    let (id, block_id) = path.into_inner();
-    state.run(move |conn| blocks::delete(conn, &caller, id, block_id)).await?;
+    let id = id.into_inner();
+    state.run(move |conn| blocks::delete(conn, &caller, id)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
