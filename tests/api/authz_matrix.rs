@@ -236,7 +236,7 @@ async fn fixture(app: &TestApp, name: &str) -> Fixture {
     let prepaid_subscription = id(create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": prepaid_plan, "product": "microsoft_365", "name": format!("Hours of {name}")}),
+        &json!({"customer_id": customer, "plan_id": prepaid_plan, "start_date": "2026-01-01", "product": "microsoft_365", "name": format!("Hours of {name}")}),
     )
     .await);
     let block = id(create(

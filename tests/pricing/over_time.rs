@@ -293,6 +293,23 @@ fn blocks_are_drawn_soonest_to_expire_first() {
     assert_eq!(again.total, dec!(900.00));
 }
 
+// A block that expires on the first day after the period is not "left" on its usage line: 100
+// of 600 drawn from a block expiring 2026-11-01 (exclusive), and nothing is usable after October.
+#[test]
+fn a_block_expiring_with_the_period_leaves_nothing() {
+    let mut s = subscription(1, prepaid());
+    s.blocks =
+        vec![Block { purchase_billed: true, ..block(1, "2026-09-01", Some("2026-11-01"), 600, dec!(1.00), dec!(600)) }];
+    s.entries = vec![entry_in(1, "2026-10-31T10:00:00Z", 100, Category::Technical)];
+    let inv = price_invoice(&request(period("2026-10-01", "2026-11-01"), s)).expect("priced");
+    assert_eq!(drawn(&inv), [(1, dec!(100))]);
+    assert!(
+        inv.lines[0].description.starts_with("Prepaid hours drawn 1:40 h, left 0:00 h"),
+        "{}",
+        inv.lines[0].description
+    );
+}
+
 // What no block covers is overage at the plan's rate: 100 minutes with 40 left in an expired
 // block and 30 in a valid one: 30 drawn, 70 overage x 100.00 / 60 = 116.666... = 116.67.
 #[test]

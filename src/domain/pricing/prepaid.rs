@@ -94,11 +94,12 @@ impl Ctx {
             }
         }
         if !total_drawn.is_zero() || !bought.is_empty() {
-            // What is still usable after the period: blocks bought by its end and not expired.
+            // What is still usable after the period: blocks bought by its end and still valid on
+            // the day after it (`expires_on` is exclusive).
             let mut balance = Decimal::ZERO;
             for (block, left) in sub.blocks.iter().zip(&left) {
                 let end = self.period.end();
-                if block.purchased_on < end && block.expires_on.is_none_or(|e| e >= end) {
+                if block.purchased_on < end && block.expires_on.is_none_or(|e| e > end) {
                     balance = add(balance, *left)?;
                 }
             }
