@@ -41,6 +41,8 @@ mod multiprocess_load;
 mod operations;
 mod partner_center;
 mod patch;
+mod plan_versions;
+mod plan_versions_more;
 mod ratelimit;
 mod remote;
 mod reports;

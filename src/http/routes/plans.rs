@@ -59,7 +59,7 @@ pub struct TermsOut {
 }
 
 impl TermsOut {
-    fn new(effective_from: NaiveDate, t: &PlanTermsRow, currency: Currency) -> TermsOut {
+    pub fn new(effective_from: NaiveDate, t: &PlanTermsRow, currency: Currency) -> TermsOut {
         let money = |d: Option<Dec>| d.map(|d| currency.format(d.0));
         TermsOut {
             effective_from: effective_from.to_string(),
@@ -123,7 +123,7 @@ pub struct VersionOut {
 }
 
 impl VersionOut {
-    fn new(row: PlanVersionRow, currency: Currency) -> VersionOut {
+    pub fn new(row: PlanVersionRow, currency: Currency) -> VersionOut {
         VersionOut {
             id: row.id,
             plan_id: row.plan_id,
