@@ -47,9 +47,9 @@ pub(crate) async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result
     }
     for view in &all {
         let p = &view.plan;
-        let _ = write!(
+        let _ = writeln!(
             body,
-            "<section class=\"card plan\" id=\"plan-{}\"><h2>{}</h2><p>{} · {} · plan #{}</p>\n",
+            "<section class=\"card plan\" id=\"plan-{}\"><h2>{}</h2><p>{} · {} · plan #{}</p>",
             E(p.id),
             E(&p.name),
             E(p.billing_model),
