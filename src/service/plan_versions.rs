@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::service::plan_terms::NewVersion;
 use crate::storage::models::{NewPlanVersion, Plan, PlanTermsRow, PlanVersionRow};
 use crate::storage::schema::{
-    invoices, plan_versions, plans, retainer_claims, subscriptions, ticket_claims, tickets, time_entries,
-    time_entry_claims,
+    holiday_calendars, invoices, plan_versions, plans, retainer_claims, subscriptions, ticket_claims, tickets,
+    time_entries, time_entry_claims,
 };
 use crate::storage::{locks, write_tx, DbConnection};
 
@@ -30,7 +30,7 @@ pub fn for_pricing(conn: &mut DbConnection) -> Result<HashMap<i64, PlanVersions>
     for row in rows {
         by_plan.entry(row.plan_id).or_default().push(row);
     }
-    let holidays = Holidays::default();
+    let holidays = Holidays::of_calendars(conn, by_plan.values().flatten())?;
     let mut versions = HashMap::with_capacity(models.len());
     for (plan_id, model) in models {
         let rows = by_plan.remove(&plan_id).unwrap_or_default();
@@ -47,6 +47,23 @@ struct Holidays {
 }
 
 impl Holidays {
+    /// The days of every calendar these versions name, read once.
+    fn of_calendars<'a>(
+        conn: &mut DbConnection,
+        rows: impl Iterator<Item = &'a PlanVersionRow>,
+    ) -> Result<Holidays, AppError> {
+        let ids: Vec<i64> = rows.filter_map(|r| r.terms.holiday_calendar_id).collect();
+        let by_calendar = if ids.is_empty() {
+            HashMap::new()
+        } else {
+            crate::service::holidays::days_by_calendar(conn, &ids)?
+                .into_iter()
+                .map(|(id, d)| (id, Arc::new(d)))
+                .collect()
+        };
+        Ok(Holidays { by_calendar, none: Arc::default() })
+    }
+
     fn of(&self, calendar: Option<i64>) -> Arc<BTreeSet<NaiveDate>> {
         calendar.and_then(|id| self.by_calendar.get(&id)).unwrap_or(&self.none).clone()
     }
@@ -168,6 +185,7 @@ pub(crate) fn replace_from(
 ) -> Result<PlanVersionRow, AppError> {
     lock_billing(conn, plan_id)?;
     refuse_if_billed(conn, plan_id, from)?;
+    check_calendar(conn, terms.holiday_calendar_id)?;
     diesel::delete(
         plan_versions::table.filter(plan_versions::plan_id.eq(plan_id)).filter(plan_versions::effective_from.gt(from)),
     )
@@ -202,11 +220,24 @@ pub(crate) fn insert(
     terms: PlanTermsRow,
     now: NaiveDateTime,
 ) -> Result<PlanVersionRow, AppError> {
+    check_calendar(conn, terms.holiday_calendar_id)?;
     let id: i64 = diesel::insert_into(plan_versions::table)
         .values(&NewPlanVersion { plan_id, effective_from, created_at: now, terms })
         .returning(plan_versions::id)
         .get_result(conn)?;
     Ok(plan_versions::table.find(id).select(PlanVersionRow::as_select()).first(conn)?)
+}
+
+/// 422 on `holiday_calendar_id` unless the calendar exists; share-locked until the commit, so
+/// it cannot be deleted meanwhile.
+fn check_calendar(conn: &mut DbConnection, calendar: Option<i64>) -> Result<(), AppError> {
+    let Some(id) = calendar else { return Ok(()) };
+    locks::holiday_calendar_for_share(conn, id)?;
+    let n: i64 = holiday_calendars::table.filter(holiday_calendars::id.eq(id)).count().get_result(conn)?;
+    if n == 0 {
+        return Err(AppError::field("holiday_calendar_id", "no holiday calendar has this id"));
+    }
+    Ok(())
 }
 
 /// Removes every version of a plan (before the plan itself); inside the caller's transaction.

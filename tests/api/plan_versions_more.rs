@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use supportbill::domain::vocab::Role;
 
 use crate::fixtures::*;
+use crate::harness::{assert_invalid, assert_problem};
 use crate::plan_versions::{on_dec_4, standard_from, version};
 
 #[derive(QueryableByName, Debug, PartialEq)]
@@ -184,4 +185,60 @@ both_backends!(the_command_line_adds_and_lists_versions, state = on_dec_4, |app|
     let read = app.get(&format!("/api/v1/plans/{id}?as_of=2027-01-02")).await.expect(200);
     assert_eq!(read.body["hourly_rate"], "130.00");
     let _ = std::fs::remove_dir_all(&dir);
+});
+
+// SPEC 7.3 through a version: the days of its holiday calendar are outside the hours of
+// service, from the version's date on; the calendar must exist, and stays while named.
+both_backends!(a_versions_holiday_calendar_prices_its_days_as_after_hours, state = on_dec_4, |app| {
+    let calendar = create(
+        app,
+        "/api/v1/holiday-calendars",
+        &json!({"name": "Germany", "days": [{"date": "2026-12-25", "name": "Christmas Day"}]}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let plan = create(app, "/api/v1/plans", &standard_from("2026-12-01")).await["id"].as_i64().unwrap();
+    let mut with_holidays = version("2026-12-20", "120.00");
+    with_holidays["holiday_calendar_id"] = json!(999_999);
+    let r = app.post_json(&format!("/api/v1/plans/{plan}/versions"), &with_holidays).await;
+    assert_invalid(&r, "holiday_calendar_id");
+    with_holidays["holiday_calendar_id"] = json!(calendar);
+    let added = app.post_json(&format!("/api/v1/plans/{plan}/versions"), &with_holidays).await.expect(201);
+    assert_eq!(added.body["holiday_calendar_id"], calendar);
+    assert_problem(&app.delete(&format!("/api/v1/holiday-calendars/{calendar}")).await, 409, "calendar_in_use");
+
+    let customer = create(app, "/api/v1/customers", &mueller()).await["id"].as_i64().unwrap();
+    let sub = crate::plan_versions::subscription(app, customer, plan).await;
+    // Two Fridays at 11:00 in Berlin: an ordinary one, and Christmas Day.
+    for at in ["2026-12-18T10:00:00Z", "2026-12-25T10:00:00Z"] {
+        let mut e = entry(sub, 60);
+        e["started_at"] = json!(at);
+        app.post_json("/api/v1/time-entries", &e).await.expect(201);
+    }
+    let invoice = create(
+        app,
+        "/api/v1/invoices",
+        &json!({"customer_id": customer, "period_start": "2026-12-01", "period_end": "2027-01-01"}),
+    )
+    .await;
+    let lines: Vec<(String, String, String)> = invoice["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap().to_string();
+            (s("kind"), s("amount"), s("plan_version"))
+        })
+        .collect();
+    let s = |x: &str| x.to_string();
+    // Technical: 150.00 an hour; after hours x1.5 = 225.00.
+    assert_eq!(
+        lines,
+        [
+            (s("support_time"), s("150.00"), s("2026-12-01")),
+            (s("after_hours_support_time"), s("225.00"), s("2026-12-20"))
+        ]
+    );
+    assert_eq!(invoice["subtotal"], "375.00");
 });

@@ -17,7 +17,7 @@ CREATE TABLE plan_versions (
     chargeable_categories TEXT NOT NULL,
     hours_of_service TEXT NOT NULL,
     contact_methods TEXT NOT NULL,
-    holiday_calendar_id BIGINT,
+    holiday_calendar_id BIGINT REFERENCES holiday_calendars (id),
     rounding_scope TEXT NOT NULL DEFAULT 'entry',
     fee_proration TEXT NOT NULL DEFAULT 'none',
     UNIQUE (plan_id, effective_from)
