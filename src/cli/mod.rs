@@ -1,8 +1,9 @@
 //! The `supportbill` command line: serve, migrate, create-key, import (time entries, Partner
-//! Center customers and subscriptions, holiday calendars), and the back office's
-//! documents (invoice and report files).
+//! Center customers and subscriptions, holiday calendars), the back office's documents
+//! (invoice and report files), and plan versions ([`plans`]).
 
 pub mod demo;
+pub mod plans;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -97,6 +98,11 @@ pub enum Command {
     Report {
         #[command(subcommand)]
         what: ReportCommand,
+    },
+    /// Support plans: list a plan's versions, add one.
+    Plan {
+        #[command(subcommand)]
+        what: plans::PlanCommand,
     },
 }
 
@@ -267,6 +273,7 @@ pub fn run(database_url: &str, command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Backup { file } => backup(&url, &file),
+        Command::Plan { what } => plans::run(&url, what, clock.now()),
         Command::CreateKey { role, customer, name } => {
             let pool = storage::connect(&url, 1).map_err(|e| e.to_string())?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;

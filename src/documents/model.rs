@@ -117,6 +117,10 @@ pub struct SupportTerms {
     pub scope: String,
     pub hours_of_service: Option<Hours>,
     pub contact_methods: Vec<ContactMethod>,
+    /// The first date of these terms (SPEC 7.2): a plan whose terms changed inside the period
+    /// has one entry per version. Absent on invoices frozen before plans had versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_from: Option<String>,
 }
 
 /// One row of the invoice list (no lines; GET the invoice for those).

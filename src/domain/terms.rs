@@ -2,11 +2,14 @@
 //! are stored (JSON text columns) and the conversion into the pricing engine's `PlanTerms`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::pricing::{BillingModel, Category, HoursOfService, PlanTerms};
+use super::pricing::{BillingModel, Category, FeeProration, HoursOfService, PlanTerms, RoundingScope};
 use super::validation::{local_time, timezone};
 use super::vocab::Weekday;
 
@@ -43,7 +46,7 @@ impl Hours {
     }
 }
 
-/// The pricing fields of a stored plan, decoded.
+/// The pricing fields of a stored plan version, decoded.
 pub struct StoredPlanPricing<'a> {
     pub billing_model: BillingModel,
     pub hourly_rate: Option<Decimal>,
@@ -56,6 +59,10 @@ pub struct StoredPlanPricing<'a> {
     pub incident_fee: Option<Decimal>,
     pub chargeable_categories: &'a str,
     pub hours_of_service: &'a str,
+    pub rounding_scope: RoundingScope,
+    pub fee_proration: FeeProration,
+    /// The days of the version's holiday calendar (SPEC 7.3); empty without one.
+    pub holidays: Arc<BTreeSet<NaiveDate>>,
 }
 
 impl StoredPlanPricing<'_> {
@@ -83,9 +90,9 @@ impl StoredPlanPricing<'_> {
             included_minutes: self.included_minutes.map(|m| m.max(0) as u32),
             incident_fee: self.incident_fee,
             chargeable_categories,
-            hours: hours.to_domain()?,
-            rounding_scope: Default::default(),
-            fee_proration: Default::default(),
+            hours: HoursOfService { holidays: self.holidays.clone(), ..hours.to_domain()? },
+            rounding_scope: self.rounding_scope,
+            fee_proration: self.fee_proration,
         })
     }
 }

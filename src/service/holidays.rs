@@ -17,7 +17,7 @@ use crate::error::AppError;
 use crate::storage::bulk::insert_holiday_days;
 use crate::storage::locks::holiday_calendar_for_update;
 use crate::storage::models::{HolidayCalendar, HolidayDay};
-use crate::storage::schema::{holiday_calendars, holiday_days};
+use crate::storage::schema::{holiday_calendars, holiday_days, plan_versions};
 use crate::storage::{write_tx, DbConnection, IN_CHUNK};
 
 /// The most days one calendar holds: a national calendar for decades, with room to spare.
@@ -175,10 +175,9 @@ pub fn replace(conn: &mut DbConnection, id: i64, new: NewCalendar) -> Result<Cal
 }
 
 /// Whether a plan version names the calendar, which then cannot be deleted.
-pub fn in_use(_conn: &mut DbConnection, _id: i64) -> Result<bool, AppError> {
-    // Plan versions (SPEC 7.2) do not exist yet; once they do, this asks whether any version's
-    // `holiday_calendar_id` is `_id`.
-    Ok(false)
+pub fn in_use(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
+    let n: i64 = plan_versions::table.filter(plan_versions::holiday_calendar_id.eq(id)).count().get_result(conn)?;
+    Ok(n > 0)
 }
 
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {

@@ -20,6 +20,7 @@ pub mod invoices;
 pub mod partner;
 pub mod partner_center;
 pub mod period_read;
+pub mod plan_terms;
 pub mod plan_versions;
 pub mod plans;
 pub mod register;

@@ -37,7 +37,7 @@ pub fn seed_partner_and_plans(
         for model in MODELS.into_iter().chain(["prepaid"]) {
             let input: PlanInput = serde_json::from_value(plan_json(terms, model))
                 .map_err(|e| AppError::Internal(format!("sample plan: {e}")))?;
-            plan_ids.insert((terms.code, model), plans::create(conn, input.validate()?, created)?.id);
+            plan_ids.insert((terms.code, model), plans::create(conn, input.validate()?, created)?.plan.id);
         }
     }
     Ok(plan_ids)

@@ -16,7 +16,7 @@ use diesel::sqlite::Sqlite;
 
 use super::MultiBackend;
 use crate::domain::money::Currency;
-use crate::domain::pricing::{BillingModel, Category, LineKind};
+use crate::domain::pricing::{BillingModel, Category, FeeProration, LineKind, RoundingScope};
 use crate::domain::vocab::{
     EscalationChannel, InvoiceStatus, Product, Role, Severity, SubscriptionStatus, TaxTreatment,
 };
@@ -114,6 +114,8 @@ text_column!(EscalationChannel, as_str, parse);
 text_column!(InvoiceStatus, as_str, parse);
 text_column!(LineKind, as_str, parse);
 text_column!(Role, as_str, parse);
+text_column!(RoundingScope, as_str, parse);
+text_column!(FeeProration, as_str, parse);
 
 #[cfg(test)]
 mod tests {
@@ -178,6 +180,8 @@ mod tests {
         round_trip!(conn, p, Category, Category::parse, &Category::ALL.map(|c| c.as_str()));
         round_trip!(conn, p, BillingModel, BillingModel::parse, &BillingModel::ALL.map(|m| m.as_str()));
         round_trip!(conn, p, LineKind, LineKind::parse, &LineKind::ALL.map(|k| k.as_str()));
+        round_trip!(conn, p, RoundingScope, RoundingScope::parse, &RoundingScope::ALL.map(|r| r.as_str()));
+        round_trip!(conn, p, FeeProration, FeeProration::parse, &FeeProration::ALL.map(|f| f.as_str()));
         let codes: Vec<&str> = Currency::all().map(|c| c.code()).collect();
         round_trip!(conn, p, Currency, Currency::from_code, codes.as_slice());
     }

@@ -82,6 +82,19 @@ pub fn time_entry_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()
     Ok(())
 }
 
+/// Share-locks holiday calendar `id`, so that it cannot be deleted while a plan version that
+/// names it is written (the delete locks it `FOR UPDATE` before it looks for such versions).
+pub fn holiday_calendar_for_share(conn: &mut DbConnection, id: i64) -> QueryResult<()> {
+    if let DbConnection::Postgresql(pg) = conn {
+        let _: Vec<i64> = holiday_calendars::table
+            .filter(holiday_calendars::id.eq(id))
+            .select(holiday_calendars::id)
+            .for_share()
+            .load(pg)?;
+    }
+    Ok(())
+}
+
 /// Locks holiday calendar `id` `FOR UPDATE`, so two writers of its days (a replace and an
 /// import) run one after the other and never add the same date twice.
 pub fn holiday_calendar_for_update(conn: &mut DbConnection, id: i64) -> QueryResult<()> {

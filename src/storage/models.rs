@@ -2,6 +2,9 @@
 //! and `*Changes` structs for updates (as Lemmy does), so an update can never touch a column
 //! it does not name.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -9,7 +12,7 @@ use super::schema::*;
 use super::Dec;
 use crate::domain::coverage::Coverage;
 use crate::domain::money::Currency;
-use crate::domain::pricing::{BillingModel, Category, LineKind};
+use crate::domain::pricing::{BillingModel, Category, FeeProration, LineKind, RoundingScope};
 use crate::domain::vocab::{
     EscalationChannel, InvoiceStatus, Product, Role, Severity, SubscriptionStatus, TaxTreatment,
 };
@@ -62,14 +65,31 @@ pub struct NewCustomer {
     pub exemption_reason: String,
 }
 
+/// A plan: what never changes over time. Its terms are in [`PlanVersionRow`]s (SPEC 7.2).
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = plans)]
 pub struct Plan {
     pub id: i64,
     pub name: String,
-    pub scope: String,
     pub currency: Currency,
     pub billing_model: BillingModel,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Insertable, AsChangeset)]
+#[diesel(table_name = plans)]
+pub struct NewPlan {
+    pub name: String,
+    pub currency: Currency,
+    pub billing_model: BillingModel,
+}
+
+/// A plan version's terms as stored: embedded in the version's row for reads and inserts, and
+/// a changeset of its own when today's version is replaced.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = plan_versions, treat_none_as_null = true)]
+pub struct PlanTermsRow {
+    pub scope: String,
     pub hourly_rate: Option<Dec>,
     pub category_rates: String,
     pub after_hours_multiplier: Dec,
@@ -81,13 +101,20 @@ pub struct Plan {
     pub chargeable_categories: String,
     pub hours_of_service: String,
     pub contact_methods: String,
-    pub created_at: NaiveDateTime,
+    pub holiday_calendar_id: Option<i64>,
+    pub rounding_scope: RoundingScope,
+    pub fee_proration: FeeProration,
 }
 
-impl Plan {
-    pub fn terms(&self) -> Result<crate::domain::pricing::PlanTerms, String> {
+impl PlanTermsRow {
+    /// The engine's terms under the plan's billing model, with the holiday calendar's days.
+    pub fn terms(
+        &self,
+        billing_model: BillingModel,
+        holidays: Arc<BTreeSet<NaiveDate>>,
+    ) -> Result<crate::domain::pricing::PlanTerms, String> {
         crate::domain::terms::StoredPlanPricing {
-            billing_model: self.billing_model,
+            billing_model,
             hourly_rate: self.hourly_rate.map(|d| d.0),
             category_rates: &self.category_rates,
             after_hours_multiplier: self.after_hours_multiplier.0,
@@ -98,29 +125,34 @@ impl Plan {
             incident_fee: self.incident_fee.map(|d| d.0),
             chargeable_categories: &self.chargeable_categories,
             hours_of_service: &self.hours_of_service,
+            rounding_scope: self.rounding_scope,
+            fee_proration: self.fee_proration,
+            holidays,
         }
         .to_terms()
     }
 }
 
-#[derive(Clone, Debug, Insertable, AsChangeset)]
-#[diesel(table_name = plans, treat_none_as_null = true)]
-pub struct NewPlan {
-    pub name: String,
-    pub scope: String,
-    pub currency: Currency,
-    pub billing_model: BillingModel,
-    pub hourly_rate: Option<Dec>,
-    pub category_rates: String,
-    pub after_hours_multiplier: Dec,
-    pub rounding_increment_minutes: i32,
-    pub minimum_minutes: i32,
-    pub monthly_fee: Option<Dec>,
-    pub included_minutes: Option<i32>,
-    pub incident_fee: Option<Dec>,
-    pub chargeable_categories: String,
-    pub hours_of_service: String,
-    pub contact_methods: String,
+/// One version of a plan's terms (named apart from the engine's `PlanVersion`).
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = plan_versions)]
+pub struct PlanVersionRow {
+    pub id: i64,
+    pub plan_id: i64,
+    pub effective_from: NaiveDate,
+    pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub terms: PlanTermsRow,
+}
+
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = plan_versions)]
+pub struct NewPlanVersion {
+    pub plan_id: i64,
+    pub effective_from: NaiveDate,
+    pub created_at: NaiveDateTime,
+    #[diesel(embed)]
+    pub terms: PlanTermsRow,
 }
 
 #[derive(Clone, Debug, Queryable, Selectable, Identifiable)]

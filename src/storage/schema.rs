@@ -38,12 +38,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// What never changes over time; the terms are in `plan_versions`.
     plans (id) {
         id -> BigInt,
         name -> Text,
-        scope -> Text,
         currency -> Text,
         billing_model -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A plan's terms from `effective_from` on (SPEC 7.2); unique per (plan, date).
+    plan_versions (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        effective_from -> Date,
+        created_at -> Timestamp,
+        scope -> Text,
         hourly_rate -> Nullable<Text>,
         category_rates -> Text,
         after_hours_multiplier -> Text,
@@ -55,7 +67,9 @@ diesel::table! {
         chargeable_categories -> Text,
         hours_of_service -> Text,
         contact_methods -> Text,
-        created_at -> Timestamp,
+        holiday_calendar_id -> Nullable<BigInt>,
+        rounding_scope -> Text,
+        fee_proration -> Text,
     }
 }
 
@@ -265,6 +279,7 @@ diesel::table! {
 
 diesel::joinable!(subscriptions -> customers (customer_id));
 diesel::joinable!(subscriptions -> plans (plan_id));
+diesel::joinable!(plan_versions -> plans (plan_id));
 diesel::joinable!(time_entries -> subscriptions (subscription_id));
 diesel::joinable!(time_entry_claims -> time_entries (time_entry_id));
 diesel::joinable!(time_entry_claims -> invoices (invoice_id));
@@ -315,6 +330,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     counters,
     customers,
     plans,
+    plan_versions,
     subscriptions,
     invoices,
     invoice_lines,

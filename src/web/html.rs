@@ -68,6 +68,7 @@ pub enum Nav {
     None,
     Invoices,
     Usage,
+    Plans,
 }
 
 /// A notice shown at the top of a page.
@@ -125,9 +126,11 @@ pub fn layout(title: &str, caller: Option<&Visitor>, nav: Nav, notices: &[Notice
             let current = if nav == me { " aria-current=\"page\"" } else { "" };
             format!("<a href=\"{}\"{current}>{}</a>", E(href), E(label))
         };
+        // Plans are the partner's own business: not shown to client keys.
+        let plans = if caller.is_client() { String::new() } else { item("/plans", "Plans", Nav::Plans) };
         let _ = writeln!(
             out,
-            "<nav>{}{}</nav>",
+            "<nav>{}{}{plans}</nav>",
             item("/invoices", "Invoices", Nav::Invoices),
             item("/usage", "Usage", Nav::Usage)
         );

@@ -9,6 +9,7 @@
 
 mod html;
 mod invoices;
+mod plans;
 mod session;
 mod usage;
 mod visitor;
@@ -47,6 +48,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         .route("/credit-notes/{id}/download.pdf", web::get().to(invoices::download_credit_note_pdf))
         .route("/invoices/{id}/issue", web::post().to(invoices::issue))
         .route("/invoices/{id}/void", web::post().to(invoices::void))
+        .route("/plans", web::get().to(plans::page))
         .route("/usage", web::get().to(usage::page))
         .route("/usage/download.csv", web::get().to(usage::download_csv))
         .route("/usage/download.pdf", web::get().to(usage::download_pdf));

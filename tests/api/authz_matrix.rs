@@ -86,6 +86,8 @@ const RULES: &[Rule] = &[
     rule("get", "/api/v1/plans/{id}", Staff, &[Plan]),
     rule("put", "/api/v1/plans/{id}", Staff, &[Plan]),
     rule("delete", "/api/v1/plans/{id}", Staff, &[Plan]),
+    rule("post", "/api/v1/plans/{id}/versions", Staff, &[Plan]),
+    rule("get", "/api/v1/plans/{id}/versions", Staff, &[Plan]),
     rule("post", "/api/v1/holiday-calendars", Staff, &[]),
     rule("get", "/api/v1/holiday-calendars", Staff, &[]),
     rule("get", "/api/v1/holiday-calendars/{id}", Staff, &[Calendar]),

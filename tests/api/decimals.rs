@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use supportbill::storage::models::{Charge, NewCharge, Plan};
-use supportbill::storage::schema::{charges, plans};
+use supportbill::storage::models::{Charge, NewCharge, PlanVersionRow};
+use supportbill::storage::schema::{charges, plan_versions};
 use supportbill::storage::Dec;
 
 use crate::fixtures::*;
@@ -65,16 +65,17 @@ both_backends!(storage_round_trips_decimals_exactly, |app| {
     let texts: Vec<String> = all.iter().map(|c| c.amount.0.to_string()).collect();
     assert_eq!(texts, EXACT);
 
-    // A nullable decimal column (plans.hourly_rate): set, read back, clear.
+    // A nullable decimal column (plan_versions.hourly_rate): set, read back, clear.
+    let version = plan_versions::table.filter(plan_versions::plan_id.eq(plan));
     for text in ["25.125", "0.005", "-20.00", "99999999999.99"] {
         let d = Decimal::from_str_exact(text).unwrap();
-        diesel::update(plans::table.find(plan)).set(plans::hourly_rate.eq(Some(Dec(d)))).execute(conn).unwrap();
-        let p: Plan = plans::table.find(plan).select(Plan::as_select()).first(conn).unwrap();
-        assert_eq!(p.hourly_rate.map(|r| r.0.to_string()).as_deref(), Some(text));
+        diesel::update(version).set(plan_versions::hourly_rate.eq(Some(Dec(d)))).execute(conn).unwrap();
+        let v: PlanVersionRow = version.select(PlanVersionRow::as_select()).first(conn).unwrap();
+        assert_eq!(v.terms.hourly_rate.map(|r| r.0.to_string()).as_deref(), Some(text));
     }
-    diesel::update(plans::table.find(plan)).set(plans::hourly_rate.eq(None::<Dec>)).execute(conn).unwrap();
-    let p: Plan = plans::table.find(plan).select(Plan::as_select()).first(conn).unwrap();
-    assert_eq!(p.hourly_rate, None);
+    diesel::update(version).set(plan_versions::hourly_rate.eq(None::<Dec>)).execute(conn).unwrap();
+    let v: PlanVersionRow = version.select(PlanVersionRow::as_select()).first(conn).unwrap();
+    assert_eq!(v.terms.hourly_rate, None);
 
     // And over HTTP, the stored digits leave as the same strings.
     for (id, text) in ids.iter().zip(EXACT) {

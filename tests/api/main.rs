@@ -42,6 +42,8 @@ mod operations;
 mod partner_center;
 mod patch;
 mod prepaid;
+mod plan_versions;
+mod plan_versions_more;
 mod ratelimit;
 mod remote;
 mod reports;

@@ -210,7 +210,7 @@ fn partner_center_import_from_the_command_line() {
     // Subscriptions need a plan in the customers' currency.
     let pool = supportbill::storage::connect(&supportbill::storage::DatabaseUrl::parse(&url).unwrap(), 1).unwrap();
     let mut conn = pool.get().unwrap();
-    let plan = supportbill::service::plans::list(&mut conn, 0, 1).unwrap();
+    let plan = supportbill::service::plans::list(&mut conn, 0, 1, chrono::NaiveDate::MIN).unwrap();
     assert!(plan.is_empty());
     drop(conn);
     let subs = fixtures.join("partner_center_subscriptions.csv");

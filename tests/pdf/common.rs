@@ -22,6 +22,7 @@ pub fn terms() -> Vec<SupportTerms> {
             ContactMethod { kind: "email".into(), value: "support@fabrikam.example".into() },
             ContactMethod { kind: "phone".into(), value: "+49 89 1234567".into() },
         ],
+        effective_from: None,
     }]
 }
 

@@ -88,6 +88,36 @@ fn one_page_invoice() {
     eprintln!("one-page invoice: {} bytes", bytes.len());
 }
 
+/// SPEC 7.2: a plan whose terms changed inside the period has a block per version, each
+/// "from" its date; a single version is not dated, as on invoices frozen before versions.
+#[test]
+fn support_terms_of_several_versions_are_dated() {
+    require_poppler!();
+    let mut doc = one_page();
+    let mut january = doc.support_terms[0].clone();
+    january.scope = "From January: Dynamics 365 as well.".into();
+    january.effective_from = Some("2027-01-01".into());
+    doc.support_terms[0].effective_from = Some("2026-10-01".into());
+    doc.support_terms.push(january);
+    let path = write("support-terms-versions.pdf", &invoice_pdf(&doc, Paper::A4).unwrap());
+    let text = pdftotext(&path, None);
+    for needle in ["Standard — from 1 Oct 2026", "Standard — from 1 Jan 2027", "From January: Dynamics 365 as well."]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+
+    let mut one = one_page();
+    let before = invoice_pdf(&one, Paper::A4).unwrap();
+    one.support_terms[0].effective_from = Some("2026-10-01".into());
+    let path = write("support-terms-one-version.pdf", &invoice_pdf(&one, Paper::A4).unwrap());
+    assert!(!pdftotext(&path, None).contains("from 1 Oct 2026"));
+    // An old snapshot (no date) renders exactly as before versions existed.
+    let old: supportbill::documents::model::InvoiceDocument =
+        serde_json::from_str(&serde_json::to_string(&one_page()).unwrap()).unwrap();
+    assert!(invoice_pdf(&old, Paper::A4).unwrap() == before);
+    assert!(!serde_json::to_string(&one_page()).unwrap().contains("effective_from"));
+}
+
 #[test]
 fn letter_paper() {
     require_poppler!();

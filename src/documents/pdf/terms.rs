@@ -1,5 +1,6 @@
 //! The terms under an invoice: when and how it is payable, and each support plan's scope,
-//! hours of service and contact methods.
+//! hours of service and contact methods (one block per version when they changed inside the
+//! period).
 
 use crate::documents::model::{InvoiceDocument, SupportTerms};
 use crate::documents::pdf::fonts::Face;
@@ -28,15 +29,22 @@ pub(super) fn invoice_terms(b: &mut Builder, doc: &InvoiceDocument) {
     b.text(Face::Bold, 9.0, BLACK, MARGIN_X, b.y + 9.0, Align::Left, "Support terms");
     b.y += 13.0;
     for t in &doc.support_terms {
-        support_terms(b, t);
+        // Dated only when the plan's terms changed inside the period, so older invoices (one
+        // block per plan, no date) render as they always did.
+        let versions = doc.support_terms.iter().filter(|o| o.plan_id == t.plan_id).count();
+        let heading = match &t.effective_from {
+            Some(from) if versions > 1 => format!("{} — from {}", t.plan_name, human_date(from)),
+            _ => t.plan_name.clone(),
+        };
+        support_terms(b, t, &heading);
     }
 }
 
-fn support_terms(b: &mut Builder, t: &SupportTerms) {
+fn support_terms(b: &mut Builder, t: &SupportTerms, heading: &str) {
     let width = b.content_width();
     let indent = MARGIN_X + 8.0;
     b.ensure(30.0);
-    b.paragraph(Face::Bold, 8.5, BLACK, MARGIN_X, width, &t.plan_name);
+    b.paragraph(Face::Bold, 8.5, BLACK, MARGIN_X, width, heading);
     if !t.scope.is_empty() {
         b.paragraph(Face::Regular, 8.0, BLACK, indent, width - 8.0, &format!("Scope: {}", t.scope));
     }

@@ -91,6 +91,7 @@ pub(crate) fn build_documents(conn: &mut DbConnection, rows: &[Invoice]) -> Resu
         .into_iter()
         .map(|p: Plan| (p.id, p))
         .collect();
+    let versions_by_plan = crate::service::plan_versions::of_plans(conn, &plan_ids)?;
 
     let mut docs = Vec::with_capacity(rows.len());
     for row in rows {
@@ -100,7 +101,8 @@ pub(crate) fn build_documents(conn: &mut DbConnection, rows: &[Invoice]) -> Resu
         let subs: Vec<&Subscription> = invoice_subs.iter().filter_map(|id| subs_by_id.get(id)).collect();
         let invoice_plans = sorted_unique(subs.iter().map(|s| s.plan_id));
         let plan_rows: Vec<&Plan> = invoice_plans.iter().filter_map(|id| plans_by_id.get(id)).collect();
-        docs.push(assemble(row, lines, customer, &partner, &subs, &plan_rows)?);
+        let terms = support_terms(row, &plan_rows, &versions_by_plan)?;
+        docs.push(assemble(row, lines, customer, &partner, &subs, terms)?);
     }
     Ok(docs)
 }
@@ -112,6 +114,30 @@ pub(crate) fn sorted_unique(ids: impl Iterator<Item = i64>) -> Vec<i64> {
     v
 }
 
+/// The published terms of the invoice's plans: for each plan the version in force over the
+/// invoice's period, or each of them when the terms changed inside it.
+fn support_terms(
+    row: &Invoice,
+    plan_rows: &[&Plan],
+    versions_by_plan: &HashMap<i64, Vec<PlanVersionRow>>,
+) -> Result<Vec<SupportTerms>, AppError> {
+    let mut out = Vec::new();
+    for plan in plan_rows {
+        let versions = versions_by_plan.get(&plan.id).map(Vec::as_slice).unwrap_or_default();
+        for v in crate::service::plan_versions::in_force_between(plan, versions, row.period_start, row.period_end)? {
+            out.push(SupportTerms {
+                plan_id: plan.id,
+                plan_name: plan.name.clone(),
+                scope: v.terms.scope.clone(),
+                hours_of_service: serde_json::from_str(&v.terms.hours_of_service).ok(),
+                contact_methods: serde_json::from_str(&v.terms.contact_methods).unwrap_or_default(),
+                effective_from: Some(v.effective_from.to_string()),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// One invoice's document from its rows.
 pub(crate) fn assemble(
     row: &Invoice,
@@ -119,7 +145,7 @@ pub(crate) fn assemble(
     customer: &Customer,
     partner: &Partner,
     subs: &[&Subscription],
-    plan_rows: &[&Plan],
+    support_terms: Vec<SupportTerms>,
 ) -> Result<InvoiceDocument, AppError> {
     let c = row.currency;
     let s = summary(row)?;
@@ -179,16 +205,7 @@ pub(crate) fn assemble(
                 plan_id: s.plan_id,
             })
             .collect(),
-        support_terms: plan_rows
-            .iter()
-            .map(|p| SupportTerms {
-                plan_id: p.id,
-                plan_name: p.name.clone(),
-                scope: p.scope.clone(),
-                hours_of_service: serde_json::from_str(&p.hours_of_service).ok(),
-                contact_methods: serde_json::from_str(&p.contact_methods).unwrap_or_default(),
-            })
-            .collect(),
+        support_terms,
     })
 }
 

@@ -197,7 +197,12 @@ fn detail_body(doc: &InvoiceDocument, caller: &Visitor, label: &str) -> String {
     if !doc.support_terms.is_empty() {
         out.push_str("<section class=\"card terms\"><h2>Support terms</h2><ul>");
         for t in &doc.support_terms {
-            let _ = write!(out, "<li><strong>{}</strong>: {}</li>", E(&t.plan_name), E(&t.scope));
+            let versions = doc.support_terms.iter().filter(|o| o.plan_id == t.plan_id).count();
+            let from = match &t.effective_from {
+                Some(from) if versions > 1 => format!(" (from {from})"),
+                _ => String::new(),
+            };
+            let _ = write!(out, "<li><strong>{}</strong>{}: {}</li>", E(&t.plan_name), E(from), E(&t.scope));
         }
         out.push_str("</ul></section>\n");
     }
