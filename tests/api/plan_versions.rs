@@ -50,7 +50,7 @@ pub async fn subscription(app: &TestApp, customer: i64, plan: i64) -> i64 {
     create(
         app,
         "/api/v1/subscriptions",
-        &json!({"customer_id": customer, "plan_id": plan, "product": "azure", "name": "Azure plan"}),
+        &json!({"customer_id": customer, "plan_id": plan, "start_date": "2026-01-01", "product": "azure", "name": "Azure plan"}),
     )
     .await["id"]
         .as_i64()
