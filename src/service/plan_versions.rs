@@ -14,8 +14,8 @@ use crate::error::AppError;
 use crate::service::plan_terms::NewVersion;
 use crate::storage::models::{NewPlanVersion, Plan, PlanTermsRow, PlanVersionRow};
 use crate::storage::schema::{
-    holiday_calendars, invoices, plan_versions, plans, retainer_claims, subscriptions, ticket_claims, tickets,
-    time_entries, time_entry_claims,
+    holiday_calendars, invoices, plan_versions, plans, prepaid_blocks, retainer_claims, subscriptions, ticket_claims,
+    tickets, time_entries, time_entry_claims,
 };
 use crate::storage::{locks, write_tx, DbConnection};
 
@@ -305,8 +305,9 @@ fn refuse_if_billed(conn: &mut DbConnection, plan_id: i64, from: NaiveDate) -> R
 }
 
 /// The latest date on or after `since` billed under plan `plan_id` on a draft or issued invoice:
-/// claimed entries (their UTC date), retainer months (their first day) and tickets (their UTC
-/// opening date) of the plan's subscriptions; one query per kind.
+/// claimed entries (their UTC date), retainer months (their first day), tickets (their UTC
+/// opening date) and prepaid blocks whose purchase is billed (their purchase date) of the
+/// plan's subscriptions; one query per kind.
 fn latest_billed(conn: &mut DbConnection, plan_id: i64, since: NaiveDate) -> Result<Option<Billed>, AppError> {
     let open = [InvoiceStatus::Draft, InvoiceStatus::Issued];
     let midnight = since.and_time(NaiveTime::MIN);
@@ -340,10 +341,21 @@ fn latest_billed(conn: &mut DbConnection, plan_id: i64, since: NaiveDate) -> Res
         .select((retainer_claims::month, invoices::id, invoices::number))
         .first(conn)
         .optional()?;
+    let block: Option<(NaiveDate, i64, Option<String>)> = prepaid_blocks::table
+        .inner_join(subscriptions::table)
+        .inner_join(invoices::table.on(prepaid_blocks::invoice_id.eq(invoices::id.nullable())))
+        .filter(subscriptions::plan_id.eq(plan_id))
+        .filter(invoices::status.eq_any(open))
+        .filter(prepaid_blocks::purchased_on.ge(since))
+        .order(prepaid_blocks::purchased_on.desc())
+        .select((prepaid_blocks::purchased_on, invoices::id, invoices::number))
+        .first(conn)
+        .optional()?;
     let found = [
         entry.map(|(at, id, number)| Billed { date: at.date(), invoice_id: id, number }),
         ticket.map(|(at, id, number)| Billed { date: at.date(), invoice_id: id, number }),
         month.map(|(date, id, number)| Billed { date, invoice_id: id, number }),
+        block.map(|(date, id, number)| Billed { date, invoice_id: id, number }),
     ];
     Ok(found.into_iter().flatten().max_by_key(|b| b.date))
 }

@@ -280,13 +280,19 @@ both_backends!(a_version_may_not_take_effect_on_or_before_a_billed_date, state =
     let mut sub = std::collections::HashMap::new();
     // The hourly plan's first version is dated after the entry it bills, which it prices all
     // the same: the first version applies to the days before it too.
-    for (model, from) in [("hourly", "2026-10-10"), ("per_incident", "2026-09-01"), ("retainer", "2026-09-01")] {
+    let models = [
+        ("hourly", "2026-10-10"),
+        ("per_incident", "2026-09-01"),
+        ("retainer", "2026-09-01"),
+        ("prepaid", "2026-09-01"),
+    ];
+    for (model, from) in models {
         let id = create(app, "/api/v1/plans", &plan_of(model, from)).await["id"].as_i64().unwrap();
         plan.insert(model, id);
         sub.insert(model, subscription(app, customer, id).await);
     }
     // Billed in October: an entry of the 5th (hourly), a ticket opened on the 20th (per
-    // incident) and the month's retainer fee (its first day).
+    // incident), the month's retainer fee (its first day).
     app.post_json("/api/v1/time-entries", &entry(sub["hourly"], 50)).await.expect(201);
     create(
         app,
@@ -295,6 +301,9 @@ both_backends!(a_version_may_not_take_effect_on_or_before_a_billed_date, state =
                 "severity": "high", "opened_at": "2026-10-20T09:00:00Z"}),
     )
     .await;
+    // And a block of prepaid hours bought on the 15th, whose purchase the invoice bills.
+    let block = json!({"purchased_on": "2026-10-15", "minutes": 600, "price": "900.00"});
+    create(app, &format!("/api/v1/subscriptions/{}/blocks", sub["prepaid"]), &block).await;
     let october = json!({"customer_id": customer, "period_start": "2026-10-01", "period_end": "2026-11-01"});
     let draft = create(app, "/api/v1/invoices", &october).await["id"].as_i64().unwrap();
 
@@ -318,6 +327,8 @@ both_backends!(a_version_may_not_take_effect_on_or_before_a_billed_date, state =
     add("per_incident", "2026-10-21").await.expect(201);
     refused(add("retainer", "2026-10-01").await, &named, "2026-10-01");
     add("retainer", "2026-10-02").await.expect(201);
+    refused(add("prepaid", "2026-10-15").await, &named, "2026-10-15");
+    add("prepaid", "2026-10-16").await.expect(201);
 
     // Issued, the invoice is named by its number; void, it bills nothing any more.
     app.post_json(&format!("/api/v1/invoices/{draft}/issue"), &json!({})).await.expect(200);
